@@ -1,0 +1,75 @@
+# lrschedule: `make test` and `make demo` set everything up on a fresh Debian 12 machine
+# (Debian packages, the .venv virtualenv, the R package in .rlib) and are safe to re-run:
+# each set-up step is redone only when the files it depends on change.
+
+SHELL      := /bin/bash
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+RLIB       := .rlib
+STAMPS     := .stamps
+VERSION    := $(shell sed -n 's/^Version:[[:space:]]*//p' DESCRIPTION)
+WHEEL      := inst/python/lrschedule-$(VERSION)-py3-none-any.whl
+
+# R (through reticulate) and rpy2 must use the project's virtualenv, and R finds the
+# package installed into the project-local library.
+export RETICULATE_PYTHON := $(CURDIR)/$(PY)
+export R_LIBS            := $(CURDIR)/$(RLIB)
+export KERAS_BACKEND     ?= tensorflow
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+PY_SOURCES := $(wildcard python/lrschedule/*.py) pyproject.toml setup.py
+R_SOURCES  := DESCRIPTION $(wildcard NAMESPACE R/*.R man/*.Rd inst/examples/* demo/*)
+
+.PHONY: setup install test test-python test-r demo bench check clean
+
+setup: $(STAMPS)/venv
+
+install: $(STAMPS)/r-package
+
+$(STAMPS)/system: tools/setup-system.sh
+	bash tools/setup-system.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv: requirements-dev.txt requirements-ref.txt pyproject.toml setup.py DESCRIPTION $(STAMPS)/system
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-ref.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+# The wheel of the Python core that the R package ships for install_lrschedule().
+$(WHEEL): $(PY_SOURCES) DESCRIPTION $(STAMPS)/venv
+	@mkdir -p inst/python && rm -f inst/python/*.whl
+	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w inst/python .
+	@rm -rf build python/*.egg-info
+
+$(STAMPS)/r-package: $(R_SOURCES) $(WHEEL) $(STAMPS)/system
+	@mkdir -p $(RLIB)
+	@if [ -f NAMESPACE ]; then R CMD INSTALL --no-multiarch --library=$(RLIB) . >$(STAMPS)/r-install.log 2>&1 \
+	  || { cat $(STAMPS)/r-install.log; exit 1; }; fi
+	@touch $@
+
+test-python: $(STAMPS)/venv
+	$(PY) -m pytest tests/python -q
+
+test-r: $(STAMPS)/r-package
+	@if [ -d tests/testthat ]; then Rscript -e 'testthat::test_local(".", reporter = "summary", stop_on_failure = TRUE, load_package = "installed")'; fi
+
+# R tests first, so that pytest's summary line closes the run.
+test: $(STAMPS)/venv $(STAMPS)/r-package
+	$(MAKE) --no-print-directory test-r
+	$(MAKE) --no-print-directory test-python
+
+demo: $(STAMPS)/r-package
+	Rscript inst/examples/demo.R
+
+bench: $(STAMPS)/r-package
+	$(PY) bench/bench_steps.py
+
+check: $(STAMPS)/r-package
+	rm -rf lrschedule.Rcheck lrschedule_*.tar.gz
+	R CMD build .
+	_R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual lrschedule_$(VERSION).tar.gz
+
+clean:
+	rm -rf $(STAMPS) $(RLIB) inst/python build dist python/*.egg-info lrschedule.Rcheck lrschedule_*.tar.gz

@@ -1,0 +1,56 @@
+"""lrschedule: learning-rate schedules and callbacks for Keras 3.
+
+Every schedule is a `keras.optimizers.schedules.LearningRateSchedule` written with
+`keras.ops`, so it runs inside the compiled train step on the TensorFlow, JAX and
+torch backends, and evaluates a whole vector of steps in one call.
+
+    import keras
+    import lrschedule as lrs
+
+    schedule = lrs.OneCycle(max_lr=1e-2, total_steps=1000)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule), loss="mse")
+    lrs.values(schedule, 1000)        # the learning rate at steps 0..999
+"""
+
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
+
+from lrschedule.schedules import (
+    Constant,
+    Cyclic,
+    InverseSqrt,
+    Linear,
+    MultiStepDecay,
+    OneCycle,
+    PerEpoch,
+    Schedule,
+    Sequence,
+    StepDecay,
+    Tabulated,
+    Warmup,
+    WarmupStableDecay,
+)
+from lrschedule.inspection import plot, values
+
+try:
+    __version__ = _version("lrschedule")
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Schedule",
+    "Constant",
+    "Linear",
+    "StepDecay",
+    "MultiStepDecay",
+    "OneCycle",
+    "Cyclic",
+    "WarmupStableDecay",
+    "InverseSqrt",
+    "Warmup",
+    "Sequence",
+    "PerEpoch",
+    "Tabulated",
+    "values",
+    "plot",
+]

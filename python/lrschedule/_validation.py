@@ -1,0 +1,181 @@
+"""Argument checks shared by every public constructor.
+
+One message format everywhere, Keras's own:
+``Argument `decay_steps` must be > 0. Received: decay_steps=0``.
+`TypeError` for a value of the wrong kind, `ValueError` for a value of the right
+kind that is out of range. Every check returns the value normalised to a plain
+Python type, so `get_config()` holds ints and floats, never numpy scalars.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+
+def _received(name, value):
+    if isinstance(value, (list, tuple, np.ndarray)):
+        shown = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    else:
+        shown = repr(value)
+    if len(shown) > 120:
+        shown = shown[:117] + "..."
+    return f"Received: {name}={shown}"
+
+
+def _type_name(value):
+    return type(value).__name__
+
+
+def fail_value(name, value, expected):
+    raise ValueError(f"Argument `{name}` must be {expected}. {_received(name, value)}")
+
+
+def fail_type(name, value, expected):
+    raise TypeError(
+        f"Argument `{name}` must be {expected}. {_received(name, value)} "
+        f"(of type {_type_name(value)})"
+    )
+
+
+def _is_real(value):
+    return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _unwrap_scalar(value):
+    """Accepts 0-d numpy arrays (and length-1 nothing else) as scalars."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    return value
+
+
+def number(name, value, *, minimum=None, maximum=None, min_inclusive=True,
+           max_inclusive=True):
+    """A finite real number, optionally bounded. Returns a Python float."""
+    value = _unwrap_scalar(value)
+    if not _is_real(value):
+        fail_type(name, value, "a number")
+    value_f = float(value)
+    if not math.isfinite(value_f):
+        fail_value(name, value, "a finite number")
+    if minimum is not None:
+        if min_inclusive and value_f < minimum:
+            fail_value(name, value, f">= {minimum:g}")
+        if not min_inclusive and value_f <= minimum:
+            fail_value(name, value, f"> {minimum:g}")
+    if maximum is not None:
+        if max_inclusive and value_f > maximum:
+            fail_value(name, value, f"<= {maximum:g}")
+        if not max_inclusive and value_f >= maximum:
+            fail_value(name, value, f"< {maximum:g}")
+    return value_f
+
+
+def positive(name, value):
+    return number(name, value, minimum=0.0, min_inclusive=False)
+
+
+def non_negative(name, value):
+    return number(name, value, minimum=0.0)
+
+
+def integer(name, value, *, minimum=None):
+    """A whole number (an integral float such as 1000.0 is accepted). Returns int."""
+    value = _unwrap_scalar(value)
+    if not _is_real(value):
+        fail_type(name, value, "an integer")
+    if isinstance(value, (numbers.Integral, np.integer)):
+        value_i = int(value)
+    else:
+        value_f = float(value)
+        if not math.isfinite(value_f) or value_f != math.floor(value_f):
+            fail_value(name, value, "a whole number")
+        value_i = int(value_f)
+    if minimum is not None and value_i < minimum:
+        fail_value(name, value, f">= {minimum}" if minimum != 1 else "> 0")
+    return value_i
+
+
+def count(name, value):
+    """A strictly positive integer (a number of steps, a period)."""
+    return integer(name, value, minimum=1)
+
+
+def choice(name, value, choices):
+    if not isinstance(value, str):
+        fail_type(name, value, "one of " + ", ".join(repr(c) for c in choices))
+    if value not in choices:
+        fail_value(name, value, "one of " + ", ".join(repr(c) for c in choices))
+    return value
+
+
+def boolean(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        fail_type(name, value, "True or False")
+    return bool(value)
+
+
+def _as_list(name, value, what):
+    if isinstance(value, (str, bytes, dict)) or value is None:
+        fail_type(name, value, what)
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1:
+            fail_value(name, value, what)
+        return value.tolist()
+    try:
+        return list(value)
+    except TypeError:
+        fail_type(name, value, what)
+
+
+def increasing_integers(name, value, *, minimum=0, allow_empty=False):
+    """A sequence of strictly increasing integers >= minimum. Returns a list of int."""
+    what = f"a non-empty list of strictly increasing integers >= {minimum}"
+    items = _as_list(name, value, what)
+    if not items and not allow_empty:
+        fail_value(name, value, what)
+    out = []
+    for i, item in enumerate(items):
+        item = _unwrap_scalar(item)
+        if not _is_real(item):
+            fail_type(name, value, what)
+        item_f = float(item)
+        if not math.isfinite(item_f) or item_f != math.floor(item_f):
+            fail_value(name, value, what + f" (element {i} is {item!r})")
+        item_i = int(item)
+        if item_i < minimum:
+            fail_value(name, value, what + f" (element {i} is {item_i})")
+        if out and item_i <= out[-1]:
+            fail_value(name, value, what + f" (element {i} is {item_i}, after {out[-1]})")
+        out.append(item_i)
+    return out
+
+
+def numbers_list(name, value, *, minimum=None, allow_empty=False):
+    """A sequence of finite numbers (each >= minimum). Returns a list of float."""
+    lower = "" if minimum is None else f" >= {minimum:g}"
+    what = f"a non-empty list of finite numbers{lower}"
+    items = _as_list(name, value, what)
+    if not items and not allow_empty:
+        fail_value(name, value, what)
+    out = []
+    for i, item in enumerate(items):
+        item = _unwrap_scalar(item)
+        if not _is_real(item):
+            fail_type(name, value, what)
+        item_f = float(item)
+        if not math.isfinite(item_f) or (minimum is not None and item_f < minimum):
+            fail_value(name, value, what + f" (element {i} is {item!r})")
+        out.append(item_f)
+    return out
+
+
+def schedule(name, value):
+    """A Keras LearningRateSchedule (ours or Keras's own)."""
+    from keras.optimizers.schedules import LearningRateSchedule
+
+    if not isinstance(value, LearningRateSchedule):
+        fail_type(name, value, "a keras.optimizers.schedules.LearningRateSchedule")
+    return value

@@ -1,0 +1,142 @@
+"""Looking at a schedule before training with it: `values()` and `plot()`."""
+
+import numbers
+
+import keras
+import numpy as np
+from keras import ops
+
+from lrschedule import _validation as check
+from lrschedule.schedules import Schedule, evaluate
+
+__all__ = ["values", "plot"]
+
+_MAX_STEP = 2**63 - 1
+
+
+def _steps_array(steps):
+    """An int `n` means steps 0..n-1; a sequence means exactly those steps."""
+    scalar = check._unwrap_scalar(steps)
+    if isinstance(scalar, (numbers.Integral, np.integer)) and not isinstance(scalar, bool):
+        n = check.integer("steps", scalar, minimum=0)
+        return np.arange(n, dtype=np.int64)
+    if isinstance(scalar, (numbers.Real, np.floating)) and not isinstance(scalar, bool):
+        n = check.integer("steps", scalar, minimum=0)
+        return np.arange(n, dtype=np.int64)
+    if isinstance(steps, (str, bytes, dict)) or steps is None:
+        check.fail_type("steps", steps, "a number of steps or a 1-D array of step numbers")
+    try:
+        array = np.asarray(steps)
+    except Exception:  # noqa: BLE001
+        check.fail_type("steps", steps, "a number of steps or a 1-D array of step numbers")
+    if array.ndim != 1:
+        check.fail_value("steps", steps, "a number of steps or a 1-D array of step numbers")
+    if array.size == 0:
+        return array.astype(np.int64)
+    if array.dtype.kind not in "iuf":
+        check.fail_type("steps", steps, "a 1-D array of integer step numbers")
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or np.any(array != np.floor(array)):
+            check.fail_value("steps", steps, "whole step numbers")
+    if np.any(array < 0):
+        check.fail_value("steps", steps, "step numbers >= 0")
+    return array.astype(np.int64)
+
+
+def _vectorized_map(schedule, steps):
+    """Last resort for a user schedule that only accepts a scalar step.
+
+    Maps it over the steps with the backend's vectorizing map (one traced call, not a
+    Python loop over the steps), falling back to a per-step loop only on backends that
+    have none for such a schedule.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        mapped = tf.vectorized_map(lambda s: ops.cast(schedule(s), "float32"), tf.constant(steps))
+        return ops.convert_to_numpy(mapped)
+    if backend == "jax":
+        import jax
+
+        return np.asarray(jax.vmap(lambda s: ops.cast(schedule(s), "float32"))(steps))
+    return np.asarray([ops.convert_to_numpy(schedule(int(s))) for s in steps])
+
+
+def values(schedule, steps):
+    """The learning rate of any Keras schedule at the given steps, as a numpy array.
+
+    Our schedules and Keras's own are evaluated in one vectorized call (a million
+    steps take milliseconds); Keras's `CosineDecay` with a warmup, which branches with
+    a scalar-only `ops.cond`, is evaluated with its own two formulas merged
+    elementwise. A plain number is a constant rate.
+
+    Args:
+        schedule: a `keras.optimizers.schedules.LearningRateSchedule` (ours or Keras's,
+            or a user subclass), or a number.
+        steps: int n >= 0 for steps 0..n-1, or a 1-D array of step numbers >= 0.
+
+    Returns:
+        A float64 numpy array with one rate per step.
+
+    Example:
+        >>> lrschedule.values(lrschedule.StepDecay(1.0, step_size=2, gamma=0.5), 5)
+        array([1.  , 1.  , 0.5 , 0.5 , 0.25])
+    """
+    steps = _steps_array(steps)
+    if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        rate = check.non_negative("schedule", schedule) if not callable(schedule) else None
+        if rate is None:
+            check.fail_type(
+                "schedule", schedule,
+                "a keras.optimizers.schedules.LearningRateSchedule or a number (to use a "
+                "function, wrap it with Tabulated.from_function(fn, total_steps))",
+            )
+        return np.full(steps.shape, rate, dtype=np.float64)
+    if steps.size == 0:
+        return np.zeros(0, dtype=np.float64)
+    if isinstance(schedule, Schedule):
+        out = schedule(steps)
+    else:
+        try:
+            out = evaluate(schedule, ops.convert_to_tensor(steps))
+            out = ops.convert_to_numpy(out)
+            if np.shape(out) != steps.shape:
+                raise ValueError("not elementwise")
+        except Exception:  # noqa: BLE001 - a scalar-only user schedule
+            out = _vectorized_map(schedule, steps)
+    return np.asarray(ops.convert_to_numpy(out), dtype=np.float64).reshape(steps.shape)
+
+
+def plot(schedule, steps, ax=None, log=False, **kwargs):
+    """Draws the learning rate against the step with matplotlib.
+
+    Args:
+        schedule: any Keras schedule (see `values`).
+        steps: int n for steps 0..n-1, or a 1-D array of step numbers.
+        ax: a matplotlib Axes to draw on; a new figure when None.
+        log: bool. Logarithmic rate axis.
+        **kwargs: passed to `Axes.plot`.
+
+    Returns:
+        The matplotlib Axes.
+    """
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "lrschedule.plot() needs matplotlib: pip install 'lrschedule[plot]'"
+        ) from error
+    step_array = _steps_array(steps)
+    rates = values(schedule, step_array)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(step_array, rates, **kwargs)
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    name = getattr(schedule, "name", None) or type(schedule).__name__
+    ax.set_title(str(name))
+    if log:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    return ax

@@ -1,0 +1,800 @@
+"""Learning-rate schedules: pure, elementwise functions of the optimizer step.
+
+Every schedule here is a `keras.optimizers.schedules.LearningRateSchedule` written
+with `keras.ops` only, so the same code runs inside the compiled train step on the
+TensorFlow, JAX and torch backends. Three rules hold for all of them:
+
+* **Elementwise.** A scalar step gives a scalar, a vector of steps gives a vector of
+  rates (branches are `ops.where`, never a Python `if` on a tensor, never `ops.cond`).
+* **Pure.** A schedule holds no counter: the value at step N depends on N only, so a
+  run resumed from a checkpoint at step N continues exactly.
+* **Exact at large step counts.** Steps are handled as integers (phase indices,
+  milestones, positions inside a cycle are integer arithmetic) and only the offset
+  inside the current phase becomes a float, so a milestone at 16,777,217 (past 2**24,
+  where float32 stops representing every integer) is hit on the right step.
+
+Steps are optimizer iterations counted from 0. A fractional step is floored and a
+negative step is treated as 0.
+"""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from lrschedule import _validation as check
+
+__all__ = [
+    "Schedule",
+    "Constant",
+    "Linear",
+    "StepDecay",
+    "MultiStepDecay",
+    "OneCycle",
+    "Cyclic",
+    "WarmupStableDecay",
+    "InverseSqrt",
+    "Warmup",
+    "Sequence",
+    "PerEpoch",
+    "Tabulated",
+    "evaluate",
+]
+
+_FLOAT = "float32"
+_register = keras.saving.register_keras_serializable(package="lrschedule")
+
+
+def _int_dtype():
+    """The widest integer the backend computes with (int32 on JAX without x64)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "int64" if jax.config.jax_enable_x64 else "int32"
+    return "int64"
+
+
+def _step_tensor(step):
+    """The step as a non-negative integer tensor (floats are floored)."""
+    step = ops.convert_to_tensor(step)
+    if "float" in keras.backend.standardize_dtype(step.dtype):
+        step = ops.floor(step)
+    return ops.maximum(ops.cast(step, _int_dtype()), 0)
+
+
+def _f(x):
+    return ops.cast(x, _FLOAT)
+
+
+def _fraction(numerator, denominator):
+    """`numerator / denominator` for an integer tensor and a Python number, clipped to [0, 1]."""
+    return ops.clip(_f(numerator) / float(denominator), 0.0, 1.0)
+
+
+def _sin2_half_pi(fraction):
+    """sin(pi * fraction / 2) ** 2, the weight of cosine annealing.
+
+    Cosine annealing from `a` to `b` at progress p is
+    b + (a - b) * (1 + cos(pi p)) / 2 = a * sin^2(pi (1-p) / 2) + b * sin^2(pi p / 2).
+    The second form is used everywhere: both weights are computed from an exact
+    fraction and both terms are non-negative, so a rate that decays to 1e-6 of its
+    peak keeps full float32 relative precision instead of drowning in cancellation.
+    """
+    s = ops.sin(fraction * (math.pi / 2.0))
+    return s * s
+
+
+def _interpolate(start, end, done, remaining, anneal):
+    """Anneal from `start` (done=0) to `end` (remaining=0); done + remaining = 1."""
+    if anneal == "cos":
+        return start * _sin2_half_pi(remaining) + end * _sin2_half_pi(done)
+    return start * remaining + end * done
+
+
+def evaluate(schedule, step):
+    """Evaluates any Keras schedule elementwise at `step` (a tensor of steps).
+
+    Our schedules and most of Keras's are elementwise already. Keras's `CosineDecay`
+    with `warmup_target` branches with `ops.cond`, which accepts only a scalar; for it
+    the two formulas of Keras's own class are evaluated on all steps and merged with
+    `ops.where` (the same values, no re-implemented formula).
+    """
+    cosine = keras.optimizers.schedules.CosineDecay
+    if isinstance(schedule, cosine) and getattr(schedule, "warmup_target", None) is not None:
+        return _keras_cosine_with_warmup(schedule, step)
+    return schedule(step)
+
+
+def _keras_cosine_with_warmup(schedule, step):
+    initial = ops.convert_to_tensor(schedule.initial_learning_rate)
+    dtype = initial.dtype
+    decay_steps = ops.cast(schedule.decay_steps, dtype)
+    warmup_steps = ops.cast(schedule.warmup_steps, dtype)
+    target = ops.cast(schedule.warmup_target, dtype)
+    step = ops.minimum(ops.cast(step, dtype), decay_steps + warmup_steps)
+    warm = schedule._warmup_function(step, warmup_steps, target, initial)
+    decay = schedule._decay_function(step - warmup_steps, decay_steps, target, dtype)
+    return ops.where(step < warmup_steps, warm, decay)
+
+
+def _serialize(schedule):
+    return keras.saving.serialize_keras_object(schedule)
+
+
+def _deserialize(config):
+    if isinstance(config, keras.optimizers.schedules.LearningRateSchedule):
+        return config
+    return keras.saving.deserialize_keras_object(config)
+
+
+def _schedule_or_constant(name, value):
+    """A schedule, or a plain non-negative number taken as a `Constant`."""
+    if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
+        return value
+    if check._is_real(check._unwrap_scalar(value)):
+        return Constant(check.non_negative(name, value))
+    return check.schedule(name, value)
+
+
+class Schedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Base class of lrschedule's schedules.
+
+    Subclasses validate and store their arguments in `__init__`, list them in
+    `_config_keys` (in constructor order) and implement `_compute(step)`, which
+    receives a non-negative integer tensor and returns the rates elementwise.
+    `__call__` prepares the step, names the scope and returns float32 rates.
+    """
+
+    _config_keys = ()
+    _nested_keys = ()  # config entries holding schedules (serialized on save)
+
+    def __call__(self, step):
+        with keras.name_scope(type(self).__name__):
+            return ops.cast(self._compute(_step_tensor(step)), _FLOAT)
+
+    def _compute(self, step):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def get_config(self):
+        config = {}
+        for key in self._config_keys:
+            value = getattr(self, key)
+            if key in self._nested_keys:
+                if isinstance(value, (list, tuple)):
+                    value = [_serialize(v) for v in value]
+                else:
+                    value = _serialize(value)
+            config[key] = value
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in cls._nested_keys:
+            if key in config:
+                value = config[key]
+                if isinstance(value, (list, tuple)):
+                    config[key] = [_deserialize(v) for v in value]
+                else:
+                    config[key] = _deserialize(value)
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._config_keys)
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    __hash__ = object.__hash__
+
+
+@_register
+class Constant(Schedule):
+    """A constant learning rate, as a schedule.
+
+    lr(step) = learning_rate
+
+    Useful as a piece of `Sequence` or as the inner schedule of `Warmup`.
+
+    Args:
+        learning_rate: float >= 0. The rate at every step.
+
+    Example:
+        >>> lrschedule.values(Constant(0.01), 3)
+        array([0.01, 0.01, 0.01])
+    """
+
+    _config_keys = ("learning_rate",)
+
+    def __init__(self, learning_rate):
+        self.learning_rate = check.non_negative("learning_rate", learning_rate)
+
+    def _compute(self, step):
+        return ops.zeros_like(_f(step)) + self.learning_rate
+
+
+@_register
+class Linear(Schedule):
+    """Linear interpolation between two absolute rates, then hold.
+
+    lr(step) = initial + (end - initial) * min(step, total_steps) / total_steps
+
+    The shape of PyTorch's `LinearLR`, with absolute rates instead of factors of the
+    optimizer's base rate: `LinearLR(opt, start_factor=a, end_factor=b, total_iters=n)`
+    on base rate r is `Linear(a * r, b * r, n)`.
+
+    Args:
+        initial_learning_rate: float >= 0. The rate at step 0.
+        end_learning_rate: float >= 0. The rate from `total_steps` on.
+        total_steps: int > 0. Steps taken by the ramp.
+
+    Example:
+        >>> warmup = Linear(0.0, 1e-3, total_steps=500)
+        >>> model.compile(optimizer=keras.optimizers.Adam(warmup), loss="mse")
+    """
+
+    _config_keys = ("initial_learning_rate", "end_learning_rate", "total_steps")
+
+    def __init__(self, initial_learning_rate, end_learning_rate, total_steps):
+        self.initial_learning_rate = check.non_negative(
+            "initial_learning_rate", initial_learning_rate
+        )
+        self.end_learning_rate = check.non_negative("end_learning_rate", end_learning_rate)
+        self.total_steps = check.count("total_steps", total_steps)
+
+    def _compute(self, step):
+        n = self.total_steps
+        done = _fraction(step, n)
+        remaining = _fraction(n - ops.minimum(step, n), n)
+        return _interpolate(
+            self.initial_learning_rate, self.end_learning_rate, done, remaining, "linear"
+        )
+
+
+@_register
+class StepDecay(Schedule):
+    """Decays the rate by `gamma` every `step_size` steps (PyTorch's `StepLR`).
+
+    lr(step) = initial_learning_rate * gamma ** floor(step / step_size)
+
+    Args:
+        initial_learning_rate: float > 0. The rate for the first `step_size` steps.
+        step_size: int > 0. Steps between two decays.
+        gamma: float > 0. Multiplicative factor of each decay. Default 0.1.
+
+    Example (step_size=2, gamma=0.5 from 1.0):
+
+        step   0    1    2    3    4
+        lr     1.0  1.0  0.5  0.5  0.25
+    """
+
+    _config_keys = ("initial_learning_rate", "step_size", "gamma")
+
+    def __init__(self, initial_learning_rate, step_size, gamma=0.1):
+        self.initial_learning_rate = check.positive("initial_learning_rate", initial_learning_rate)
+        self.step_size = check.count("step_size", step_size)
+        self.gamma = check.positive("gamma", gamma)
+
+    def _compute(self, step):
+        decays = ops.floor_divide(step, self.step_size)
+        return self.initial_learning_rate * ops.power(self.gamma, _f(decays))
+
+
+@_register
+class MultiStepDecay(Schedule):
+    """Decays the rate by `gamma` at each milestone (PyTorch's `MultiStepLR`).
+
+    lr(step) = initial_learning_rate * gamma ** (number of milestones <= step)
+
+    Args:
+        initial_learning_rate: float > 0. The rate before the first milestone.
+        milestones: strictly increasing list of int >= 1. Steps at which to decay.
+        gamma: float > 0. Multiplicative factor of each decay. Default 0.1.
+
+    Example (milestones=[2, 4], gamma=0.1 from 1.0):
+
+        step   0    1    2    3    4     5
+        lr     1.0  1.0  0.1  0.1  0.01  0.01
+    """
+
+    _config_keys = ("initial_learning_rate", "milestones", "gamma")
+
+    def __init__(self, initial_learning_rate, milestones, gamma=0.1):
+        self.initial_learning_rate = check.positive("initial_learning_rate", initial_learning_rate)
+        self.milestones = check.increasing_integers("milestones", milestones, minimum=1)
+        self.gamma = check.positive("gamma", gamma)
+
+    def _compute(self, step):
+        passed = ops.zeros_like(_f(step))
+        for milestone in self.milestones:
+            passed = passed + _f(ops.greater_equal(step, milestone))
+        return self.initial_learning_rate * ops.power(self.gamma, passed)
+
+
+@_register
+class OneCycle(Schedule):
+    """The 1cycle policy (PyTorch's `OneCycleLR`), step for step.
+
+    With initial = max_lr / div_factor and min = initial / final_div_factor, the rate
+    anneals from `initial` up to `max_lr` over the first `pct_start * total_steps - 1`
+    steps, then down to `min` at step `total_steps - 1`. With `three_phase=True` it
+    goes up to `max_lr`, back down to `initial` over as many steps, then to `min`.
+    Annealing is cosine, `b + (a - b) * (1 + cos(pi * p)) / 2`, or linear,
+    `a + (b - a) * p`, with p the progress through the phase, as in PyTorch (phase
+    boundaries included, e.g. the first phase ends at step 299 for 1000 steps and
+    pct_start 0.3). PyTorch raises past `total_steps`; this schedule holds `min`.
+
+    Args:
+        max_lr: float > 0. The peak rate.
+        total_steps: int >= 2. Length of the cycle in steps.
+        pct_start: float in (0, 1). Fraction of the cycle spent increasing. Default 0.3.
+        anneal_strategy: "cos" or "linear". Default "cos".
+        div_factor: float > 0. initial = max_lr / div_factor. Default 25.
+        final_div_factor: float > 0. min = initial / final_div_factor. Default 1e4.
+        three_phase: bool. Use the three-phase variant. Default False.
+
+    Example:
+        >>> schedule = OneCycle(max_lr=1e-2, total_steps=1000)
+        >>> model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=0.9), loss="mse")
+    """
+
+    _config_keys = (
+        "max_lr",
+        "total_steps",
+        "pct_start",
+        "anneal_strategy",
+        "div_factor",
+        "final_div_factor",
+        "three_phase",
+    )
+
+    def __init__(
+        self,
+        max_lr,
+        total_steps,
+        pct_start=0.3,
+        anneal_strategy="cos",
+        div_factor=25.0,
+        final_div_factor=1e4,
+        three_phase=False,
+    ):
+        self.max_lr = check.positive("max_lr", max_lr)
+        self.total_steps = check.integer("total_steps", total_steps, minimum=2)
+        self.pct_start = check.number(
+            "pct_start", pct_start, minimum=0.0, maximum=1.0, min_inclusive=False,
+            max_inclusive=False,
+        )
+        self.anneal_strategy = check.choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
+        self.div_factor = check.positive("div_factor", div_factor)
+        self.final_div_factor = check.positive("final_div_factor", final_div_factor)
+        self.three_phase = check.boolean("three_phase", three_phase)
+
+        initial = self.max_lr / self.div_factor
+        minimum = initial / self.final_div_factor
+        # Phase boundaries exactly as PyTorch computes them (floats).
+        up_end = float(self.pct_start * self.total_steps) - 1
+        last = float(self.total_steps - 1)
+        if self.three_phase:
+            down_end = float(2 * self.pct_start * self.total_steps) - 2
+            phases = [(up_end, initial, self.max_lr), (down_end, self.max_lr, initial),
+                      (last, initial, minimum)]
+        else:
+            phases = [(up_end, initial, self.max_lr), (last, self.max_lr, minimum)]
+        start = 0.0
+        self._phases = []
+        for end, lr_from, lr_to in phases:
+            if end - start <= 0:
+                check.fail_value(
+                    "pct_start",
+                    pct_start,
+                    f"such that every phase of the cycle lasts at least one step "
+                    f"(total_steps={self.total_steps}, three_phase={self.three_phase})",
+                )
+            self._phases.append((start, end, lr_from, lr_to))
+            start = end
+
+    def _compute(self, step):
+        result = None
+        for start, end, lr_from, lr_to in reversed(self._phases):
+            length = end - start
+            # Offsets from the (possibly fractional) phase ends, integer part exact.
+            done = _f(step - math.floor(start)) - (start - math.floor(start))
+            remaining = _f(math.floor(end) - step) + (end - math.floor(end))
+            done = ops.clip(done / length, 0.0, 1.0)
+            remaining = ops.clip(remaining / length, 0.0, 1.0)
+            value = _interpolate(lr_from, lr_to, done, remaining, self.anneal_strategy)
+            if result is None:
+                result = value  # the last phase also covers every later step
+            else:
+                result = ops.where(ops.less_equal(step, math.floor(end)), value, result)
+        return result
+
+
+@_register
+class Cyclic(Schedule):
+    """Cyclical learning rate between `base_lr` and `max_lr` (PyTorch's `CyclicLR`).
+
+    Each cycle rises linearly from `base_lr` to the peak over `step_size_up` steps and
+    falls back over `step_size_down` steps. The amplitude `max_lr - base_lr` is scaled
+    by mode: "triangular" keeps it, "triangular2" halves it every cycle,
+    "exp_range" multiplies it by `gamma ** step`.
+
+        cycle = floor(step / (up + down)),  pos = step - cycle * (up + down)
+        x     = pos / up  if pos <= up  else  (up + down - pos) / down
+        lr    = base_lr + (max_lr - base_lr) * x * scale
+
+    Args:
+        base_lr: float >= 0. The lower bound of the cycle.
+        max_lr: float >= base_lr. The upper bound of the cycle.
+        step_size_up: int > 0. Steps in the increasing half. Default 2000.
+        step_size_down: int > 0 or None (then equal to `step_size_up`). Default None.
+        mode: "triangular", "triangular2" or "exp_range". Default "triangular".
+        gamma: float in (0, 1]. Decay base of "exp_range". Default 1.
+
+    Example (base_lr=1, max_lr=3, step_size_up=2):
+
+        step   0    1    2    3    4    5
+        lr     1    2    3    2    1    2
+    """
+
+    _config_keys = ("base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma")
+
+    def __init__(self, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0):
+        self.base_lr = check.non_negative("base_lr", base_lr)
+        self.max_lr = check.number("max_lr", max_lr)
+        if self.max_lr < self.base_lr or self.max_lr <= 0:
+            check.fail_value("max_lr", max_lr, f"> 0 and >= base_lr ({self.base_lr:g})")
+        self.step_size_up = check.count("step_size_up", step_size_up)
+        self.step_size_down = (
+            None if step_size_down is None else check.count("step_size_down", step_size_down)
+        )
+        self.mode = check.choice("mode", mode, ("triangular", "triangular2", "exp_range"))
+        self.gamma = check.number("gamma", gamma, minimum=0.0, maximum=1.0, min_inclusive=False)
+
+    def _compute(self, step):
+        up = self.step_size_up
+        down = up if self.step_size_down is None else self.step_size_down
+        period = up + down
+        cycle = ops.floor_divide(step, period)
+        position = step - cycle * period
+        rising = _f(position) / float(up)
+        falling = _f(period - position) / float(down)
+        height = ops.where(ops.less_equal(position, up), rising, falling)
+        if self.mode == "triangular2":
+            height = height * ops.power(0.5, _f(cycle))
+        elif self.mode == "exp_range":
+            height = height * ops.power(self.gamma, _f(step))
+        return self.base_lr + (self.max_lr - self.base_lr) * height
+
+
+@_register
+class WarmupStableDecay(Schedule):
+    """Warmup, a stable plateau, then decay (transformers' `get_wsd_schedule`).
+
+    With W, S, D the warmup, stable and decay steps and m = min_lr_ratio:
+
+        step < W:          factor = m + (1 - m) * warm(step / W)
+        W <= step < W+S:   factor = 1
+        W+S <= step < W+S+D: factor = m + (1 - m) * decay((step - W - S) / D)
+        later:             factor = m
+        lr = learning_rate * factor
+
+    warm(p): "linear" p, "cosine" (1 - cos(pi p)) / 2, "1-sqrt" 1 - sqrt(1 - p).
+    decay(p): "linear" 1 - p, "cosine" (1 + cos(2 pi num_cycles p)) / 2,
+    "1-sqrt" 1 - sqrt(p).
+
+    Args:
+        learning_rate: float > 0. The peak (stable) rate.
+        warmup_steps: int >= 0. Steps of warmup.
+        stable_steps: int >= 0. Steps at the peak rate.
+        decay_steps: int >= 0. Steps of decay.
+        warmup_type: "linear", "cosine" or "1-sqrt". Default "linear".
+        decay_type: "linear", "cosine" or "1-sqrt". Default "cosine".
+        min_lr_ratio: float in [0, 1]. Floor, as a fraction of `learning_rate`. Default 0.
+        num_cycles: float > 0. Cosine cycles in the decay ("cosine" only). Default 0.5.
+
+    Example:
+        >>> WarmupStableDecay(3e-4, warmup_steps=100, stable_steps=800, decay_steps=100)
+    """
+
+    _config_keys = (
+        "learning_rate",
+        "warmup_steps",
+        "stable_steps",
+        "decay_steps",
+        "warmup_type",
+        "decay_type",
+        "min_lr_ratio",
+        "num_cycles",
+    )
+    _types = ("linear", "cosine", "1-sqrt")
+
+    def __init__(self, learning_rate, warmup_steps, stable_steps, decay_steps,
+                 warmup_type="linear", decay_type="cosine", min_lr_ratio=0.0, num_cycles=0.5):
+        self.learning_rate = check.positive("learning_rate", learning_rate)
+        self.warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
+        self.stable_steps = check.integer("stable_steps", stable_steps, minimum=0)
+        self.decay_steps = check.integer("decay_steps", decay_steps, minimum=0)
+        self.warmup_type = check.choice("warmup_type", warmup_type, self._types)
+        self.decay_type = check.choice("decay_type", decay_type, self._types)
+        self.min_lr_ratio = check.number("min_lr_ratio", min_lr_ratio, minimum=0.0, maximum=1.0)
+        self.num_cycles = check.positive("num_cycles", num_cycles)
+
+    def _warm_factor(self, step):
+        w = max(1, self.warmup_steps)
+        done = _fraction(step, w)
+        remaining = _fraction(w - ops.minimum(step, w), w)
+        if self.warmup_type == "linear":
+            return done
+        if self.warmup_type == "cosine":
+            return _sin2_half_pi(done)
+        # 1 - sqrt(1 - p), written without cancellation.
+        return done / (1.0 + ops.sqrt(remaining))
+
+    def _decay_factor(self, step):
+        d = max(1, self.decay_steps)
+        start = self.warmup_steps + self.stable_steps
+        into = ops.clip(step - start, 0, d)
+        done = _fraction(into, d)
+        remaining = _fraction(d - into, d)
+        if self.decay_type == "linear":
+            return remaining
+        if self.decay_type == "1-sqrt":
+            # 1 - sqrt(p), written without cancellation.
+            return remaining / (1.0 + ops.sqrt(done))
+        if self.num_cycles == 0.5:
+            # (1 + cos(pi p)) / 2 = sin^2(pi (1 - p) / 2): exact near the end.
+            return _sin2_half_pi(remaining)
+        c = ops.cos(done * (math.pi * self.num_cycles))
+        return c * c
+
+    def _compute(self, step):
+        m = self.min_lr_ratio
+        stable_from = self.warmup_steps
+        decay_from = stable_from + self.stable_steps
+        decay_end = decay_from + self.decay_steps
+        warm = m + (1.0 - m) * self._warm_factor(step)
+        decay = m + (1.0 - m) * self._decay_factor(step)
+        factor = ops.where(
+            ops.less(step, stable_from),
+            warm,
+            ops.where(
+                ops.less(step, decay_from),
+                ops.ones_like(warm),
+                ops.where(ops.less(step, decay_end), decay, ops.zeros_like(warm) + m),
+            ),
+        )
+        return self.learning_rate * ops.maximum(factor, 0.0)
+
+
+@_register
+class InverseSqrt(Schedule):
+    """Linear warmup, then inverse square-root decay (transformers' `get_inverse_sqrt_schedule`).
+
+        step < warmup_steps:  lr = learning_rate * step / warmup_steps
+        otherwise:            lr = learning_rate * sqrt(timescale / (step - warmup_steps + timescale))
+
+    Args:
+        learning_rate: float > 0. The rate at the end of warmup.
+        warmup_steps: int >= 0. Steps of linear warmup from 0.
+        timescale: int > 0 or None. Decay timescale; None means `warmup_steps`, or
+            10,000 when `warmup_steps` is 0 (as in transformers). Default None.
+
+    Example:
+        >>> InverseSqrt(1e-3, warmup_steps=4000)
+    """
+
+    _config_keys = ("learning_rate", "warmup_steps", "timescale")
+
+    def __init__(self, learning_rate, warmup_steps, timescale=None):
+        self.learning_rate = check.positive("learning_rate", learning_rate)
+        self.warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
+        self.timescale = None if timescale is None else check.count("timescale", timescale)
+
+    def _compute(self, step):
+        w = self.warmup_steps
+        timescale = self.timescale if self.timescale is not None else (w or 10_000)
+        warm = _f(step) / float(max(1, w))
+        after = _f(ops.maximum(step - w, 0)) + float(timescale)
+        decay = ops.sqrt(float(timescale) / after)
+        return self.learning_rate * ops.where(ops.less(step, w), warm, decay)
+
+
+@_register
+class Warmup(Schedule):
+    """A linear warmup in front of any schedule.
+
+    For step < warmup_steps the rate rises linearly from `start_learning_rate` to
+    `schedule(0)`; from then on it is `schedule(step - warmup_steps)`: the wrapped
+    schedule starts at its own step 0 when the warmup ends.
+
+    Args:
+        schedule: any Keras `LearningRateSchedule` (ours or Keras's own).
+        warmup_steps: int >= 0. Steps of warmup.
+        start_learning_rate: float >= 0. The rate at step 0. Default 0.
+
+    Example:
+        >>> cosine = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=9000)
+        >>> schedule = Warmup(cosine, warmup_steps=1000)
+    """
+
+    _config_keys = ("schedule", "warmup_steps", "start_learning_rate")
+    _nested_keys = ("schedule",)
+
+    def __init__(self, schedule, warmup_steps, start_learning_rate=0.0):
+        self.schedule = check.schedule("schedule", schedule)
+        self.warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
+        self.start_learning_rate = check.non_negative("start_learning_rate", start_learning_rate)
+
+    def _compute(self, step):
+        w = self.warmup_steps
+        after = _f(evaluate(self.schedule, ops.maximum(step - w, 0)))
+        if w == 0:
+            return after
+        target = _f(evaluate(self.schedule, ops.zeros_like(step)))
+        done = _fraction(step, w)
+        remaining = _fraction(w - ops.minimum(step, w), w)
+        ramp = self.start_learning_rate * remaining + target * done
+        return ops.where(ops.less(step, w), ramp, after)
+
+
+@_register
+class Sequence(Schedule):
+    """Schedules one after another (optax's `join_schedules`).
+
+    `schedules[i]` runs from `boundaries[i-1]` (0 for the first) and receives
+    `step - boundaries[i-1]`, so each piece starts at its own step 0.
+
+    Args:
+        schedules: list of Keras `LearningRateSchedule` (a plain number is taken
+            as a `Constant`).
+        boundaries: strictly increasing list of int >= 0, one fewer than `schedules`.
+
+    Example:
+        >>> Sequence([Linear(0.0, 1e-3, 100), keras.optimizers.schedules.CosineDecay(1e-3, 900)],
+        ...          boundaries=[100])
+    """
+
+    _config_keys = ("schedules", "boundaries")
+    _nested_keys = ("schedules",)
+
+    def __init__(self, schedules, boundaries):
+        if isinstance(schedules, keras.optimizers.schedules.LearningRateSchedule) or isinstance(
+            schedules, (str, bytes, dict)
+        ) or not hasattr(schedules, "__iter__"):
+            check.fail_type("schedules", schedules, "a list of LearningRateSchedule objects")
+        schedules = list(schedules)
+        if not schedules:
+            check.fail_value("schedules", schedules, "a non-empty list of schedules")
+        self.schedules = [
+            _schedule_or_constant(f"schedules[{i}]", s) for i, s in enumerate(schedules)
+        ]
+        self.boundaries = check.increasing_integers(
+            "boundaries", boundaries, minimum=0, allow_empty=True
+        )
+        if len(self.boundaries) != len(self.schedules) - 1:
+            check.fail_value(
+                "boundaries",
+                boundaries,
+                f"one element fewer than `schedules` ({len(self.schedules)} schedules, "
+                f"so {len(self.schedules) - 1} boundaries)",
+            )
+
+    def get_config(self):
+        return {"schedules": [_serialize(s) for s in self.schedules],
+                "boundaries": list(self.boundaries)}
+
+    def _compute(self, step):
+        result = _f(evaluate(self.schedules[0], step))
+        for boundary, schedule in zip(self.boundaries, self.schedules[1:]):
+            later = _f(evaluate(schedule, ops.maximum(step - boundary, 0)))
+            result = ops.where(ops.less(step, boundary), result, later)
+        return result
+
+
+@_register
+class PerEpoch(Schedule):
+    """Evaluates a schedule at the epoch index instead of the step.
+
+        lr(step) = schedule(floor(step / steps_per_epoch))
+
+    Args:
+        schedule: any Keras `LearningRateSchedule`, whose "step" is the epoch.
+        steps_per_epoch: int > 0. Optimizer steps per epoch.
+
+    Example:
+        >>> PerEpoch(StepDecay(0.1, step_size=10, gamma=0.5), steps_per_epoch=100)
+    """
+
+    _config_keys = ("schedule", "steps_per_epoch")
+    _nested_keys = ("schedule",)
+
+    def __init__(self, schedule, steps_per_epoch):
+        self.schedule = check.schedule("schedule", schedule)
+        self.steps_per_epoch = check.count("steps_per_epoch", steps_per_epoch)
+
+    def _compute(self, step):
+        return evaluate(self.schedule, ops.floor_divide(step, self.steps_per_epoch))
+
+
+@_register
+class Tabulated(Schedule):
+    """A schedule given as a table of rates, one per step; the last value holds after.
+
+        lr(step) = values[min(step, len(values) - 1)]
+
+    The table holds numbers only, so a saved model never stores code. Build it from
+    any function with `Tabulated.from_function(fn, total_steps)`, which calls the
+    function once, before training.
+
+    Args:
+        values: non-empty list of finite floats >= 0.
+
+    Example:
+        >>> Tabulated.from_function(lambda s: 1e-3 * 0.5 ** (s // 100), total_steps=1000)
+    """
+
+    _config_keys = ("values",)
+
+    def __init__(self, values):
+        self.values = check.numbers_list("values", values, minimum=0.0)
+        self._table = np.asarray(self.values, dtype=np.float32)
+
+    @classmethod
+    def from_function(cls, fn, total_steps):
+        """Tabulates `fn` on steps 0 .. total_steps - 1.
+
+        `fn` is first called once with the whole vector of steps (a numpy int64 array);
+        if that fails or does not return one value per step, it is called step by step.
+
+        Args:
+            fn: callable of one step returning a rate (float >= 0).
+            total_steps: int > 0. Steps to tabulate; the last value holds after.
+        """
+        if not callable(fn):
+            check.fail_type("fn", fn, "a function of the step")
+        total_steps = check.count("total_steps", total_steps)
+        steps = np.arange(total_steps, dtype=np.int64)
+        table = None
+        try:
+            out = np.asarray(fn(steps), dtype=np.float64)
+            if out.shape == (total_steps,):
+                table = out
+        except Exception:  # noqa: BLE001 - not vectorized: fall back to per-step calls
+            table = None
+        if table is None:
+            table = []
+            for s in range(total_steps):
+                value = fn(s)
+                try:
+                    table.append(float(np.asarray(value, dtype=np.float64).reshape(())))
+                except (TypeError, ValueError):
+                    check.fail_value(
+                        "fn", fn, f"a function returning one number per step (at step {s} it "
+                        f"returned {value!r})"
+                    )
+            table = np.asarray(table)
+        bad = np.flatnonzero(~np.isfinite(table) | (table < 0))
+        if bad.size:
+            s = int(bad[0])
+            check.fail_value(
+                "fn", fn, f"a function returning finite rates >= 0 (at step {s} it returned "
+                f"{table[s]!r})"
+            )
+        return cls(table.tolist())
+
+    def __repr__(self):
+        n = len(self.values)
+        head = ", ".join(f"{v:g}" for v in self.values[:3])
+        return f"Tabulated(values=[{head}{', ...' if n > 3 else ''}] ({n} steps))"
+
+    def _compute(self, step):
+        index = ops.minimum(step, len(self.values) - 1)
+        return ops.take(ops.convert_to_tensor(self._table), index)

@@ -1,0 +1,24 @@
+"""Build shim: the package version lives in one place, the R package's DESCRIPTION.
+
+Building from a checkout reads `Version:` from DESCRIPTION; building from an sdist
+reads it back from the sdist's PKG-INFO.
+"""
+import pathlib
+import re
+
+from setuptools import setup
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def _version():
+    for name in ("DESCRIPTION", "PKG-INFO"):
+        path = HERE / name
+        if path.exists():
+            match = re.search(r"^Version:\s*(\S+)\s*$", path.read_text(), re.MULTILINE)
+            if match:
+                return match.group(1)
+    raise RuntimeError("lrschedule: no Version found in DESCRIPTION or PKG-INFO")
+
+
+setup(version=_version())
