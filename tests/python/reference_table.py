@@ -1,0 +1,39 @@
+"""Reads the shared reference table (tests/testthat/fixtures/reference-rates.csv)."""
+
+import csv
+import json
+import pathlib
+from collections import OrderedDict
+
+import keras
+
+import lrschedule as lrs
+
+PATH = pathlib.Path(__file__).resolve().parents[1] / "testthat" / "fixtures" / "reference-rates.csv"
+
+
+def load():
+    """{case: (python_class, args, steps, rates)} in file order."""
+    cases = OrderedDict()
+    with PATH.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            entry = cases.setdefault(
+                row["case"], (row["python_class"], json.loads(row["args"]), [], [])
+            )
+            entry[2].append(int(row["step"]))
+            entry[3].append(float(row["lr"]))
+    return cases
+
+
+def build(python_class, args):
+    """Builds the schedule a table row describes, nested specs included."""
+    def value(v):
+        if isinstance(v, dict) and "python_class" in v:
+            return build(v["python_class"], v["args"])
+        if isinstance(v, list):
+            return [value(x) for x in v]
+        return v
+
+    args = {k: value(v) for k, v in args.items()}
+    cls = getattr(lrs, python_class, None) or getattr(keras.optimizers.schedules, python_class)
+    return cls(**args)

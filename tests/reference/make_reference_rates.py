@@ -1,0 +1,187 @@
+"""Writes tests/testthat/fixtures/reference-rates.csv from the systems we match.
+
+The table is read by pytest, by testthat and by the rpy2 tests, so all three
+surfaces are held to the same numbers. Every rate in it comes from the system whose
+semantics the schedule matches — PyTorch's schedulers, transformers' schedule
+functions, optax, Keras's own schedules — or, for our compositions (Warmup,
+PerEpoch, Tabulated, Constant), from the formula in plain Python. It never runs
+lrschedule.
+
+Columns: case, python_class, r_function, args (JSON, DESIGN.md argument names; a
+nested schedule is {"python_class", "r_function", "args"}), step, lr.
+
+Run: .venv/bin/python tests/reference/make_reference_rates.py
+"""
+
+import csv
+import json
+import math
+import pathlib
+
+import numpy as np
+import optax
+import torch
+import transformers
+
+import keras
+
+OUT = pathlib.Path(__file__).resolve().parents[1] / "testthat" / "fixtures" / "reference-rates.csv"
+
+R_NAMES = {
+    "Constant": "schedule_constant",
+    "Linear": "schedule_linear",
+    "StepDecay": "schedule_step_decay",
+    "MultiStepDecay": "schedule_multistep_decay",
+    "OneCycle": "schedule_one_cycle",
+    "Cyclic": "schedule_cyclic",
+    "WarmupStableDecay": "schedule_warmup_stable_decay",
+    "InverseSqrt": "schedule_inverse_sqrt",
+    "Warmup": "schedule_warmup",
+    "Sequence": "schedule_sequence",
+    "PerEpoch": "schedule_per_epoch",
+    "Tabulated": "schedule_function",
+    "ExponentialDecay": "schedule_exponential_decay",
+    "PiecewiseConstantDecay": "schedule_piecewise_constant",
+    "PolynomialDecay": "schedule_polynomial_decay",
+    "InverseTimeDecay": "schedule_inverse_time_decay",
+    "CosineDecay": "schedule_cosine_decay",
+    "CosineDecayRestarts": "schedule_cosine_restarts",
+}
+
+
+def spec(cls, **args):
+    return {"python_class": cls, "r_function": R_NAMES[cls], "args": args}
+
+
+def torch_rates(make, steps, base_lr):
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=base_lr)
+    sched = make(opt)
+    out = []
+    for _ in range(steps):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+def keras_rates(cls, args, steps):
+    schedule = getattr(keras.optimizers.schedules, cls)(**args)
+    return [float(keras.ops.convert_to_numpy(schedule(s))) for s in range(steps)]
+
+
+S = torch.optim.lr_scheduler
+CASES = []
+
+
+def case(name, schedule_spec, rates, sample=None):
+    steps = range(len(rates)) if sample is None else sample
+    CASES.append((name, schedule_spec, [(s, rates[s]) for s in steps]))
+
+
+# --- PyTorch semantics -----------------------------------------------------------
+n = 100
+case("one_cycle_cos", spec("OneCycle", max_lr=0.01, total_steps=n),
+     torch_rates(lambda o: S.OneCycleLR(o, max_lr=0.01, total_steps=n, cycle_momentum=False), n, 1))
+case("one_cycle_linear_three_phase",
+     spec("OneCycle", max_lr=0.1, total_steps=n, pct_start=0.25, anneal_strategy="linear",
+          div_factor=10, final_div_factor=100, three_phase=True),
+     torch_rates(lambda o: S.OneCycleLR(o, max_lr=0.1, total_steps=n, pct_start=0.25,
+                                        anneal_strategy="linear", div_factor=10,
+                                        final_div_factor=100, three_phase=True,
+                                        cycle_momentum=False), n, 1))
+case("cyclic_triangular2", spec("Cyclic", base_lr=0.001, max_lr=0.01, step_size_up=10,
+                                step_size_down=15, mode="triangular2"),
+     torch_rates(lambda o: S.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=10,
+                                      step_size_down=15, mode="triangular2",
+                                      cycle_momentum=False), n, 1))
+case("cyclic_exp_range", spec("Cyclic", base_lr=0.001, max_lr=0.01, step_size_up=8,
+                              mode="exp_range", gamma=0.98),
+     torch_rates(lambda o: S.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=8,
+                                      mode="exp_range", gamma=0.98, cycle_momentum=False), n, 1))
+case("step_decay", spec("StepDecay", initial_learning_rate=0.1, step_size=30, gamma=0.5),
+     torch_rates(lambda o: S.StepLR(o, step_size=30, gamma=0.5), n, 0.1))
+case("multistep_decay", spec("MultiStepDecay", initial_learning_rate=0.1,
+                             milestones=[20, 50, 80], gamma=0.1),
+     torch_rates(lambda o: S.MultiStepLR(o, milestones=[20, 50, 80], gamma=0.1), n, 0.1))
+case("linear", spec("Linear", initial_learning_rate=0.025, end_learning_rate=0.1, total_steps=40),
+     torch_rates(lambda o: S.LinearLR(o, start_factor=0.25, end_factor=1.0, total_iters=40),
+                 n, 0.1))
+
+# --- transformers semantics -------------------------------------------------------
+case("wsd_cosine", spec("WarmupStableDecay", learning_rate=0.001, warmup_steps=10,
+                        stable_steps=50, decay_steps=30),
+     torch_rates(lambda o: transformers.get_wsd_schedule(
+         o, num_warmup_steps=10, num_stable_steps=50, num_decay_steps=30), n, 0.001))
+case("wsd_1sqrt", spec("WarmupStableDecay", learning_rate=0.001, warmup_steps=10,
+                       stable_steps=20, decay_steps=60, warmup_type="cosine",
+                       decay_type="1-sqrt", min_lr_ratio=0.1),
+     torch_rates(lambda o: transformers.get_wsd_schedule(
+         o, num_warmup_steps=10, num_stable_steps=20, num_decay_steps=60, warmup_type="cosine",
+         decay_type="1-sqrt", min_lr_ratio=0.1), n, 0.001))
+case("inverse_sqrt", spec("InverseSqrt", learning_rate=0.001, warmup_steps=20),
+     torch_rates(lambda o: transformers.get_inverse_sqrt_schedule(o, num_warmup_steps=20),
+                 n, 0.001))
+
+# --- optax semantics --------------------------------------------------------------
+joined = optax.join_schedules(
+    [optax.linear_schedule(0.0, 0.01, 20),
+     optax.exponential_decay(0.01, transition_steps=10, decay_rate=0.5, staircase=True)],
+    boundaries=[20])
+case("sequence", spec("Sequence", schedules=[
+    spec("Linear", initial_learning_rate=0.0, end_learning_rate=0.01, total_steps=20),
+    spec("StepDecay", initial_learning_rate=0.01, step_size=10, gamma=0.5)], boundaries=[20]),
+     [float(joined(s)) for s in range(n)])
+
+# --- Keras's own schedules ----------------------------------------------------------
+KERAS = {
+    "exponential_decay": ("ExponentialDecay", dict(initial_learning_rate=0.1, decay_steps=10,
+                                                   decay_rate=0.5, staircase=True)),
+    "piecewise_constant": ("PiecewiseConstantDecay", dict(boundaries=[30, 60],
+                                                          values=[0.1, 0.01, 0.001])),
+    "polynomial_decay": ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=50,
+                                                 end_learning_rate=0.001, power=2.0)),
+    "inverse_time_decay": ("InverseTimeDecay", dict(initial_learning_rate=0.1, decay_steps=10,
+                                                    decay_rate=0.5)),
+    "cosine_decay_warmup": ("CosineDecay", dict(initial_learning_rate=0.0, decay_steps=80,
+                                                alpha=0.1, warmup_target=0.01,
+                                                warmup_steps=20)),
+    "cosine_restarts": ("CosineDecayRestarts", dict(initial_learning_rate=0.01,
+                                                    first_decay_steps=10, t_mul=2.0, m_mul=0.9)),
+}
+for name, (cls, args) in KERAS.items():
+    case(name, spec(cls, **args), keras_rates(cls, args, n))
+
+# --- compositions, from their formulas ----------------------------------------------
+case("constant", spec("Constant", learning_rate=0.003), [0.003] * n, sample=range(0, n, 9))
+inner = [0.01 * 0.5 ** (s // 10) for s in range(n)]
+case("warmup_step_decay",
+     spec("Warmup", schedule=spec("StepDecay", initial_learning_rate=0.01, step_size=10,
+                                  gamma=0.5), warmup_steps=25, start_learning_rate=0.001),
+     [0.001 + (0.01 - 0.001) * s / 25 if s < 25 else inner[s - 25] for s in range(n)])
+case("per_epoch", spec("PerEpoch", schedule=spec("MultiStepDecay", initial_learning_rate=0.1,
+                                                   milestones=[3, 6], gamma=0.1),
+                       steps_per_epoch=10),
+     [0.1 * 0.1 ** ((s // 10 >= 3) + (s // 10 >= 6)) for s in range(n)])
+table = [0.01 / (1 + s) for s in range(30)]
+case("tabulated", spec("Tabulated", values=table), [table[min(s, 29)] for s in range(n)],
+     sample=list(range(0, 40)))
+
+
+def main():
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    with OUT.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case", "python_class", "r_function", "args", "step", "lr"])
+        for name, schedule_spec, rows in CASES:
+            args = json.dumps(schedule_spec["args"], separators=(",", ":"))
+            for step, lr in rows:
+                if not math.isfinite(lr):
+                    raise SystemExit(f"{name}: non-finite reference at step {step}")
+                writer.writerow([name, schedule_spec["python_class"], schedule_spec["r_function"],
+                                 args, step, repr(float(lr))])
+    print(f"wrote {OUT} ({sum(len(r) for _, _, r in CASES)} rows, {len(CASES)} cases)")
+
+
+if __name__ == "__main__":
+    main()
