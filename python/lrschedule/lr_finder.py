@@ -1,0 +1,417 @@
+"""The learning-rate range test: `find_lr()` and its `LRFinderResult`.
+
+Leslie Smith's range test as fastai's `lr_find` runs it: train for a number of
+steps while the rate grows exponentially from `start_lr` to `end_lr`, record the
+loss of every step and its exponentially smoothed, bias-corrected value, stop early
+once the smoothed loss exceeds `diverge_factor` times its best value, then put the
+model back exactly as it was (weights, optimizer variables, the optimizer's rate or
+schedule).
+"""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from lrschedule import _validation as check
+
+__all__ = ["find_lr", "LRFinderResult"]
+
+_LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
+
+
+class _Sweep(_LearningRateSchedule):
+    """start * (end / start) ** ((step - first_step) / (num_steps - 1)), for the test only.
+
+    A function of the optimizer step, so it runs inside the compiled train step on
+    every backend; not registered for saving (the optimizer gets its own rate back
+    before `find_lr` returns).
+    """
+
+    def __init__(self, start_lr, end_lr, num_steps, first_step):
+        self.start_lr = start_lr
+        self.log_ratio = math.log(end_lr / start_lr)
+        self.span = float(max(num_steps - 1, 1))
+        self.first_step = first_step
+
+    def __call__(self, step):
+        position = (ops.cast(step, "float32") - float(self.first_step)) / self.span
+        return self.start_lr * ops.exp(self.log_ratio * position)
+
+    def get_config(self):  # pragma: no cover - never serialized
+        raise NotImplementedError("the find_lr sweep is not serializable")
+
+
+def sweep_rates(start_lr, end_lr, num_steps):
+    """The rates of the sweep: `start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))`."""
+    i = np.arange(num_steps, dtype=np.float64)
+    return start_lr * (end_lr / start_lr) ** (i / max(num_steps - 1, 1))
+
+
+# --------------------------------------------------------------------------------------
+# Suggestions (fastai's rules, on the smoothed losses)
+
+
+def suggest_minimum(rates, losses):
+    """One tenth of the rate with the lowest loss (fastai's "minimum")."""
+    return float(rates[int(np.argmin(losses))]) / 10.0
+
+
+def suggest_steep(rates, losses):
+    """The rate where the loss falls fastest against log(rate) (fastai's "steep").
+
+    The slope between points i and i+1 is attributed to point i.
+    """
+    slopes = np.diff(losses) / np.diff(np.log(rates))
+    return float(rates[int(np.argmin(slopes))])
+
+
+def suggest_valley(rates, losses):
+    """fastai's "valley": about two thirds down the longest run of decreasing losses.
+
+    The run is the longest subsequence of strictly decreasing losses; the suggestion
+    is the point `start + floor(len/3) + floor(len/6)` of the span it covers.
+    """
+    n = len(losses)
+    run = [1] * n
+    end = 0
+    start = 0
+    for i in range(1, n):
+        for j in range(i):
+            if losses[i] < losses[j] and run[i] < run[j] + 1:
+                run[i] = run[j] + 1
+            if run[end] < run[i]:
+                end = i
+                start = end - run[end]
+    third = (end - start) / 3
+    index = start + int(third) + int(third / 2)
+    return float(rates[index])
+
+
+_SUGGESTERS = {"steep": suggest_steep, "minimum": suggest_minimum, "valley": suggest_valley}
+
+
+class LRFinderResult:
+    """What `find_lr()` measured: rates, losses, smoothed losses and suggestions.
+
+    Attributes:
+        rates: numpy array, the rate used at each step of the test.
+        losses: numpy array, the training loss of each step.
+        smoothed_losses: numpy array, the smoothed, bias-corrected losses.
+        suggestions: dict of suggested rates, by rule: "steep" (steepest descent of
+            the smoothed loss), "minimum" (rate of the lowest smoothed loss / 10,
+            fastai's rule) and "valley" (fastai's default). Computed, as fastai
+            does, on the smoothed losses without the first `num_steps // 10` and the
+            last 5 points (and none after a non-finite loss); None when fewer than
+            2 points remain.
+        diverged: bool, whether the test stopped early on divergence.
+        num_steps: Integer, the steps requested (`len(rates)` may be smaller).
+    """
+
+    def __init__(self, rates, losses, smoothed_losses, diverged, num_steps, skip_start, skip_end):
+        self.rates = np.asarray(rates, dtype=np.float64)
+        self.losses = np.asarray(losses, dtype=np.float64)
+        self.smoothed_losses = np.asarray(smoothed_losses, dtype=np.float64)
+        self.diverged = bool(diverged)
+        self.num_steps = int(num_steps)
+        self.skip_start = int(skip_start)
+        self.skip_end = int(skip_end)
+        self.suggestions = self._suggest()
+
+    def _window(self):
+        rates, losses = self.rates, self.smoothed_losses
+        finite = np.isfinite(losses)
+        if not finite.all():
+            first_bad = int(np.argmin(finite))
+            rates, losses = rates[:first_bad], losses[:first_bad]
+        stop = len(losses) - self.skip_end
+        if stop - self.skip_start >= 2:
+            return rates[self.skip_start:stop], losses[self.skip_start:stop]
+        return rates, losses
+
+    def _suggest(self):
+        rates, losses = self._window()
+        if len(losses) < 2:
+            return {name: None for name in _SUGGESTERS}
+        return {name: rule(rates, losses) for name, rule in _SUGGESTERS.items()}
+
+    @property
+    def steep(self):
+        return self.suggestions["steep"]
+
+    @property
+    def minimum(self):
+        return self.suggestions["minimum"]
+
+    @property
+    def valley(self):
+        return self.suggestions["valley"]
+
+    def to_dict(self):
+        """Plain Python lists and floats (for R, JSON, data frames)."""
+        return {
+            "rates": self.rates.tolist(),
+            "losses": self.losses.tolist(),
+            "smoothed_losses": self.smoothed_losses.tolist(),
+            "suggestions": dict(self.suggestions),
+            "diverged": self.diverged,
+        }
+
+    def __repr__(self):
+        shown = ", ".join(
+            f"{k}={v:.3g}" if v is not None else f"{k}=None" for k, v in self.suggestions.items()
+        )
+        return (
+            f"LRFinderResult({len(self.rates)} steps from {self.rates[0]:.3g} to "
+            f"{self.rates[-1]:.3g}{', diverged' if self.diverged else ''}; "
+            f"suggestions: {shown})"
+            if len(self.rates)
+            else "LRFinderResult(no steps)"
+        )
+
+    def plot(self, ax=None, skip_end=None, suggestions=True):
+        """Plots the smoothed loss against the rate (log scale) and marks the suggestions.
+
+        Args:
+            ax: A matplotlib Axes to draw on, or None for a new figure.
+            skip_end: Integer >= 0 or None: points left out at the end (where the loss
+                explodes); None uses the same 5 as the suggestions.
+            suggestions: Boolean, whether to mark the suggested rates.
+
+        Returns:
+            The matplotlib Axes.
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as error:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "LRFinderResult.plot() needs matplotlib, which is not installed. "
+                "Install it with `pip install matplotlib` (or `pip install lrschedule[plot]`)."
+            ) from error
+        skip_end = self.skip_end if skip_end is None else check.integer("skip_end", skip_end, minimum=0)
+        suggestions = check.boolean("suggestions", suggestions)
+        stop = max(len(self.rates) - skip_end, min(len(self.rates), 2))
+        rates, losses = self.rates[:stop], self.smoothed_losses[:stop]
+        if ax is None:
+            _, ax = plt.subplots()
+        ax.plot(rates, losses, label="smoothed loss")
+        ax.set_xscale("log")
+        ax.set_xlabel("Learning rate")
+        ax.set_ylabel("Loss")
+        ax.set_title("Learning-rate range test")
+        if suggestions:
+            colors = plt.rcParams["axes.prop_cycle"].by_key()["color"][1:]
+            for (name, rate), color in zip(self.suggestions.items(), colors):
+                if rate is None or not len(rates):
+                    continue
+                loss = float(np.interp(np.log(rate), np.log(rates), losses))
+                ax.axvline(rate, color=color, linestyle=":", linewidth=1)
+                ax.plot([rate], [loss], "o", color=color, label=f"{name}: {rate:.2e}")
+            ax.legend(loc="best")
+        return ax
+
+
+# --------------------------------------------------------------------------------------
+# Data
+
+
+def _length(x):
+    leaves = keras.tree.flatten(x)
+    if not leaves:
+        check.fail_value("x", x, "arrays with at least one sample")
+    return len(leaves[0])
+
+
+def _take(data, index):
+    if data is None:
+        return None
+    return keras.tree.map_structure(lambda a: np.asarray(a)[index], data)
+
+
+def _array_batches(x, y, sample_weight, batch_size, shuffle, seed):
+    """Endless batches over the arrays: a new pass (reshuffled) whenever one ends."""
+    n = _length(x)
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        for begin in range(0, n, batch_size):
+            index = order[begin:begin + batch_size]
+            yield _take(x, index), _take(y, index), _take(sample_weight, index)
+
+
+def _dataset_batches(dataset):
+    """Batches from an iterable of `(x, y)` or `(x, y, sample_weight)`, re-iterated when it ends."""
+    while True:
+        produced = False
+        for item in dataset:
+            produced = True
+            if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+                raise ValueError(
+                    "When `y` is None, `x` must yield batches `(x, y)` or `(x, y, "
+                    f"sample_weight)`; it yielded {type(item).__name__}."
+                )
+            yield item[0], item[1], item[2] if len(item) == 3 else None
+        if not produced or iter(dataset) is dataset:
+            return
+
+
+def _is_arrays(x):
+    leaves = keras.tree.flatten(x) if isinstance(x, (dict, list, tuple, np.ndarray)) else [x]
+    return all(isinstance(leaf, np.ndarray) or hasattr(leaf, "__array__") for leaf in leaves)
+
+
+# --------------------------------------------------------------------------------------
+# find_lr
+
+
+def find_lr(
+    model,
+    x,
+    y=None,
+    start_lr=1e-7,
+    end_lr=10.0,
+    num_steps=100,
+    batch_size=32,
+    smoothing=0.98,
+    diverge_factor=4.0,
+    *,
+    sample_weight=None,
+    shuffle=True,
+    seed=None,
+    verbose=1,
+):
+    """Runs a learning-rate range test on a compiled model and restores it afterwards.
+
+    Step `i` (of `num_steps`) trains one batch at
+    `rate_i = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))`.
+    The loss of each step is smoothed as fastai does:
+    `avg_i = smoothing * avg_{i-1} + (1 - smoothing) * loss_i`, reported as
+    `avg_i / (1 - smoothing ** (i + 1))`. The test stops early when the smoothed loss
+    exceeds `diverge_factor` times the lowest smoothed loss so far, or a loss is not
+    finite. Batches cycle through the data (reshuffled at each pass) for as many
+    steps as needed.
+
+    Afterwards every model variable and every optimizer variable (slots, the
+    iteration counter, a learning-rate variable) is set back to its value before the
+    test, bit for bit, and the optimizer gets back its own rate or schedule, even when
+    the test fails. The model is built first if needed, and so is the optimizer, so
+    that its state before the test exists to be restored.
+
+    Args:
+        model: A compiled Keras model.
+        x: Input arrays (a numpy array, or a list/dict of them), or, with `y=None`, an
+            iterable of batches `(x, y)` or `(x, y, sample_weight)` (e.g. a
+            `tf.data.Dataset`).
+        y: Target arrays, or None when `x` yields batches.
+        start_lr: A float > 0, the first rate. Defaults to 1e-7.
+        end_lr: A float > start_lr, the last rate. Defaults to 10.
+        num_steps: Integer >= 2, the number of steps (batches). Defaults to 100.
+        batch_size: Integer > 0, used with arrays. Defaults to 32.
+        smoothing: A float in [0, 1), the smoothing factor of the loss. Defaults to 0.98.
+        diverge_factor: A float > 1, or None to never stop early. Defaults to 4.
+        sample_weight: Optional sample weights, with arrays.
+        shuffle: Boolean, whether to shuffle arrays at each pass. Defaults to True.
+        seed: Integer or None, seed of the shuffling. Defaults to None.
+        verbose: Integer >= 0. 1 shows a progress bar. Defaults to 1.
+
+    Returns:
+        An `LRFinderResult` with `rates`, `losses`, `smoothed_losses`, `suggestions`
+        (`steep`, `minimum`, `valley`) and `plot()`.
+
+    Example:
+
+        model.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+        result = lrschedule.find_lr(model, x_train, y_train, num_steps=100)
+        result.suggestions["steep"]; result.plot()
+    """
+    start_lr = check.positive("start_lr", start_lr)
+    end_lr = check.positive("end_lr", end_lr)
+    if end_lr <= start_lr:
+        check.fail_value("end_lr", end_lr, f"> start_lr ({start_lr:g})")
+    num_steps = check.integer("num_steps", num_steps, minimum=2)
+    batch_size = check.count("batch_size", batch_size)
+    smoothing = check.number("smoothing", smoothing, minimum=0.0, maximum=1.0, max_inclusive=False)
+    if diverge_factor is not None:
+        diverge_factor = check.number("diverge_factor", diverge_factor, minimum=1.0, min_inclusive=False)
+    shuffle = check.boolean("shuffle", shuffle)
+    if seed is not None:
+        seed = check.integer("seed", seed, minimum=0)
+    verbose = check.integer("verbose", verbose, minimum=0)
+    if not isinstance(model, keras.Model):
+        check.fail_type("model", model, "a keras.Model")
+    if getattr(model, "optimizer", None) is None:
+        raise ValueError("find_lr() needs a compiled model: call model.compile(optimizer=..., loss=...) first.")
+
+    if y is None and not _is_arrays(x):
+        batches = _dataset_batches(x)
+    else:
+        if y is not None and _length(y) != _length(x):
+            check.fail_value("y", y, f"as many samples as x ({_length(x)})")
+        batches = _array_batches(x, y, sample_weight, batch_size, shuffle, seed)
+
+    first = next(batches)
+    if not model.built:
+        model(first[0])
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+    model_values = [np.array(ops.convert_to_numpy(v), copy=True) for v in model.variables]
+    optimizer_values = [np.array(ops.convert_to_numpy(v), copy=True) for v in model.optimizer.variables]
+    # The rate object itself (not its value): Keras has no public getter for it.
+    original_rate = optimizer._learning_rate
+    assign_variable = isinstance(original_rate, keras.Variable)
+    rates = sweep_rates(start_lr, end_lr, num_steps)
+
+    used, losses, smoothed = [], [], []
+    diverged = False
+    progbar = (
+        keras.utils.Progbar(num_steps, stateful_metrics=["lr", "loss", "smoothed_loss"])
+        if verbose
+        else None
+    )
+    try:
+        if not assign_variable:
+            first_step = int(ops.convert_to_numpy(optimizer._iterations))
+            optimizer.learning_rate = _Sweep(start_lr, end_lr, num_steps, first_step)
+        model.train_function = None
+        average = 0.0
+        best = math.inf
+        batch = first
+        for i in range(num_steps):
+            if i:
+                batch = next(batches, None)
+                if batch is None:
+                    break
+            if assign_variable:
+                original_rate.assign(rates[i])
+            xb, yb, wb = batch
+            logs = model.train_on_batch(xb, yb, sample_weight=wb, return_dict=True)
+            loss = float(ops.convert_to_numpy(logs["loss"]))
+            average = smoothing * average + (1.0 - smoothing) * loss
+            smooth = average / (1.0 - smoothing ** (i + 1))
+            used.append(rates[i])
+            losses.append(loss)
+            smoothed.append(smooth)
+            if progbar is not None:
+                progbar.update(i + 1, [("lr", rates[i]), ("loss", loss), ("smoothed_loss", smooth)])
+            best = min(best, smooth)
+            if not math.isfinite(loss) or (
+                diverge_factor is not None and smooth > diverge_factor * best
+            ):
+                diverged = True
+                break
+    finally:
+        if not assign_variable:
+            optimizer.learning_rate = original_rate
+        model.train_function = None
+        for variable, value in zip(model.variables, model_values):
+            variable.assign(value)
+        for variable, value in zip(model.optimizer.variables, optimizer_values):
+            variable.assign(value)
+        if progbar is not None and len(used) < num_steps:
+            print()
+    return LRFinderResult(
+        used, losses, smoothed, diverged, num_steps, skip_start=num_steps // 10, skip_end=5
+    )
