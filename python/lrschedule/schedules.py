@@ -95,15 +95,34 @@ def _interpolate(start, end, done, remaining, anneal):
 def evaluate(schedule, step):
     """Evaluates any Keras schedule elementwise at `step` (a tensor of steps).
 
-    Our schedules and most of Keras's are elementwise already. Keras's `CosineDecay`
-    with `warmup_target` branches with `ops.cond`, which accepts only a scalar; for it
-    the two formulas of Keras's own class are evaluated on all steps and merged with
-    `ops.where` (the same values, no re-implemented formula).
+    Our schedules and most of Keras's are elementwise already, and a scalar step always
+    goes straight to the schedule itself. For a vector of steps, two of Keras's own
+    schedules need help: `CosineDecay` with `warmup_target` branches with `ops.cond`,
+    which accepts only a scalar, and `PiecewiseConstantDecay` adds in place into a
+    scalar, which the torch backend refuses for a vector. For those the schedule's own
+    parameters (and, for CosineDecay, its own two formula methods) are evaluated on all
+    steps and merged with `ops.where`: the same values, in one vectorized pass.
     """
-    cosine = keras.optimizers.schedules.CosineDecay
-    if isinstance(schedule, cosine) and getattr(schedule, "warmup_target", None) is not None:
+    if len(ops.shape(step)) == 0:
+        return schedule(step)
+    keras_schedules = keras.optimizers.schedules
+    if isinstance(schedule, keras_schedules.CosineDecay) and (
+        getattr(schedule, "warmup_target", None) is not None
+    ):
         return _keras_cosine_with_warmup(schedule, step)
+    if isinstance(schedule, keras_schedules.PiecewiseConstantDecay):
+        return _keras_piecewise_constant(schedule, step)
     return schedule(step)
+
+
+def _keras_piecewise_constant(schedule, step):
+    # Keras: values[0] for step <= boundaries[0], values[i] for
+    # boundaries[i-1] < step <= boundaries[i], values[-1] after the last boundary.
+    step = ops.convert_to_tensor(step)
+    result = ops.zeros_like(_f(step)) + _f(schedule.values[0])
+    for boundary, value in zip(schedule.boundaries, schedule.values[1:]):
+        result = ops.where(ops.greater(_f(step), float(boundary)), _f(value), result)
+    return result
 
 
 def _keras_cosine_with_warmup(schedule, step):

@@ -13,12 +13,13 @@ PATH = pathlib.Path(__file__).resolve().parents[1] / "testthat" / "fixtures" / "
 
 
 def load():
-    """{case: (python_class, args, steps, rates)} in file order."""
+    """{case: (python_class, args, steps, rates, rtol)} in file order."""
     cases = OrderedDict()
     with PATH.open(newline="") as handle:
         for row in csv.DictReader(handle):
             entry = cases.setdefault(
-                row["case"], (row["python_class"], json.loads(row["args"]), [], [])
+                row["case"], (row["python_class"], json.loads(row["args"]), [], [],
+                              float(row["rtol"]))
             )
             entry[2].append(int(row["step"]))
             entry[3].append(float(row["lr"]))
