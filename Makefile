@@ -53,7 +53,7 @@ test-python: $(STAMPS)/venv
 	$(PY) -m pytest tests/python -q
 
 test-r: $(STAMPS)/r-package
-	@if [ -d tests/testthat ]; then Rscript -e 'testthat::test_local(".", reporter = "summary", stop_on_failure = TRUE, load_package = "installed")'; fi
+	@if [ -f NAMESPACE ]; then Rscript -e 'testthat::test_local(".", reporter = "summary", stop_on_failure = TRUE, load_package = "installed")'; fi
 
 # R tests first, so that pytest's summary line closes the run.
 test: $(STAMPS)/venv $(STAMPS)/r-package
