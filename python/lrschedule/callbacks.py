@@ -158,9 +158,13 @@ class ControlledRate(_LearningRateSchedule):
 
     def base(self, step):
         """The rate before any plateau reduction, at `step` (elementwise)."""
+        step = ops.convert_to_tensor(step)
         if self.schedule is None:
-            step = ops.convert_to_tensor(step)
             return ops.cast(ops.ones_like(step), "float32") * self.state.variable("base_rate")
+        if len(step.shape) == 0:
+            return ops.cast(self.schedule(step), "float32")
+        # A vector of steps (inspection): Keras's CosineDecay with warmup branches
+        # with ops.cond, which `evaluate` works around.
         from lrschedule.schedules import evaluate
 
         return ops.cast(evaluate(self.schedule, step), "float32")
@@ -307,9 +311,7 @@ def rate_used(model):
     rate = _rate_object(optimizer)
     if isinstance(rate, _LearningRateSchedule):
         step = max(_step_count(optimizer) - 1, 0)
-        from lrschedule.schedules import evaluate
-
-        value = evaluate(rate, np.asarray(step, dtype="int64"))
+        value = rate(ops.convert_to_tensor(step))
     elif callable(rate) and not isinstance(rate, keras.Variable):
         value = rate()
     else:

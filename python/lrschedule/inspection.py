@@ -77,11 +77,12 @@ def values(schedule, steps):
         steps: int n >= 0 for steps 0..n-1, or a 1-D array of step numbers >= 0.
 
     Returns:
-        A float64 numpy array with one rate per step.
+        A numpy array with one rate per step, in the schedule's own float dtype
+        (float32 for ours and for Keras's under the default float type).
 
     Example:
         >>> lrschedule.values(lrschedule.StepDecay(1.0, step_size=2, gamma=0.5), 5)
-        array([1.  , 1.  , 0.5 , 0.5 , 0.25])
+        array([1.  , 1.  , 0.5 , 0.5 , 0.25], dtype=float32)
     """
     steps = _steps_array(steps)
     if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
@@ -92,9 +93,9 @@ def values(schedule, steps):
                 "a keras.optimizers.schedules.LearningRateSchedule or a number (to use a "
                 "function, wrap it with Tabulated.from_function(fn, total_steps))",
             )
-        return np.full(steps.shape, rate, dtype=np.float64)
+        return np.full(steps.shape, rate, dtype=np.float32)
     if steps.size == 0:
-        return np.zeros(0, dtype=np.float64)
+        return np.zeros(0, dtype=np.float32)
     if isinstance(schedule, Schedule):
         out = schedule(steps)
     else:
@@ -105,7 +106,10 @@ def values(schedule, steps):
                 raise ValueError("not elementwise")
         except Exception:  # noqa: BLE001 - a scalar-only user schedule
             out = _vectorized_map(schedule, steps)
-    return np.asarray(ops.convert_to_numpy(out), dtype=np.float64).reshape(steps.shape)
+    out = np.asarray(ops.convert_to_numpy(out))
+    if out.dtype.kind != "f":
+        out = out.astype(np.float64)
+    return out.reshape(steps.shape)
 
 
 def plot(schedule, steps, ax=None, log=False, **kwargs):

@@ -20,11 +20,11 @@ def test_int_means_the_first_n_steps_and_arrays_mean_those_steps():
     np.testing.assert_array_equal(lrs.values(schedule, np.array([1.0, 3.0])), [0.5, 0.125])
     assert lrs.values(schedule, 0).shape == (0,)
     assert lrs.values(schedule, []).shape == (0,)
-    assert lrs.values(schedule, 3).dtype == np.float64
+    assert lrs.values(schedule, 3).dtype == np.float32
 
 
 def test_a_number_is_a_constant_rate():
-    np.testing.assert_array_equal(lrs.values(0.01, 3), [0.01, 0.01, 0.01])
+    np.testing.assert_array_equal(lrs.values(0.01, 3), np.float32([0.01, 0.01, 0.01]))
 
 
 @pytest.mark.parametrize(
