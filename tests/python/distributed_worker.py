@@ -1,0 +1,134 @@
+"""Runs in its own process: the same training on one device and data-parallel on two.
+
+Usage: python distributed_worker.py tensorflow|jax OUTPUT.json
+
+TensorFlow: MirroredStrategy over two logical CPU devices. JAX: Keras's DataParallel
+over two host devices (--xla_force_host_platform_device_count=2). For every case it
+records the learning rate each optimizer step used, read back from the weights of a
+linear probe (y = w x with x = 1, target -1000, mean absolute error: each SGD step moves
+w by exactly -lr),
+once on a single device and once distributed, and writes both to OUTPUT.json.
+"""
+
+import json
+import os
+import sys
+
+BACKEND = sys.argv[1]
+OUTPUT = sys.argv[2]
+os.environ["KERAS_BACKEND"] = BACKEND
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if BACKEND == "jax":
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+if BACKEND == "tensorflow":
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+    )
+
+import contextlib
+import tempfile
+
+import keras
+import numpy as np
+from keras import ops
+
+import lrschedule as lrs
+
+STEPS = 12
+
+
+def schedules():
+    K = keras.optimizers.schedules
+    return {
+        "OneCycle": lambda: lrs.OneCycle(0.5, total_steps=STEPS),
+        "Warmup-Keras-cosine": lambda: lrs.Warmup(K.CosineDecay(0.4, 8), warmup_steps=4),
+        "Cyclic": lambda: lrs.Cyclic(0.05, 0.3, step_size_up=3, mode="triangular2"),
+        "Sequence": lambda: lrs.Sequence([lrs.Linear(0.0, 0.3, 4), lrs.StepDecay(0.3, 2, 0.5)],
+                                         [4]),
+        "Tabulated": lambda: lrs.Tabulated([0.3, 0.2, 0.1]),
+    }
+
+
+class RecordKernel(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.kernels = [self._w()]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.kernels.append(self._w())
+
+    def _w(self):
+        return float(ops.convert_to_numpy(self.model.layers[-1].kernel)[0, 0])
+
+
+def scope(distributed):
+    if distributed and BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope()
+    return contextlib.nullcontext()
+
+
+def set_distribution(distributed):
+    if BACKEND == "jax":
+        import jax
+
+        if distributed:
+            keras.distribution.set_distribution(
+                keras.distribution.DataParallel(devices=jax.devices())
+            )
+        else:
+            keras.distribution.set_distribution(None)
+
+
+def run(make_schedule, distributed):
+    set_distribution(distributed)
+    with scope(distributed):
+        model = keras.Sequential(
+            [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+        )
+        model.compile(optimizer=keras.optimizers.SGD(make_schedule()),
+                      loss="mean_absolute_error")
+    record = RecordKernel()
+    x = np.ones((2 * STEPS, 1), dtype="float32")
+    # |w x - (-1000)| has gradient exactly 1 in w while w > -1000
+    model.fit(x, np.full_like(x, -1000.0), batch_size=2, epochs=1, shuffle=False, verbose=0,
+              callbacks=[record])
+    rates = (-np.diff(record.kernels)).tolist()
+    # save and load with the distribution in place
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        with scope(distributed):
+            loaded = keras.models.load_model(path, safe_mode=True)
+        restored = lrs.values(loaded.optimizer._learning_rate, STEPS).tolist()
+        iterations = int(ops.convert_to_numpy(loaded.optimizer.iterations))
+    set_distribution(False)
+    return {"rates": rates, "restored": restored, "iterations": iterations}
+
+
+def main():
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        devices = len(tf.config.list_logical_devices("CPU"))
+    else:
+        import jax
+
+        devices = len(jax.devices())
+    result = {"devices": devices, "cases": {}}
+    for name, make in schedules().items():
+        result["cases"][name] = {
+            "expected": lrs.values(make(), STEPS).tolist(),
+            "single": run(make, distributed=False),
+            "distributed": run(make, distributed=True),
+        }
+    with open(OUTPUT, "w") as handle:
+        json.dump(result, handle)
+
+
+if __name__ == "__main__":
+    main()

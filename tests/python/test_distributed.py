@@ -1,0 +1,43 @@
+"""Data-parallel training gives the learning-rate trajectory of one device.
+
+Each backend runs in its own process (distributed_worker.py), because the device
+layout (two logical CPUs for TensorFlow, two host devices for JAX) must be fixed
+before the framework starts.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+WORKER = pathlib.Path(__file__).with_name("distributed_worker.py")
+
+
+def run_worker(backend, tmp_path):
+    pytest.importorskip(backend)
+    out = tmp_path / f"{backend}.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "XLA_FLAGS")}
+    proc = subprocess.run([sys.executable, str(WORKER), backend, str(out)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"],
+                         ids=["tf-MirroredStrategy", "jax-DataParallel"])
+def test_distributed_trajectory_equals_single_device(backend, tmp_path):
+    result = run_worker(backend, tmp_path)
+    assert result["devices"] == 2
+    assert len(result["cases"]) == 5
+    for name, case in result["cases"].items():
+        expected = np.asarray(case["expected"])
+        for mode in ("single", "distributed"):
+            run = case[mode]
+            np.testing.assert_allclose(run["rates"], expected, rtol=1e-4, atol=1e-6,
+                                       err_msg=f"{name} {mode}")
+            np.testing.assert_array_equal(run["restored"], expected, err_msg=f"{name} {mode}")
+            assert run["iterations"] == len(expected)
