@@ -21,7 +21,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_SOURCES := $(wildcard python/lrschedule/*.py) pyproject.toml setup.py
 R_SOURCES  := DESCRIPTION $(wildcard NAMESPACE R/*.R man/*.Rd inst/examples/* demo/*)
 
-.PHONY: setup install test test-python test-r demo bench check clean
+.PHONY: setup install test test-python test-r test-backends demo bench check clean
 
 setup: $(STAMPS)/venv
 
@@ -55,9 +55,17 @@ test-python: $(STAMPS)/venv
 test-r: $(STAMPS)/r-package
 	@if [ -f NAMESPACE ]; then Rscript -e 'testthat::test_local(".", reporter = "summary", stop_on_failure = TRUE, load_package = "installed")'; fi
 
-# R tests first, so that pytest's summary line closes the run.
+# The core's schedule and callback tests again on the JAX and torch backends, each in its
+# own process (the R-surface tests run on TensorFlow only: R drives the same core).
+BACKEND_TESTS := $(filter-out tests/python/test_r_% tests/python/test_distributed.py,$(wildcard tests/python/test_*.py))
+test-backends: $(STAMPS)/venv
+	KERAS_BACKEND=jax $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
+	KERAS_BACKEND=torch $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
+
+# R tests first, other backends next, so that the full TensorFlow pytest run closes it.
 test: $(STAMPS)/venv $(STAMPS)/r-package
 	$(MAKE) --no-print-directory test-r
+	$(MAKE) --no-print-directory test-backends
 	$(MAKE) --no-print-directory test-python
 
 demo: $(STAMPS)/r-package
