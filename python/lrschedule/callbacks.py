@@ -628,6 +628,16 @@ class ReduceLROnPlateau(_RateCallback):
         self.min_lr = check.non_negative("min_lr", min_lr)
         self.verbose = check.integer("verbose", verbose, minimum=0)
         self._minimize = None
+        # The best value is saved as float32; within a run the exact value is kept so
+        # comparisons are Keras's (a restored run compares with the float32 value).
+        self._best_exact = None
+
+    def _best(self):
+        stored = self._controlled.best
+        if stored is not None and self._best_exact is not None:
+            if np.float32(self._best_exact) == np.float32(stored):
+                return self._best_exact
+        return stored
 
     def _attach(self):
         # min_lr is a property of the rate the callback drives; a newly attached
@@ -667,7 +677,7 @@ class ReduceLROnPlateau(_RateCallback):
             return
         current = float(ops.convert_to_numpy(current))
         state = self._controlled.state
-        best = self._controlled.best
+        best = self._best()
         wait = self._controlled.wait
         cooldown_counter = self._controlled.cooldown_counter
         multiplier = self._controlled.multiplier
@@ -691,6 +701,7 @@ class ReduceLROnPlateau(_RateCallback):
                     wait = 0
                     reduced = True
 
+        self._best_exact = best
         state.write("best", best)
         state.write("wait", wait)
         state.write("cooldown_counter", cooldown_counter)

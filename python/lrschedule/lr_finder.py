@@ -256,9 +256,11 @@ def _dataset_batches(dataset):
             return
 
 
-def _is_arrays(x):
-    leaves = keras.tree.flatten(x) if isinstance(x, (dict, list, tuple, np.ndarray)) else [x]
-    return all(isinstance(leaf, np.ndarray) or hasattr(leaf, "__array__") for leaf in leaves)
+def _yields_batches(x):
+    """With `y=None`: whether `x` is a source of batches rather than input arrays."""
+    return not isinstance(x, (np.ndarray, dict)) and not hasattr(x, "__array__") and hasattr(
+        x, "__iter__"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -301,8 +303,8 @@ def find_lr(
     Args:
         model: A compiled Keras model.
         x: Input arrays (a numpy array, or a list/dict of them), or, with `y=None`, an
-            iterable of batches `(x, y)` or `(x, y, sample_weight)` (e.g. a
-            `tf.data.Dataset`).
+            iterable of batches `(x, y)` or `(x, y, sample_weight)` (a list of
+            batches, a `tf.data.Dataset`...), re-iterated when it ends.
         y: Target arrays, or None when `x` yields batches.
         start_lr: A float > 0, the first rate. Defaults to 1e-7.
         end_lr: A float > start_lr, the last rate. Defaults to 10.
@@ -343,7 +345,7 @@ def find_lr(
     if getattr(model, "optimizer", None) is None:
         raise ValueError("find_lr() needs a compiled model: call model.compile(optimizer=..., loss=...) first.")
 
-    if y is None and not _is_arrays(x):
+    if y is None and _yields_batches(x):
         batches = _dataset_batches(x)
     else:
         if y is not None and _length(y) != _length(x):
@@ -387,6 +389,9 @@ def find_lr(
             if assign_variable:
                 original_rate.assign(rates[i])
             xb, yb, wb = batch
+            # The returned loss is the loss tracker's running mean; reset it so that it
+            # is this batch's loss (train_on_batch's own reset is not applied everywhere).
+            model.reset_metrics()
             logs = model.train_on_batch(xb, yb, sample_weight=wb, return_dict=True)
             loss = float(ops.convert_to_numpy(logs["loss"]))
             average = smoothing * average + (1.0 - smoothing) * loss
