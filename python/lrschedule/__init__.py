@@ -31,6 +31,8 @@ from lrschedule.schedules import (
     WarmupStableDecay,
 )
 from lrschedule.inspection import plot, values
+from lrschedule.callbacks import ControlledRate, LRLogger, ReduceLROnPlateau, ScheduleLR
+from lrschedule.lr_finder import LRFinderResult, find_lr
 
 try:
     __version__ = _version("lrschedule")
@@ -53,4 +55,10 @@ __all__ = [
     "Tabulated",
     "values",
     "plot",
+    "ScheduleLR",
+    "ReduceLROnPlateau",
+    "LRLogger",
+    "ControlledRate",
+    "find_lr",
+    "LRFinderResult",
 ]
