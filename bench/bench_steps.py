@@ -1,0 +1,177 @@
+"""What scheduling costs per training step, and what inspecting a schedule costs.
+
+Not a test: it prints figures. Every variant trains the same model in the same
+process; after a warm-up fit of each, the variants run in a rotating order over
+several rounds, and each round's steps/s is divided by the constant-rate run of the
+same round. Reported: median steps/s, and the median (min-max) of those ratios.
+
+    .venv/bin/python bench/bench_steps.py [--rounds 7] [--quick]
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import ops  # noqa: E402
+
+import lrschedule as lrs  # noqa: E402
+
+K = keras.optimizers.schedules
+TOTAL = 100_000  # schedules are sized for a long run; the benchmark sees their start
+
+
+def our_schedules():
+    return {
+        "Constant": lambda: lrs.Constant(1e-3),
+        "Linear": lambda: lrs.Linear(1e-4, 1e-3, TOTAL),
+        "StepDecay": lambda: lrs.StepDecay(1e-3, 100, 0.9),
+        "MultiStepDecay": lambda: lrs.MultiStepDecay(1e-3, [100, 200, 300, 400], 0.5),
+        "OneCycle": lambda: lrs.OneCycle(1e-2, TOTAL),
+        "Cyclic": lambda: lrs.Cyclic(1e-4, 1e-3, step_size_up=50, mode="triangular2"),
+        "WarmupStableDecay": lambda: lrs.WarmupStableDecay(1e-3, 100, 1000, 1000, "cosine",
+                                                           "1-sqrt", 0.1),
+        "InverseSqrt": lambda: lrs.InverseSqrt(1e-3, 100),
+        "Warmup(CosineDecay)": lambda: lrs.Warmup(K.CosineDecay(1e-3, TOTAL), 100),
+        "Sequence": lambda: lrs.Sequence([lrs.Linear(0.0, 1e-3, 100), K.CosineDecay(1e-3, TOTAL)],
+                                         [100]),
+        "PerEpoch": lambda: lrs.PerEpoch(lrs.StepDecay(1e-3, 1, 0.9), 100),
+        "Tabulated(100k)": lambda: lrs.Tabulated((1e-3 * 0.99999 ** np.arange(TOTAL)).tolist()),
+    }
+
+
+def keras_schedules():
+    return {
+        "ExponentialDecay": lambda: K.ExponentialDecay(1e-3, 100, 0.9),
+        "PiecewiseConstantDecay": lambda: K.PiecewiseConstantDecay([100, 200], [1e-3, 5e-4, 1e-4]),
+        "PolynomialDecay": lambda: K.PolynomialDecay(1e-3, TOTAL),
+        "InverseTimeDecay": lambda: K.InverseTimeDecay(1e-3, 100, 0.5),
+        "CosineDecay(warmup)": lambda: K.CosineDecay(0.0, TOTAL, warmup_target=1e-3,
+                                                     warmup_steps=100),
+        "CosineDecayRestarts": lambda: K.CosineDecayRestarts(1e-3, 100),
+    }
+
+
+class NaivePerBatch(keras.callbacks.Callback):
+    """What users write today: assign the rate from Python before every batch."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+        self.step = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate.assign(self.fn(self.step))
+        self.step += 1
+
+
+def variants():
+    out = {"constant": lambda: (1e-3, [])}
+    for name, make in keras_schedules().items():
+        out[f"keras {name}"] = lambda make=make: (make(), [])
+    for name, make in our_schedules().items():
+        out[f"lrschedule {name}"] = lambda make=make: (make(), [])
+    out["ScheduleLR(python fn)"] = lambda: (1e-3, [lrs.ScheduleLR(lambda e: 1e-3 * 0.9 ** e)])
+    out["ReduceLROnPlateau(OneCycle)"] = lambda: (
+        lrs.OneCycle(1e-2, TOTAL), [lrs.ReduceLROnPlateau(monitor="loss", patience=2)])
+    out["LRLogger(per batch)"] = lambda: (lrs.OneCycle(1e-2, TOTAL), [lrs.LRLogger(per="batch")])
+    out["naive per-batch python callback"] = lambda: (
+        1e-3, [NaivePerBatch(lambda s: 1e-3 * 0.99999 ** s)])
+    return out
+
+
+MODELS = {
+    "tiny: Dense(1) on 4 features, batch 32": dict(inputs=4, hidden=[], outputs=1, batch=32),
+    "MLP 32-256-256-10, batch 64": dict(inputs=32, hidden=[256, 256], outputs=10, batch=64),
+}
+
+
+def build(spec, learning_rate):
+    layers = [keras.Input((spec["inputs"],))]
+    layers += [keras.layers.Dense(h, activation="relu") for h in spec["hidden"]]
+    layers.append(keras.layers.Dense(spec["outputs"]))
+    model = keras.Sequential(layers)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    return model
+
+
+def bench_training(spec, steps, rounds):
+    rng = np.random.default_rng(0)
+    n = steps * spec["batch"]
+    x = rng.normal(size=(n, spec["inputs"])).astype("float32")
+    y = rng.normal(size=(n, spec["outputs"])).astype("float32")
+    runs = {}
+    for name, make in variants().items():
+        rate, callbacks = make()
+        model = build(spec, rate)
+        model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0, callbacks=callbacks)
+        runs[name] = (model, callbacks)
+    names = list(runs)
+    speed = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for name in order:
+            model, callbacks = runs[name]
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0, callbacks=callbacks,
+                      shuffle=False)
+            speed[name].append(steps / (time.perf_counter() - start))
+    ratios = {name: [s / c for s, c in zip(speed[name], speed["constant"])] for name in names}
+    return speed, ratios
+
+
+def bench_inspection(n=1_000_000, sample=200):
+    rows = []
+    schedules = {**{f"lrschedule {k}": v for k, v in our_schedules().items()},
+                 **{f"keras {k}": v for k, v in keras_schedules().items()}}
+    steps = np.arange(n)
+    for name, make in schedules.items():
+        schedule = make()
+        lrs.values(schedule, 10)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            lrs.values(schedule, steps)
+            times.append(time.perf_counter() - start)
+        picks = np.linspace(0, n - 1, sample).astype(int)
+        start = time.perf_counter()
+        for s in picks:
+            ops.convert_to_numpy(schedule(int(s)))
+        per_call = (time.perf_counter() - start) / sample
+        rows.append((name, min(times) * 1000, per_call * 1000, per_call * n))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 100 steps")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.steps = 3, 100
+    print(f"# lrschedule {lrs.__version__}, keras {keras.__version__} "
+          f"({keras.backend.backend()}), {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    for label, spec in MODELS.items():
+        speed, ratios = bench_training(spec, args.steps, args.rounds)
+        print(f"\n## Training step time, Python — {label}; {args.rounds} rounds of "
+              f"{args.steps} steps")
+        print(f"{'variant':42s} {'steps/s':>9s}  {'ratio vs constant (min-max)':>28s}")
+        for name in speed:
+            med = statistics.median(ratios[name])
+            print(f"{name:42s} {statistics.median(speed[name]):9.0f}  {med:10.3f} "
+                  f"({min(ratios[name]):.3f}-{max(ratios[name]):.3f})")
+    print("\n## Inspection: 1,000,000 steps, lrschedule.values() vs one call per step")
+    print(f"{'schedule':42s} {'values() ms':>12s} {'per call ms':>12s} {'loop of 1e6 s':>14s}")
+    for name, vec_ms, call_ms, loop_s in bench_inspection():
+        print(f"{name:42s} {vec_ms:12.1f} {call_ms:12.3f} {loop_s:14.0f}")
+
+
+if __name__ == "__main__":
+    main()
