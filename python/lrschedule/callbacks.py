@@ -574,7 +574,10 @@ class ReduceLROnPlateau(_RateCallback):
     variables saved with the optimizer (see `ControlledRate`), so it survives
     `model.save()` / `keras.models.load_model()` and `BackupAndRestore`: a callback
     attached to a restored model continues where the saved one stopped (the
-    counters are not reset when a new `fit()` starts).
+    counters are not reset when a new `fit()` starts). Callbacks run in list order
+    at an epoch's end, so list this callback before `BackupAndRestore` or
+    `ModelCheckpoint`: a backup written earlier at the same epoch's end would hold the
+    state from before this epoch's update.
 
     Logs `learning_rate` (the rate used at the epoch's last step, before a reduction
     made at its end) into the epoch logs.

@@ -20,6 +20,7 @@ from keras import ops
 
 import lrschedule
 from lrschedule.callbacks import ControlledRate, LRLogger, ReduceLROnPlateau, ScheduleLR
+from lrschedule.callbacks import _checked_rate
 
 RTOL = 1e-5
 ATOL = 3e-7  # float32 bias of magnitude <= ~2: one rounding of each of two values
@@ -154,7 +155,7 @@ def per_step(epoch_values, steps_per_epoch=2):
 )
 def test_controlled_rate_scalar_step(step):
     if step == "variable":
-        step = keras.Variable(7, dtype="int64")
+        step = keras.Variable(7, dtype="int64", trainable=False)
     rate = ControlledRate(lrschedule.StepDecay(0.1, step_size=3, gamma=0.5), multiplier=0.1)
     expected = 0.1 * 0.5 ** (7 // 3) * 0.1
     np.testing.assert_allclose(float(ops.convert_to_numpy(rate(step))), expected, rtol=1e-6)
@@ -429,13 +430,20 @@ def test_schedule_lr_error_inside_the_function_stops_training():
     ids=["negative", "zero", "nan", "inf", "string", "none", "list", "bool", "array"],
 )
 def test_schedule_lr_refuses_a_bad_value_naming_epoch_and_value(value, error, shown):
-    model = bias_model(0.5)
     with pytest.raises(error) as info:
-        fit(model, 3, [ScheduleLR(lambda epoch: 0.1 if epoch == 0 else value)])
+        _checked_rate(value, 7)
     message = str(info.value)
     assert "must return one finite positive number" in message
-    assert "at epoch 1" in message
+    assert "at epoch 7" in message
     assert f"returned {shown}" in message
+
+
+@pytest.mark.parametrize("value", [-0.1, "0.1"], ids=["negative", "string"])
+def test_schedule_lr_bad_value_stops_fit(value):
+    model = bias_model(0.5)
+    with pytest.raises((ValueError, TypeError), match=f"at epoch 1 it returned {value!r}"):
+        fit(model, 3, [ScheduleLR(lambda epoch: 0.1 if epoch == 0 else value)])
+    assert int(ops.convert_to_numpy(model.optimizer.iterations)) == 2  # epoch 0 only
 
 
 @pytest.mark.parametrize(
@@ -493,8 +501,11 @@ def test_plateau_constant_rate_hand_table():
                                              factor=0.1, min_lr=0.005)),
         ([3.0, 2.0, 2.5, 2.5, 1.0, 1.0, 1.0], dict(monitor="synthetic", mode="min", patience=1,
                                                   cooldown=2, factor=0.3, min_delta=0.0)),
+        # 0.9 is not a float32 number: an equal value must not count as an improvement.
+        ([0.9, 0.9, 0.9, 0.95, 0.9], dict(monitor="synthetic", mode="max", patience=0,
+                                          factor=0.5, min_delta=0.0)),
     ],
-    ids=["cooldown", "max_mode_min_delta", "min_lr_floor", "long_cooldown"],
+    ids=["cooldown", "max_mode_min_delta", "min_lr_floor", "long_cooldown", "exact_best"],
 )
 def test_plateau_constant_rate_matches_keras(values, kwargs):
     epochs = len(values)
