@@ -291,8 +291,9 @@ def find_lr(
     `avg_i = smoothing * avg_{i-1} + (1 - smoothing) * loss_i`, reported as
     `avg_i / (1 - smoothing ** (i + 1))`. The test stops early when the smoothed loss
     exceeds `diverge_factor` times the lowest smoothed loss so far, or a loss is not
-    finite. Batches cycle through the data (reshuffled at each pass) for as many
-    steps as needed.
+    finite (the ratio rule applies while the best smoothed loss is positive).
+    Batches cycle through the data (reshuffled at each pass) for as many steps as
+    needed.
 
     Afterwards every model variable and every optimizer variable (slots, the
     iteration counter, a learning-rate variable) is set back to its value before the
@@ -402,8 +403,10 @@ def find_lr(
             if progbar is not None:
                 progbar.update(i + 1, [("lr", rates[i]), ("loss", loss), ("smoothed_loss", smooth)])
             best = min(best, smooth)
+            # The ratio rule assumes a positive loss (as fastai's does); with a loss
+            # that can be <= 0 only a non-finite loss stops the test.
             if not math.isfinite(loss) or (
-                diverge_factor is not None and smooth > diverge_factor * best
+                diverge_factor is not None and best > 0 and smooth > diverge_factor * best
             ):
                 diverged = True
                 break

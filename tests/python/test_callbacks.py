@@ -729,6 +729,25 @@ def test_plateau_state_survives_backup_and_restore(tmp_path, make_schedule):
         np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b), rtol=1e-6)
 
 
+def test_schedule_lr_two_argument_function_resumes_from_the_saved_rate(tmp_path):
+    # lr passed to a function of (epoch, lr) is state too: after a resume it is the
+    # value the function returned before the crash, not the optimizer's initial rate.
+    def halve(epoch, lr):
+        return lr * 0.5
+
+    backup_dir = os.path.join(tmp_path, "backup")
+    full_trace = BiasTrace()
+    fit(bias_model(0.4), 5, [ScheduleLR(halve), full_trace])
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(bias_model(0.4), 5, [ScheduleLR(halve), keras.callbacks.BackupAndRestore(backup_dir),
+                                 StopAfter(2)])
+    trace = BiasTrace()
+    fit(bias_model(0.4), 5, [ScheduleLR(halve), keras.callbacks.BackupAndRestore(backup_dir), trace])
+    expected = [0.4 * 0.5 ** (e + 1) for e in range(5)]
+    np.testing.assert_allclose(full_trace.applied, per_step(expected), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(trace.applied, per_step(expected[3:]), rtol=RTOL, atol=ATOL)
+
+
 # --------------------------------------------------------------------------------------
 # LRLogger
 

@@ -320,3 +320,12 @@ def test_plot_without_matplotlib_says_how_to_install_it(monkeypatch):
     result = LRFinderResult([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0], [1.0, 0.5, 2.0], False, 3, 0, 0)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         result.plot()
+
+
+def test_divergence_ratio_rule_is_not_applied_to_a_negative_loss():
+    # Loss = bias, negative from the second step on: 4 * best is then below any later
+    # smoothed value, and the ratio rule would stop the test at once.
+    model = bias_model(0.5)
+    x = np.zeros((8, 1), "float32")
+    result = find_lr(model, x, x, start_lr=1e-3, end_lr=1.0, num_steps=12, batch_size=4, verbose=0)
+    assert len(result.rates) == 12 and not result.diverged
