@@ -656,7 +656,9 @@ def _controlled_state(model):
     return (rate.multiplier, rate.best, rate.wait, rate.cooldown_counter, rate.min_lr)
 
 
-SAVE_VALUES = [1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.8, 0.8, 0.8]
+# Reductions at the ends of e3 and e5 (see PLATEAU_VALUES); the runs are split after e3,
+# inside the cooldown that follows the first reduction.
+SAVE_VALUES = PLATEAU_VALUES[:7]
 
 
 @pytest.mark.parametrize(
@@ -667,13 +669,13 @@ SAVE_VALUES = [1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.8, 0.8, 0.8]
 def test_plateau_state_survives_save_and_load(tmp_path, make_schedule):
     uninterrupted = bias_model(make_schedule(), momentum=0.9)
     full_trace = BiasTrace()
-    full = fit(uninterrupted, 9, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS), full_trace])
+    full = fit(uninterrupted, 7, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS), full_trace])
 
     first = bias_model(make_schedule(), momentum=0.9)
-    fit(first, 5, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS)])
+    fit(first, 4, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS)])
     state = _controlled_state(first)
-    # After e4: one reduction (e3), cooldown over, wait 1.
-    assert state[:4] == (0.5, pytest.approx(0.9, rel=1e-6), 1, 0)
+    # After e3: one reduction, wait reset, one cooldown epoch to go.
+    assert state[:4] == (0.5, pytest.approx(0.9, rel=1e-6), 0, 1)
     path = os.path.join(tmp_path, "model.keras")
     first.save(path)
     with warnings.catch_warnings(record=True) as caught:
@@ -686,11 +688,11 @@ def test_plateau_state_survives_save_and_load(tmp_path, make_schedule):
         np.testing.assert_array_equal(ops.convert_to_numpy(a), ops.convert_to_numpy(b))
 
     trace = BiasTrace()
-    resumed = fit(loaded, 9, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS), trace], initial_epoch=5)
+    resumed = fit(loaded, 7, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS), trace], initial_epoch=4)
     np.testing.assert_allclose(
-        resumed.history["learning_rate"], full.history["learning_rate"][5:], rtol=1e-6
+        resumed.history["learning_rate"], full.history["learning_rate"][4:], rtol=1e-6
     )
-    np.testing.assert_allclose(trace.values, full_trace.values[10:], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(trace.values, full_trace.values[8:], rtol=1e-6, atol=1e-7)
     assert _controlled_state(loaded) == _controlled_state(uninterrupted)
 
 
@@ -711,19 +713,19 @@ def test_plateau_state_survives_backup_and_restore(tmp_path, make_schedule):
 
     uninterrupted = bias_model(make_schedule(), momentum=0.9)
     full_trace = BiasTrace()
-    full = fit(uninterrupted, 9, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS), full_trace])
+    full = fit(uninterrupted, 7, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS), full_trace])
 
     crashed = bias_model(make_schedule(), momentum=0.9)
-    with pytest.raises(RuntimeError, match="simulated crash after epoch 4"):
-        fit(crashed, 9, callbacks([StopAfter(4)]))
+    with pytest.raises(RuntimeError, match="simulated crash after epoch 3"):
+        fit(crashed, 7, callbacks([StopAfter(3)]))
 
     fresh = bias_model(make_schedule(), momentum=0.9)  # a new process would start here
     trace = BiasTrace()
-    resumed = fit(fresh, 9, callbacks([trace]))
+    resumed = fit(fresh, 7, callbacks([trace]))
     np.testing.assert_allclose(
-        resumed.history["learning_rate"], full.history["learning_rate"][5:], rtol=1e-6
+        resumed.history["learning_rate"], full.history["learning_rate"][4:], rtol=1e-6
     )
-    np.testing.assert_allclose(trace.values, full_trace.values[10:], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(trace.values, full_trace.values[8:], rtol=1e-6, atol=1e-7)
     assert _controlled_state(fresh) == _controlled_state(uninterrupted)
     for a, b in zip(uninterrupted.weights, fresh.weights):
         np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b), rtol=1e-6)
