@@ -672,7 +672,9 @@ def test_plateau_state_survives_save_and_load(tmp_path, make_schedule):
     full = fit(uninterrupted, 7, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS), full_trace])
 
     first = bias_model(make_schedule(), momentum=0.9)
-    fit(first, 4, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS)])
+    checkpoint = os.path.join(tmp_path, "checkpoint.keras")
+    fit(first, 4, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS),
+                   keras.callbacks.ModelCheckpoint(checkpoint)])
     state = _controlled_state(first)
     # After e3: one reduction, wait reset, one cooldown epoch to go.
     assert state[:4] == (0.5, pytest.approx(0.9, rel=1e-6), 0, 1)
@@ -680,10 +682,12 @@ def test_plateau_state_survives_save_and_load(tmp_path, make_schedule):
     first.save(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        from_checkpoint = keras.models.load_model(checkpoint, safe_mode=True)  # saved in fit()
         loaded = keras.models.load_model(path, safe_mode=True)
     assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
     assert isinstance(loaded.optimizer._learning_rate, ControlledRate)
     assert _controlled_state(loaded) == state
+    assert _controlled_state(from_checkpoint) == state
     for a, b in zip(first.optimizer.variables, loaded.optimizer.variables):
         np.testing.assert_array_equal(ops.convert_to_numpy(a), ops.convert_to_numpy(b))
 
