@@ -353,7 +353,9 @@ def find_lr(
             check.fail_value("y", y, f"as many samples as x ({_length(x)})")
         batches = _array_batches(x, y, sample_weight, batch_size, shuffle, seed)
 
-    first = next(batches)
+    first = next(batches, None)
+    if first is None:
+        check.fail_value("x", x, "a source of at least one batch")
     if not model.built:
         model(first[0])
     optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)

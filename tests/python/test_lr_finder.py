@@ -191,6 +191,11 @@ def test_find_lr_accepts_batches_and_cycles_through_them():
     assert len(result.rates) == 7
 
 
+def test_find_lr_refuses_an_empty_source_of_batches():
+    with pytest.raises(ValueError, match="Argument `x` must be a source of at least one batch"):
+        find_lr(regression_model(1e-3), [], verbose=0)
+
+
 def test_find_lr_progress_bar(capsys):
     x, y = regression_data()
     find_lr(regression_model(1e-3), x, y, num_steps=8, batch_size=16, verbose=1, diverge_factor=None)
