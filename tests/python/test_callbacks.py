@@ -609,6 +609,20 @@ def test_plateau_after_a_first_fit_without_callbacks():
     np.testing.assert_allclose(trace.applied, per_step([0.1, 0.1, 0.05]), rtol=RTOL, atol=ATOL)
 
 
+def test_plateau_inside_a_loss_scale_optimizer():
+    # Mixed precision wraps the optimizer; the rate lives in the inner one.
+    model = bias_model(keras.optimizers.schedules.ExponentialDecay(0.1, 4, 0.5))
+    model.compile(
+        optimizer=keras.optimizers.LossScaleOptimizer(model.optimizer), loss=mean_prediction
+    )
+    trace = BiasTrace()
+    plateau = ReduceLROnPlateau(monitor="synthetic", mode="min", patience=0, factor=0.5)
+    fit(model, 3, [Inject([1.0, 1.0, 1.0]), plateau, trace])
+    expected = _exponential(np.arange(6)) * per_step([1, 1, 0.5])
+    np.testing.assert_allclose(trace.applied, expected, rtol=RTOL, atol=ATOL)
+    assert isinstance(model.optimizer.inner_optimizer._learning_rate, ControlledRate)
+
+
 def test_plateau_and_schedule_lr_compose():
     model = bias_model(0.5)
     trace = BiasTrace()
