@@ -30,7 +30,10 @@ a small state object owned by the `ControlledRate`. They are saved twice over:
 The variables are deliberately not added to `optimizer.variables`: a model loaded
 from a `.keras` file gets its `ControlledRate` from the config before any callback
 exists, and an optimizer whose variable count differed from the saved one would
-skip loading all of its state (Keras only warns).
+skip loading all of its state (Keras only warns). TensorFlow and torch read them
+at every step; on JAX, whose compiled step only receives the optimizer's own
+variables, the step is recompiled after each change (once per plateau reduction,
+once per epoch under `ScheduleLR`).
 """
 
 import inspect

@@ -344,7 +344,9 @@ def find_lr(
     if not isinstance(model, keras.Model):
         check.fail_type("model", model, "a keras.Model")
     if getattr(model, "optimizer", None) is None:
-        raise ValueError("find_lr() needs a compiled model: call model.compile(optimizer=..., loss=...) first.")
+        raise ValueError(
+            "find_lr() needs a compiled model: call model.compile(optimizer=..., loss=...) first."
+        )
 
     if y is None and _yields_batches(x):
         batches = _dataset_batches(x)
