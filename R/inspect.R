@@ -1,0 +1,193 @@
+# Looking at a schedule: lr_values(), print/format, plot, as.data.frame.
+
+# A number n means steps 0..n-1; a vector means those steps.
+check_steps <- function(steps, arg = "steps", call = rlang::caller_env()) {
+  if (!is.numeric(steps) || anyNA(steps) || any(!is.finite(steps)) || any(steps != trunc(steps)) ||
+      any(steps < 0)) {
+    abort_arg(arg, steps, "a number of steps, or a vector of whole step numbers >= 0", call)
+  }
+  if (length(steps) == 1) seq.int(0, length.out = steps) else as.double(steps)
+}
+
+#' The learning rate of a schedule at given steps
+#'
+#' One vectorized call into the Python core: a million steps take milliseconds.
+#' Works for lrschedule's schedules and Keras's own.
+#'
+#' @param schedule A schedule (`schedule_*()`, or any Keras
+#'   `LearningRateSchedule`), or a number (a constant rate).
+#' @param steps A number `n` (steps `0:(n - 1)`), or a vector of step numbers.
+#' @returns A numeric vector, one rate per step.
+#' @family inspection
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   lr_values(schedule_step_decay(1, step_size = 2, gamma = 0.5), 5)
+#' }
+#' @export
+lr_values <- function(schedule, steps) {
+  call <- rlang::current_env()
+  steps <- check_steps(steps, call = call)
+  if (!is.numeric(schedule)) schedule <- check_schedule(schedule, call = call)
+  else schedule <- check_number(schedule, call = call)
+  if (length(steps) == 0) return(numeric())
+  index <- np()$asarray(steps, dtype = "int64")
+  values <- py_call(lrs()$values, list(schedule, index), call = call)
+  as.double(values)
+}
+
+schedule_config <- function(x) {
+  config <- x$get_config()
+  config[!vapply(config, is.null, logical(1))]
+}
+
+schedule_class_name <- function(x) {
+  reticulate::py_to_r(reticulate::py_get_attr(reticulate::py_get_attr(x, "__class__"), "__name__"))
+}
+
+# A horizon to show by default: the schedule's own length where it has one.
+default_steps <- function(x) {
+  config <- tryCatch(schedule_config(x), error = function(e) list())
+  whole <- function(name) if (is.numeric(config[[name]])) config[[name]] else 0
+  n <- switch(schedule_class_name(x),
+    OneCycle = , Linear = whole("total_steps"),
+    WarmupStableDecay = whole("warmup_steps") + whole("stable_steps") + whole("decay_steps"),
+    Cyclic = 2 * (whole("step_size_up") + if (is.numeric(config$step_size_down))
+      config$step_size_down else whole("step_size_up")),
+    CosineDecay = whole("decay_steps") + whole("warmup_steps"),
+    CosineDecayRestarts = 7 * whole("first_decay_steps"),
+    Tabulated = length(config$values),
+    ExponentialDecay = , InverseTimeDecay = , PolynomialDecay = 2 * whole("decay_steps"),
+    StepDecay = 4 * whole("step_size"),
+    MultiStepDecay = max(unlist(config$milestones), 0) * 1.25,
+    PiecewiseConstantDecay = max(unlist(config$boundaries), 0) * 1.25,
+    0
+  )
+  n <- as.integer(ceiling(n))
+  if (is.na(n) || n < 2) 1000L else n
+}
+
+format_config_value <- function(value) {
+  if (inherits(value, "python.builtin.object") || is.list(value) && !is.null(value$class_name)) {
+    return(if (is.list(value)) paste0("<", value$class_name, ">") else "<schedule>")
+  }
+  if (is.list(value)) {
+    if (all(vapply(value, function(v) is.list(v) && !is.null(v$class_name), logical(1)))) {
+      return(paste0("[", paste0("<", vapply(value, function(v) v$class_name, ""), ">",
+                                 collapse = ", "), "]"))
+    }
+    value <- unlist(value)
+  }
+  if (is.character(value)) return(paste0('"', value, '"'))
+  if (is.logical(value)) return(paste(value, collapse = ", "))
+  text <- vapply(value, function(v) format(signif(v, 6), digits = 6), "")
+  if (length(text) > 6) {
+    return(paste0(length(text), " values: ", paste(c(text[1:3], "...", text[length(text)]),
+                                                   collapse = ", ")))
+  }
+  if (length(value) > 1) paste0("c(", paste(text, collapse = ", "), ")") else text
+}
+
+#' Print, format, plot and tabulate a schedule
+#'
+#' `format()` says what the schedule is, its parameters and its value at a few
+#' steps; `print()` prints that. `plot()` draws the rate against the step with base
+#' graphics; `as.data.frame()` returns the steps and rates. All of them work for
+#' lrschedule's schedules and for Keras's own schedule objects.
+#'
+#' @param x A schedule.
+#' @param steps A number `n` (steps `0:(n - 1)`) or a vector of steps; by default
+#'   the schedule's own length where it has one (else 1000 steps).
+#' @param log Logical. Logarithmic rate axis. Defaults to `FALSE`.
+#' @param main,xlab,ylab,type Passed to [graphics::plot()].
+#' @param row.names,optional Ignored (for compatibility with [as.data.frame()]).
+#' @param ... Passed on to [graphics::plot()]; ignored by the other methods.
+#' @returns `format()`: a character vector; `print()` and `plot()`: `x`,
+#'   invisibly; `as.data.frame()`: a data frame with columns `step` and
+#'   `learning_rate`.
+#' @family inspection
+#' @name schedule-methods
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   s <- schedule_one_cycle(0.01, total_steps = 100)
+#'   print(s)
+#'   plot(s, log = TRUE)
+#'   head(as.data.frame(s))
+#' }
+NULL
+
+#' @rdname schedule-methods
+#' @export
+format.lrschedule_schedule <- function(x, ...) {
+  if (reticulate::py_is_null_xptr(x)) return("<lrschedule schedule: pointer to a dead Python object>")
+  name <- schedule_class_name(x)
+  config <- schedule_config(x)
+  config$name <- NULL
+  params <- vapply(names(config), function(n) paste0(n, " = ", format_config_value(config[[n]])), "")
+  n <- default_steps(x)
+  at <- unique(round(c(0, 0.25, 0.5, 0.75, 1) * (n - 1)))
+  values <- lr_values(x, at)
+  c(paste0("<", name, "> learning-rate schedule"),
+    if (length(params)) paste0("  ", params),
+    paste0("  lr at step ", paste0(format(at, big.mark = ","), ": ", signif(values, 4),
+                                    collapse = " | ")))
+}
+
+#' @rdname schedule-methods
+#' @export
+print.lrschedule_schedule <- function(x, ...) {
+  writeLines(format(x, ...))
+  invisible(x)
+}
+
+#' @rdname schedule-methods
+#' @export
+plot.lrschedule_schedule <- function(x, steps = NULL, log = FALSE, main = NULL,
+                                     xlab = "step", ylab = "learning rate", type = "l", ...) {
+  steps <- check_steps(if (is.null(steps)) default_steps(x) else steps)
+  rates <- lr_values(x, steps)
+  if (is.null(main)) main <- schedule_class_name(x)
+  log <- check_flag(log)
+  if (log && any(rates <= 0)) {
+    keep <- rates > 0
+    steps <- steps[keep]
+    rates <- rates[keep]
+  }
+  graphics::plot(steps, rates, type = type, log = if (log) "y" else "", main = main,
+                 xlab = xlab, ylab = ylab, ...)
+  invisible(x)
+}
+
+#' @rdname schedule-methods
+#' @export
+as.data.frame.lrschedule_schedule <- function(x, row.names = NULL, optional = FALSE,
+                                              steps = NULL, ...) {
+  steps <- check_steps(if (is.null(steps)) default_steps(x) else steps)
+  data.frame(step = steps, learning_rate = lr_values(x, steps))
+}
+
+# Keras's own schedules reach R with reticulate's class vector; these methods give
+# them the same behaviour (the class name follows Keras's module path).
+keras_schedule_class <- "keras.src.optimizers.schedules.learning_rate_schedule.LearningRateSchedule"
+
+#' @export
+format.keras.src.optimizers.schedules.learning_rate_schedule.LearningRateSchedule <- function(x, ...) {
+  format.lrschedule_schedule(as_lr_schedule(x), ...)
+}
+
+#' @export
+print.keras.src.optimizers.schedules.learning_rate_schedule.LearningRateSchedule <- function(x, ...) {
+  print.lrschedule_schedule(as_lr_schedule(x), ...)
+  invisible(x)
+}
+
+#' @export
+plot.keras.src.optimizers.schedules.learning_rate_schedule.LearningRateSchedule <- function(x, ...) {
+  plot.lrschedule_schedule(as_lr_schedule(x), ...)
+  invisible(x)
+}
+
+#' @export
+as.data.frame.keras.src.optimizers.schedules.learning_rate_schedule.LearningRateSchedule <-
+  function(x, ...) {
+    as.data.frame.lrschedule_schedule(as_lr_schedule(x), ...)
+  }

@@ -1,0 +1,63 @@
+#' Arguments shared by the optimizers
+#'
+#' @param learning_rate A positive number, or any learning-rate schedule (a
+#'   `schedule_*()` object, Keras's own or lrschedule's). An R function is refused:
+#'   use [schedule_function()] (per step) or [callback_schedule_lr()] (per epoch).
+#' @param weight_decay A float or `NULL`. Weight decay. Defaults to `NULL`.
+#' @param clipnorm A float or `NULL`. Clip each gradient to this norm. Defaults to `NULL`.
+#' @param clipvalue A float or `NULL`. Clip each gradient to this value. Defaults to `NULL`.
+#' @param global_clipnorm A float or `NULL`. Clip all gradients to this global norm.
+#'   Defaults to `NULL`.
+#' @param use_ema Logical. Keep an exponential moving average of the weights.
+#'   Defaults to `FALSE`.
+#' @param ema_momentum A float. Momentum of that average. Defaults to `0.99`.
+#' @param ema_overwrite_frequency Integer or `NULL`. Steps between overwrites of the
+#'   weights by their average. Defaults to `NULL`.
+#' @param loss_scale_factor A float or `NULL`. Loss scaling factor. Defaults to `NULL`.
+#' @param gradient_accumulation_steps Integer or `NULL`. Steps over which to
+#'   accumulate gradients before an update. Defaults to `NULL`.
+#' @name optimizer-arguments
+#' @keywords internal
+NULL
+
+# The one mechanism behind every optimizer_*(): `env` is the calling wrapper's
+# environment (its formals, as the user set them).
+new_optimizer <- function(class_name, env, call = rlang::caller_env()) {
+  args <- as.list(env)
+  types <- optimizer_argument_types[[class_name]]
+  args$learning_rate <- check_learning_rate(args$learning_rate, call = call)
+  for (name in names(types)) {
+    value <- args[[name]]
+    checker <- switch(types[[name]],
+      flag = check_flag, whole = check_whole, number = check_number, string = check_string,
+      whole_or_null = check_whole_or_null, number_or_null = check_number_or_null
+    )
+    coerced <- checker(value, arg = name, call = call)
+    args[name] <- list(coerced)  # keeps NULLs in the list
+  }
+  py_call(keras()$optimizers[[class_name]], args, call = call)
+}
+
+check_learning_rate <- function(x, arg = "learning_rate", call = rlang::caller_env()) {
+  if (is.function(x) && !inherits(x, "python.builtin.object")) {
+    cli::cli_abort(c(
+      "{.arg {arg}} cannot be an R function.",
+      "i" = "For a rate that changes every step, use {.code schedule_function(fn, total_steps)}.",
+      "i" = "For a rate that changes every epoch, use {.code callback_schedule_lr(fn)} in {.arg callbacks}."
+    ), class = "lrschedule_argument_error", call = call)
+  }
+  if (inherits(x, "python.builtin.object")) {
+    if (is_schedule(x)) return(x)
+    if (py_isinstance(x, keras()$callbacks$Callback)) {
+      cli::cli_abort(c(
+        "{.arg {arg}} cannot be a callback.",
+        "i" = "Pass it in {.arg callbacks} of {.fn fit}: {.code fit(..., callbacks = list(cb))}."
+      ), class = "lrschedule_argument_error", call = call)
+    }
+    abort_arg(arg, x, "a positive number or a learning-rate schedule", call)
+  }
+  if (!is.numeric(x) || length(x) != 1 || is.na(x) || !is.finite(x) || x <= 0) {
+    abort_arg(arg, x, "a positive number or a learning-rate schedule", call)
+  }
+  as.double(x)
+}
