@@ -1,0 +1,4 @@
+library(testthat)
+library(lrschedule)
+
+test_check("lrschedule")

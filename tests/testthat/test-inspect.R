@@ -1,0 +1,41 @@
+test_that("lr_values takes a number of steps or a vector of steps", {
+  skip_if_no_lrschedule()
+  s <- schedule_step_decay(1, step_size = 1, gamma = 0.5)
+  expect_equal(lr_values(s, 3), c(1, 0.5, 0.25), tolerance = 1e-6)
+  expect_equal(lr_values(s, c(2, 0)), c(0.25, 1), tolerance = 1e-6)
+  expect_identical(lr_values(s, 0), numeric())
+  expect_equal(lr_values(0.01, 2), c(0.01, 0.01), tolerance = 1e-6)
+  big <- lr_values(schedule_multistep_decay(1, 16777217), c(16777216, 16777217))
+  expect_equal(big, c(1, 0.1), tolerance = 1e-6)
+})
+
+test_that("format says what the schedule is, its parameters and a few values", {
+  skip_if_no_lrschedule()
+  text <- format(schedule_one_cycle(0.01, total_steps = 1000))
+  expect_match(text[[1]], "<OneCycle> learning-rate schedule")
+  expect_true(any(grepl("max_lr = 0.01", text, fixed = TRUE)))
+  expect_true(any(grepl("anneal_strategy = \"cos\"", text, fixed = TRUE)))
+  expect_match(text[[length(text)]], "lr at step +0: 4e-04")
+  expect_output(print(schedule_constant(0.5)), "<Constant> learning-rate schedule")
+  keras_own <- py_keras()$optimizers$schedules$ExponentialDecay(0.1, 10L, 0.5)
+  expect_output(print(keras_own), "<ExponentialDecay>")
+  expect_match(format(keras_own)[[1]], "ExponentialDecay")
+})
+
+test_that("as.data.frame gives steps and rates; plot draws them", {
+  skip_if_no_lrschedule()
+  s <- schedule_linear(0, 1, total_steps = 4)
+  df <- as.data.frame(s, steps = 6)
+  expect_equal(df$step, 0:5)
+  expect_equal(df$learning_rate, c(0, 0.25, 0.5, 0.75, 1, 1), tolerance = 1e-6)
+  expect_equal(nrow(as.data.frame(s)), 4)  # the schedule's own length by default
+  keras_own <- py_keras()$optimizers$schedules$PolynomialDecay(0.1, 10L)
+  expect_equal(nrow(as.data.frame(keras_own, steps = 3)), 3)
+
+  path <- tempfile(fileext = ".png")
+  grDevices::png(path)
+  expect_invisible(plot(schedule_one_cycle(0.01, 100), log = TRUE))
+  plot(keras_own, steps = 20)
+  grDevices::dev.off()
+  expect_gt(file.size(path), 1000)
+})

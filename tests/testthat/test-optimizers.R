@@ -1,0 +1,71 @@
+optimizers <- c(adam = "Adam", adamw = "AdamW", sgd = "SGD", rmsprop = "RMSprop",
+                adagrad = "Adagrad", adadelta = "Adadelta", adamax = "Adamax", nadam = "Nadam",
+                ftrl = "Ftrl", lion = "Lion", lamb = "Lamb", adafactor = "Adafactor")
+
+test_that("every optimizer_*() has the arguments and defaults of its Keras class", {
+  skip_if_no_lrschedule()
+  inspect <- reticulate::import("inspect")
+  for (name in names(optimizers)) {
+    fn <- get(paste0("optimizer_", name), envir = asNamespace("lrschedule"))
+    params <- inspect$signature(py_keras()$optimizers[[optimizers[[name]]]])$parameters
+    py_names <- setdiff(names(reticulate::import_builtins()$dict(params)), "kwargs")
+    expect_identical(names(formals(fn)), py_names, label = name)
+    for (arg in py_names) {
+      default <- params[[arg]]$default
+      r_default <- eval(formals(fn)[[arg]])
+      if (is.null(default)) expect_null(r_default, label = paste(name, arg))
+      else expect_equal(r_default, default, label = paste(name, arg))
+    }
+  }
+})
+
+test_that("optimizers take a number or any schedule and return the Keras optimizer", {
+  skip_if_no_lrschedule()
+  for (name in names(optimizers)) {
+    fn <- get(paste0("optimizer_", name))
+    opt <- fn(learning_rate = schedule_one_cycle(0.01, total_steps = 100))
+    expect_true(reticulate::import_builtins()$isinstance(
+      opt, py_keras()$optimizers[[optimizers[[name]]]]), label = name)
+  }
+  opt <- optimizer_sgd(learning_rate = 0.05, momentum = 0.9, nesterov = TRUE)
+  expect_equal(opt$get_config()$momentum, 0.9)
+  expect_equal(opt$learning_rate$numpy(), 0.05, tolerance = 1e-6)
+  opt <- optimizer_adam(gradient_accumulation_steps = 4)
+  expect_identical(opt$get_config()$gradient_accumulation_steps, 4L)
+})
+
+test_that("a wrong learning_rate says what to do instead", {
+  skip_if_no_lrschedule()
+  expect_error(optimizer_adam(learning_rate = function(epoch) 0.1),
+               "schedule_function\\(fn, total_steps\\)", class = "lrschedule_argument_error")
+  expect_error(optimizer_adam(learning_rate = py_keras()$callbacks$ReduceLROnPlateau()),
+               "callbacks", class = "lrschedule_argument_error")
+  expect_error(optimizer_adam(learning_rate = -1), "positive number",
+               class = "lrschedule_argument_error")
+  expect_error(optimizer_adam(learning_rate = "fast"), "positive number",
+               class = "lrschedule_argument_error")
+  expect_error(optimizer_adam(learning_rate = c(0.1, 0.2)), "positive number",
+               class = "lrschedule_argument_error")
+  expect_error(optimizer_sgd(momentum = NA), "`momentum`", class = "lrschedule_argument_error")
+  expect_error(optimizer_adam(gradient_accumulation_steps = 2.5), "`gradient_accumulation_steps`",
+               class = "lrschedule_argument_error")
+})
+
+test_that("an optimizer built in R trains a Keras model with its schedule", {
+  skip_if_no_lrschedule()
+  keras <- py_keras()
+  np <- reticulate::import("numpy", convert = FALSE)
+  model <- keras$Sequential(list(
+    keras$Input(shape = list(1L)),
+    keras$layers$Dense(1L, use_bias = FALSE, kernel_initializer = "zeros")
+  ))
+  schedule <- schedule_step_decay(0.1, step_size = 2, gamma = 0.5)
+  model$compile(optimizer = optimizer_sgd(learning_rate = schedule), loss = "mean_absolute_error")
+  x <- np$ones(c(6L, 1L), dtype = "float32")
+  y <- np$full(c(6L, 1L), -1000, dtype = "float32")
+  model$fit(x, y, batch_size = 1L, epochs = 1L, shuffle = FALSE, verbose = 0L)
+  # |w + 1000| has gradient 1: the kernel moved by minus the sum of the rates used.
+  kernel <- model$layers[[1]]$kernel$numpy()[1, 1]
+  expect_equal(kernel, -sum(lr_values(schedule, 6)), tolerance = 1e-5)
+  expect_equal(model$optimizer$iterations$numpy(), 6)
+})
