@@ -21,7 +21,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_SOURCES := $(wildcard python/lrschedule/*.py) pyproject.toml setup.py
 R_SOURCES  := DESCRIPTION $(wildcard NAMESPACE R/*.R man/*.Rd inst/examples/* demo/*)
 
-.PHONY: setup install test test-python test-r test-backends demo bench check clean
+.PHONY: setup install build test test-python test-r test-backends demo bench check clean
 
 setup: $(STAMPS)/venv
 
@@ -77,9 +77,13 @@ demo: $(STAMPS)/r-package
 bench: $(STAMPS)/r-package
 	$(PY) bench/bench_steps.py
 
-check: $(STAMPS)/r-package
-	rm -rf lrschedule.Rcheck lrschedule_*.tar.gz
+# The R source package, with the Python core's wheel inside (for install_lrschedule()).
+build: $(STAMPS)/r-package
+	rm -f lrschedule_*.tar.gz
 	R CMD build .
+
+check: build
+	rm -rf lrschedule.Rcheck
 	_R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual lrschedule_$(VERSION).tar.gz
 
 clean:
