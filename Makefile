@@ -74,8 +74,11 @@ test: $(STAMPS)/venv $(STAMPS)/r-package
 demo: $(STAMPS)/r-package
 	Rscript inst/examples/demo.R
 
+# Benchmarks, not tests: figures for README's Performance section (about 7 minutes).
 bench: $(STAMPS)/r-package
-	$(PY) bench/bench_steps.py
+	@mkdir -p bench/out
+	$(PY) bench/bench_steps.py | tee bench/out/python.txt
+	Rscript bench/bench_r.R | tee bench/out/r.txt
 
 # The R source package, with the Python core's wheel inside (for install_lrschedule()).
 build: $(STAMPS)/r-package

@@ -5,7 +5,7 @@ process; after a warm-up fit of each, the variants run in a rotating order over
 several rounds, and each round's steps/s is divided by the constant-rate run of the
 same round. Reported: median steps/s, and the median (min-max) of those ratios.
 
-    .venv/bin/python bench/bench_steps.py [--rounds 7] [--quick]
+    .venv/bin/python bench/bench_steps.py [--rounds 5] [--steps 150] [--quick]
 """
 
 import argparse
@@ -149,8 +149,8 @@ def bench_inspection(n=1_000_000, sample=200):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--quick", action="store_true", help="3 rounds of 100 steps")
     args = parser.parse_args()
     if args.quick:
