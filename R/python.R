@@ -30,26 +30,37 @@ python_path <- function() {
 
 # Runs once, when the core is first imported.
 check_python_environment <- function(...) {
-  numpy_version <- reticulate::py_eval("__import__('numpy').__version__")
-  if (numeric_version(numpy_version) >= "2.0.0" &&
-      utils::packageVersion("reticulate") < "1.36.0") {
-    cli::cli_abort(c(
-      "NumPy {numpy_version} cannot exchange arrays with reticulate {utils::packageVersion('reticulate')}.",
-      "i" = "reticulate before 1.36 supports NumPy 1.x only; install {.code numpy<2} in {.path {python_path()}}:",
-      " " = "{.code {python_path()} -m pip install 'numpy<2'}",
-      " " = "or run {.run lrschedule::install_lrschedule()}."
-    ), call = NULL)
-  }
-  core_version <- reticulate::py_eval("__import__('lrschedule').__version__")
-  r_version <- as.character(utils::packageVersion("lrschedule"))
-  if (!identical(core_version, r_version)) {
-    cli::cli_abort(c(
-      "The Python core {.pkg lrschedule} {core_version} does not match the R package {.pkg lrschedule} {r_version}.",
-      "i" = "Run {.run lrschedule::install_lrschedule()} to install the matching core, or:",
-      " " = "{.code {python_path()} -m pip install {shipped_wheel()}}"
-    ), call = NULL)
-  }
+  problem <- python_environment_problem(
+    numpy = reticulate::py_eval("__import__('numpy').__version__"),
+    reticulate = as.character(utils::packageVersion("reticulate")),
+    core = reticulate::py_eval("__import__('lrschedule').__version__"),
+    r_package = as.character(utils::packageVersion("lrschedule")),
+    python = python_path()
+  )
+  if (!is.null(problem)) cli::cli_abort(problem, class = "lrschedule_environment_error", call = NULL)
   invisible(TRUE)
+}
+
+# NULL when the versions fit together, else the message (a cli bullet vector) that
+# says what to run.
+python_environment_problem <- function(numpy, reticulate, core, r_package, python) {
+  if (numeric_version(numpy) >= "2.0.0" && numeric_version(reticulate) < "1.36.0") {
+    return(c(
+      "NumPy {numpy} cannot exchange arrays with reticulate {reticulate}.",
+      "i" = "reticulate before 1.36 supports NumPy 1.x only; install {.code numpy<2} in {.path {python}}:",
+      " " = "{.code {python} -m pip install 'numpy<2'}",
+      " " = "or run {.run lrschedule::install_lrschedule()}."
+    ))
+  }
+  if (!identical(core, r_package)) {
+    wheel <- shipped_wheel()
+    return(c(
+      "The Python core {.pkg lrschedule} {core} does not match the R package {.pkg lrschedule} {r_package}.",
+      "i" = "Run {.run lrschedule::install_lrschedule()} to install the matching core, or:",
+      " " = "{.code {python} -m pip install {wheel}}"
+    ))
+  }
+  NULL
 }
 
 shipped_wheel <- function() {
