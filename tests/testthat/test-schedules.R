@@ -69,3 +69,38 @@ test_that("composed schedules accept Keras's and ours, and numbers in a sequence
   p <- schedule_per_epoch(schedule_step_decay(1, 1, 0.5), steps_per_epoch = 3)
   expect_equal(lr_values(p, 7), c(1, 1, 1, 0.5, 0.5, 0.5, 0.25), tolerance = 1e-6)
 })
+
+test_that("every schedule_*() has the argument names and defaults of its Python class", {
+  skip_if_no_lrschedule()
+  inspect <- reticulate::import("inspect")
+  lrs <- reticulate::import("lrschedule")
+  ks <- py_keras()$optimizers$schedules
+  pairs <- list(
+    schedule_exponential_decay = ks$ExponentialDecay, schedule_piecewise_constant = ks$PiecewiseConstantDecay,
+    schedule_polynomial_decay = ks$PolynomialDecay, schedule_inverse_time_decay = ks$InverseTimeDecay,
+    schedule_cosine_decay = ks$CosineDecay, schedule_cosine_restarts = ks$CosineDecayRestarts,
+    schedule_constant = lrs$Constant, schedule_linear = lrs$Linear,
+    schedule_step_decay = lrs$StepDecay, schedule_multistep_decay = lrs$MultiStepDecay,
+    schedule_one_cycle = lrs$OneCycle, schedule_cyclic = lrs$Cyclic,
+    schedule_warmup_stable_decay = lrs$WarmupStableDecay, schedule_inverse_sqrt = lrs$InverseSqrt,
+    schedule_warmup = lrs$Warmup, schedule_sequence = lrs$Sequence,
+    schedule_per_epoch = lrs$PerEpoch, schedule_function = lrs$Tabulated$from_function
+  )
+  expect_setequal(names(pairs), grep("^schedule_", getNamespaceExports("lrschedule"), value = TRUE))
+  for (fn in names(pairs)) {
+    params <- reticulate::import_builtins()$dict(inspect$signature(pairs[[fn]])$parameters)
+    py_names <- setdiff(names(params), "name")  # Keras's schedules also take a scope name
+    r_formals <- formals(get(fn, envir = asNamespace("lrschedule")))
+    expect_setequal(names(r_formals), py_names)
+    for (arg in py_names) {
+      py_default <- params[[arg]]$default
+      if (identical(class(py_default)[[1]], "python.builtin.type")) {  # inspect.Parameter.empty
+        expect_identical(r_formals[[arg]], quote(expr = ), label = paste(fn, arg))
+      } else if (is.null(py_default)) {
+        expect_null(eval(r_formals[[arg]]), label = paste(fn, arg))
+      } else {
+        expect_equal(eval(r_formals[[arg]]), py_default, label = paste(fn, arg))
+      }
+    }
+  }
+})
