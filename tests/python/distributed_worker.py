@@ -41,9 +41,13 @@ import lrschedule as lrs
 STEPS = 12
 
 
-def schedules():
+EPOCHS_WITH_CALLBACKS, STEPS_PER_EPOCH = 4, 3
+
+
+def cases():
+    """name -> (schedule factory, callbacks factory, epochs, steps per epoch, expected rates)."""
     K = keras.optimizers.schedules
-    return {
+    plain = {
         "OneCycle": lambda: lrs.OneCycle(0.5, total_steps=STEPS),
         "Warmup-Keras-cosine": lambda: lrs.Warmup(K.CosineDecay(0.4, 8), warmup_steps=4),
         "Cyclic": lambda: lrs.Cyclic(0.05, 0.3, step_size_up=3, mode="triangular2"),
@@ -51,6 +55,24 @@ def schedules():
                                          [4]),
         "Tabulated": lambda: lrs.Tabulated([0.3, 0.2, 0.1]),
     }
+    out = {name: (make, list, 1, STEPS, lrs.values(make(), STEPS).tolist())
+           for name, make in plain.items()}
+    n = EPOCHS_WITH_CALLBACKS * STEPS_PER_EPOCH
+    step_decay = lambda: lrs.StepDecay(0.4, step_size=2, gamma=0.8)  # noqa: E731
+    # The loss falls every epoch, so in "max" mode each epoch after the first is a
+    # plateau: Keras's rule halves the rate after epochs 1 and 2 (cooldown 0, patience 0).
+    plateau = lambda: [lrs.ReduceLROnPlateau(monitor="loss", mode="max", factor=0.5,  # noqa: E731
+                                             patience=0)]
+    multiplier = np.repeat([1.0, 1.0, 0.5, 0.25], STEPS_PER_EPOCH)
+    out["ReduceLROnPlateau-over-StepDecay"] = (
+        step_decay, plateau, EPOCHS_WITH_CALLBACKS, STEPS_PER_EPOCH,
+        (lrs.values(step_decay(), n) * multiplier).tolist())
+    epoch_rate = lambda epoch: 0.3 / (1 + epoch)  # noqa: E731
+    out["ScheduleLR"] = (
+        lambda: 0.01, lambda: [lrs.ScheduleLR(epoch_rate)], EPOCHS_WITH_CALLBACKS,
+        STEPS_PER_EPOCH,
+        np.repeat([epoch_rate(e) for e in range(EPOCHS_WITH_CALLBACKS)], STEPS_PER_EPOCH).tolist())
+    return out
 
 
 class RecordKernel(keras.callbacks.Callback):
@@ -84,7 +106,7 @@ def set_distribution(distributed):
             keras.distribution.set_distribution(None)
 
 
-def run(make_schedule, distributed):
+def run(make_schedule, make_callbacks, epochs, steps_per_epoch, distributed):
     set_distribution(distributed)
     with scope(distributed):
         model = keras.Sequential(
@@ -93,10 +115,10 @@ def run(make_schedule, distributed):
         model.compile(optimizer=keras.optimizers.SGD(make_schedule()),
                       loss="mean_absolute_error")
     record = RecordKernel()
-    x = np.ones((2 * STEPS, 1), dtype="float32")
+    x = np.ones((2 * steps_per_epoch, 1), dtype="float32")
     # |w x - (-1000)| has gradient exactly 1 in w while w > -1000
-    model.fit(x, np.full_like(x, -1000.0), batch_size=2, epochs=1, shuffle=False, verbose=0,
-              callbacks=[record])
+    model.fit(x, np.full_like(x, -1000.0), batch_size=2, epochs=epochs, shuffle=False,
+              verbose=0, callbacks=make_callbacks() + [record])
     rates = (-np.diff(record.kernels)).tolist()
     # save and load with the distribution in place
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,7 +126,7 @@ def run(make_schedule, distributed):
         model.save(path)
         with scope(distributed):
             loaded = keras.models.load_model(path, safe_mode=True)
-        restored = lrs.values(loaded.optimizer._learning_rate, STEPS).tolist()
+        restored = lrs.values(loaded.optimizer._learning_rate, epochs * steps_per_epoch).tolist()
         iterations = int(ops.convert_to_numpy(loaded.optimizer.iterations))
     set_distribution(False)
     return {"rates": rates, "restored": restored, "iterations": iterations}
@@ -120,11 +142,11 @@ def main():
 
         devices = len(jax.devices())
     result = {"devices": devices, "cases": {}}
-    for name, make in schedules().items():
+    for name, (make, callbacks, epochs, steps, expected) in cases().items():
         result["cases"][name] = {
-            "expected": lrs.values(make(), STEPS).tolist(),
-            "single": run(make, distributed=False),
-            "distributed": run(make, distributed=True),
+            "expected": expected,
+            "single": run(make, callbacks, epochs, steps, distributed=False),
+            "distributed": run(make, callbacks, epochs, steps, distributed=True),
         }
     with open(OUTPUT, "w") as handle:
         json.dump(result, handle)
