@@ -1,0 +1,339 @@
+"""The R package driven from pytest through rpy2: R-built objects are the core's objects.
+
+One embedded R per process (rsupport.session()); R code is batched into few calls,
+because each call ends with a full R garbage collection (see rsupport's docstring).
+"""
+
+import keras
+import numpy as np
+import pytest
+
+pytest.importorskip("rpy2", reason="rpy2 is not installed in this Python")
+
+import lrschedule as lrs  # noqa: E402
+import rsupport  # noqa: E402
+from reference_table import build, load  # noqa: E402
+
+if rsupport.r_available_reason():
+    pytest.skip(rsupport.r_available_reason(), allow_module_level=True)
+
+CASES = load()
+
+
+@pytest.fixture(scope="module")
+def r():
+    return rsupport.session()
+
+
+# --------------------------------------------------------------------------------------
+# Every reference case: the R function builds the very object the Python class builds
+
+
+@pytest.fixture(scope="module")
+def r_reference(r):
+    """{case: (R-built schedule, R's lr_values at the table's steps)}, built in one R call."""
+    lines = ["built <- list(); rates <- list()"]
+    for case, (_, args, steps, _, _) in CASES.items():
+        r_function = _r_function(case)
+        lines.append(f"built[['{case}']] <- {rsupport.r_call(r_function, args)}")
+        lines.append(f"rates[['{case}']] <- lr_values(built[['{case}']], "
+                     f"{rsupport.r_string(steps)})")
+    lines.append("to_python('r_built', reticulate::r_to_py(built))")
+    lines.append("to_python('r_rates', reticulate::r_to_py(rates))")
+    lines.append("rm(built, rates)")
+    r.run("\n".join(lines))
+    built, rates = r.py("r_built"), r.py("r_rates")
+    return {case: (built[case], np.asarray(rates[case], dtype=np.float64)) for case in CASES}
+
+
+def _r_function(case):
+    import csv
+
+    with rsupport.ROOT.joinpath("tests/testthat/fixtures/reference-rates.csv").open() as f:
+        for row in csv.DictReader(f):
+            if row["case"] == case:
+                return row["r_function"]
+    raise KeyError(case)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_r_builds_the_python_schedule(r_reference, case):
+    python_class, args, steps, rates, rtol = CASES[case]
+    from_r, r_rates = r_reference[case]
+    from_python = build(python_class, args)
+    assert type(from_r) is type(from_python)
+    assert from_r.get_config() == from_python.get_config()
+    # Same object, same numbers: exactly, not within a tolerance.
+    np.testing.assert_array_equal(lrs.values(from_r, steps), lrs.values(from_python, steps))
+    # R's lr_values() is the core's float32 result, widened to double without change.
+    np.testing.assert_array_equal(r_rates, lrs.values(from_python, steps).astype(np.float64))
+    np.testing.assert_allclose(r_rates, rates, rtol=rtol, atol=1e-12)
+
+
+def test_reference_table_reaches_every_r_schedule_function(r):
+    exported = r.run('grep("^schedule_", getNamespaceExports("lrschedule"), value = TRUE)')
+    assert sorted({_r_function(case) for case in CASES}) == sorted(exported)
+
+
+# --------------------------------------------------------------------------------------
+# R types become the Python types Keras expects
+
+
+def test_r_numbers_arrive_as_the_python_types_keras_expects(r):
+    r.run("""
+      to_python('t_step', schedule_step_decay(0.1, step_size = 1000, gamma = 0.5))
+      to_python('t_exp', schedule_exponential_decay(1, decay_steps = 10, decay_rate = 0.5,
+                                                    staircase = TRUE))
+      to_python('t_multi', schedule_multistep_decay(1, milestones = 30))
+      to_python('t_piece', schedule_piecewise_constant(c(10, 20), c(1, 0.5, 0.25)))
+      to_python('t_cyclic', schedule_cyclic(0.001, 0.01, step_size_up = 10))
+      to_python('t_sqrt', schedule_inverse_sqrt(0.001, warmup_steps = 20L))
+    """)
+    step = r.py("t_step")
+    assert type(step.step_size) is int and step.step_size == 1000
+    assert type(step.initial_learning_rate) is float and step.initial_learning_rate == 0.1
+    exp = r.py("t_exp").get_config()
+    assert type(exp["decay_steps"]) is int and exp["decay_steps"] == 10
+    assert exp["staircase"] is True
+    assert type(exp["initial_learning_rate"]) is float  # R's 1 is a double
+    assert r.py("t_multi").get_config()["milestones"] == [30]  # length 1 stays a list
+    assert all(type(m) is int for m in r.py("t_multi").get_config()["milestones"])
+    piece = r.py("t_piece").get_config()
+    assert piece["boundaries"] == [10, 20] and all(type(b) is int for b in piece["boundaries"])
+    assert piece["values"] == [1.0, 0.5, 0.25]
+    assert r.py("t_cyclic").get_config()["step_size_down"] is None  # NULL is None
+    assert r.py("t_sqrt").get_config()["timescale"] is None
+
+
+# --------------------------------------------------------------------------------------
+# R errors: R-side refusals and the core's messages, the session alive after each
+
+# (id, R call, argument the message must name, value text it must show)
+R_REFUSALS = [
+    ("fractional_count", "schedule_step_decay(0.1, step_size = 10.5)", "step_size", "10.5"),
+    ("na_rate", "schedule_step_decay(NA, step_size = 10)", "initial_learning_rate", "NA"),
+    ("na_count", "schedule_one_cycle(0.01, total_steps = NA)", "total_steps", "NA"),
+    ("na_flag", "schedule_exponential_decay(0.1, 10, 0.5, staircase = NA)", "staircase", "NA"),
+    ("vector_for_scalar", "schedule_constant(c(0.1, 0.2))", "learning_rate", "c(0.1, 0.2)"),
+    ("string_for_number", 'schedule_linear("0.1", 0.2, total_steps = 10)',
+     "initial_learning_rate", '"0.1"'),
+    ("fractional_milestone", "schedule_multistep_decay(0.1, milestones = c(10, 20.5))",
+     "milestones", "20.5"),
+    ("na_in_values", "schedule_piecewise_constant(c(10, 20), c(0.1, NA, 0.01))", "values", "NA"),
+    ("two_modes", 'schedule_cyclic(0.001, 0.01, mode = c("triangular", "exp_range"))', "mode",
+     '"exp_range"'),
+    ("function_as_schedule", "schedule_warmup(function(step) 0.1, warmup_steps = 10)",
+     "schedule", "schedule_function"),
+    ("function_as_learning_rate", "optimizer_adam(learning_rate = function(step) 0.1)",
+     "learning_rate", "schedule_function(fn, total_steps)"),
+    ("negative_learning_rate", "optimizer_sgd(learning_rate = -1)", "learning_rate", "-1"),
+    ("fractional_steps", "lr_values(schedule_constant(0.1), steps = 2.5)", "steps", "2.5"),
+    ("schedule_function_na", "schedule_function(function(step) c(0.1, NA), total_steps = 2)",
+     "fn", "NA"),
+]
+
+
+@pytest.mark.parametrize("code,arg,value", [c[1:] for c in R_REFUSALS],
+                         ids=[c[0] for c in R_REFUSALS])
+def test_r_refuses_what_only_r_can_get_wrong(r, code, arg, value):
+    message, classes = r.error(code)
+    assert f"`{arg}`" in message
+    assert value in message
+    assert "lrschedule_argument_error" in classes  # refused in R, before Python
+    assert "Traceback" not in message
+    # The session still works after the error.
+    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+
+
+# (id, R call, the same constructor called from Python)
+CORE_ERRORS = [
+    ("zero_step_size", "schedule_step_decay(0.1, step_size = 0)",
+     lambda: lrs.StepDecay(0.1, step_size=0)),
+    ("negative_max_lr", "schedule_one_cycle(-0.1, total_steps = 100)",
+     lambda: lrs.OneCycle(-0.1, total_steps=100)),
+    ("unknown_anneal_strategy", 'schedule_one_cycle(0.1, 100, anneal_strategy = "cubic")',
+     lambda: lrs.OneCycle(0.1, 100, anneal_strategy="cubic")),
+    ("unknown_cyclic_mode", 'schedule_cyclic(0.001, 0.01, mode = "sawtooth")',
+     lambda: lrs.Cyclic(0.001, 0.01, mode="sawtooth")),
+    ("unsorted_milestones", "schedule_multistep_decay(0.1, milestones = c(30, 20))",
+     lambda: lrs.MultiStepDecay(0.1, milestones=[30, 20])),
+    ("unknown_decay_type", 'schedule_warmup_stable_decay(0.001, 10, 10, 10, decay_type = "exp")',
+     lambda: lrs.WarmupStableDecay(0.001, 10, 10, 10, decay_type="exp")),
+    ("sequence_lengths", "schedule_sequence(list(schedule_constant(1), schedule_constant(2)), "
+     "boundaries = c(10, 20))",
+     lambda: lrs.Sequence([lrs.Constant(1.0), lrs.Constant(2.0)], boundaries=[10, 20])),
+]
+
+
+@pytest.mark.parametrize("code,python_call", [c[1:] for c in CORE_ERRORS],
+                         ids=[c[0] for c in CORE_ERRORS])
+def test_core_validation_errors_reach_r_with_the_core_message(r, code, python_call):
+    with pytest.raises((ValueError, TypeError)) as python_error:
+        python_call()
+    python_message = str(python_error.value)
+    assert python_message.startswith("Argument `")
+    message, classes = r.error(code)
+    assert python_message in message
+    assert f"python.builtin.{type(python_error.value).__name__}" in classes
+    assert "Traceback" not in message and "py_last_error" not in message
+    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+
+
+def test_session_survives_many_errors_and_garbage(r):
+    # Errors interleaved with Python objects that become garbage: no crash, no leak of
+    # one call's error into the next.
+    for i in range(5):
+        r.error(f"schedule_step_decay(0.1, step_size = {i}.5)")
+        assert r.run(f"schedule_step_decay(0.1, step_size = {i + 1})$step_size") == i + 1
+    assert r.last_error_class is None
+
+
+# --------------------------------------------------------------------------------------
+# Optimizers built in R take any schedule and train a Keras model
+
+OPTIMIZERS = {
+    "adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop",
+    "adagrad": "Adagrad", "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam",
+    "ftrl": "Ftrl", "lion": "Lion", "lamb": "Lamb", "adafactor": "Adafactor",
+}
+
+
+def test_every_r_optimizer_is_the_keras_optimizer_holding_the_schedule(r):
+    lines = ["s <- schedule_one_cycle(0.01, total_steps = 100); to_python('opt_schedule', s)",
+             "opts <- list()"]
+    for name in OPTIMIZERS:
+        lines.append(f"opts[['{name}']] <- optimizer_{name}(learning_rate = s)")
+    lines.append("to_python('r_optimizers', reticulate::r_to_py(opts))")
+    lines.append("to_python('r_counts', optimizer_adam(0.5, gradient_accumulation_steps = 4, "
+                 "ema_overwrite_frequency = 100, use_ema = TRUE))")
+    lines.append("rm(s, opts)")
+    r.run("\n".join(lines))
+    schedule = r.py("opt_schedule")
+    optimizers = r.py("r_optimizers")
+    assert sorted(optimizers) == sorted(OPTIMIZERS)
+    for name, class_name in OPTIMIZERS.items():
+        opt = optimizers[name]
+        assert type(opt) is getattr(keras.optimizers, class_name), name
+        assert opt._learning_rate is schedule, name  # the very object, not a copy
+    counts = r.py("r_counts")
+    assert type(counts.gradient_accumulation_steps) is int
+    assert counts.gradient_accumulation_steps == 4
+    assert counts.ema_overwrite_frequency == 100 and counts.use_ema is True
+    assert float(counts.learning_rate) == 0.5
+
+
+class KernelTrace(keras.callbacks.Callback):
+    """The probe's kernel after every batch (with SGD, each step moves it by -lr)."""
+
+    def __init__(self):
+        super().__init__()
+        self.kernels = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.kernels.append(float(keras.ops.convert_to_numpy(self.model.layers[-1].kernel)[0, 0]))
+
+
+def expected_kernels(schedule, n):
+    # kernel_{k+1} = kernel_k - lr_k, in float32 as Keras computes it: MAE on a batch of 4
+    # with x = 1 and y = -1000 gives a gradient of exactly 1.
+    kernel = np.float32(0.0)
+    out = []
+    for lr in lrs.values(schedule, n):
+        kernel = np.float32(kernel - np.float32(lr))
+        out.append(float(kernel))
+    return out
+
+
+def probe_model():
+    model = keras.Sequential([
+        keras.Input((1,)),
+        keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros"),
+    ])
+    return model
+
+
+STEPS = 12
+BATCH = 4
+
+
+def test_r_optimizer_trains_a_python_model_at_the_schedule_rates(r):
+    r.run("to_python('r_sgd', optimizer_sgd(learning_rate = "
+          "schedule_one_cycle(0.1, total_steps = 10, pct_start = 0.4)))")
+    opt = r.py("r_sgd")
+    model = probe_model()
+    model.compile(optimizer=opt, loss="mean_absolute_error")
+    trace = KernelTrace()
+    x = np.ones((STEPS * BATCH, 1), "float32")
+    y = np.full((STEPS * BATCH, 1), -1000.0, "float32")
+    model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0, callbacks=[trace])
+    assert trace.kernels == expected_kernels(opt._learning_rate, STEPS)
+    assert int(opt.iterations) == STEPS
+    # Past total_steps the one-cycle holds its final rate: the last steps move it too.
+    assert trace.kernels[-1] < trace.kernels[-2]
+
+
+def test_r_optimizer_trains_an_r_model_fed_r_matrices(r):
+    r.to_r("trace", KernelTrace())
+    r.run(f"""
+      keras <- reticulate::import("keras")
+      model <- keras$Sequential(list(
+        keras$Input(shape = list(1L)),
+        keras$layers$Dense(1L, use_bias = FALSE, kernel_initializer = "zeros")))
+      opt <- optimizer_sgd(learning_rate = schedule_warmup(
+        schedule_cosine_decay(0.05, decay_steps = 6, alpha = 0.1), warmup_steps = 4))
+      model$compile(optimizer = opt, loss = "mean_absolute_error")
+      history <- model$fit(x = matrix(1, {STEPS * BATCH}, 1), y = matrix(-1000, {STEPS * BATCH}, 1),
+                           batch_size = {BATCH}L, epochs = 1L, shuffle = FALSE, verbose = 0L,
+                           callbacks = list(from_python("trace")))
+      to_python("r_model", model)
+      rm(model, opt, history)
+    """)
+    model = r.py("r_model")
+    schedule = model.optimizer._learning_rate
+    assert type(schedule) is lrs.Warmup
+    assert type(schedule.schedule) is keras.optimizers.schedules.CosineDecay
+    assert r.py("trace").kernels == expected_kernels(schedule, STEPS)
+
+
+# --------------------------------------------------------------------------------------
+# Callbacks from R (skipped while the R package has none)
+
+
+def _has_r_callbacks(r):
+    return bool(r.run('exists("callback_reduce_lr_on_plateau", '
+                      'envir = asNamespace("lrschedule"), inherits = FALSE)'))
+
+
+def test_r_plateau_callback_is_the_core_callback_and_reduces_a_schedule(r):
+    if not _has_r_callbacks(r):
+        pytest.skip("the R package has no callback_reduce_lr_on_plateau() yet")
+    r.run("""
+      to_python('r_plateau', callback_reduce_lr_on_plateau(monitor = "loss", factor = 0.5,
+                                                           patience = 1, min_delta = 1e6))
+      to_python('r_step_sgd', optimizer_sgd(learning_rate = schedule_step_decay(0.1, 10, 0.5)))
+    """)
+    plateau = r.py("r_plateau")
+    assert type(plateau) is lrs.ReduceLROnPlateau
+    config = {"monitor": "loss", "factor": 0.5, "patience": 1, "min_delta": 1e6}
+    for key, value in config.items():
+        got = getattr(plateau, key, None)
+        if got is not None:
+            assert got == value and type(got) is type(value), key
+    model = probe_model()
+    model.compile(optimizer=r.py("r_step_sgd"), loss="mean_absolute_error")
+    x = np.ones((2 * BATCH, 1), "float32")
+    y = np.full((2 * BATCH, 1), -1000.0, "float32")
+    # min_delta = 1e6: no epoch after the first counts as an improvement, so with
+    # patience 1 the rate halves at the end of epochs 3 and 5 (wait 1 -> reduce).
+    history = model.fit(x, y, batch_size=BATCH, epochs=4, shuffle=False, verbose=0,
+                        callbacks=[plateau])
+    rate = model.optimizer._learning_rate
+    assert type(rate) is lrs.ControlledRate
+    assert type(rate.schedule) is lrs.StepDecay
+    assert float(keras.ops.convert_to_numpy(rate.multiplier)) < 1.0
+    np.testing.assert_allclose(
+        lrs.values(rate, 20),
+        lrs.values(lrs.StepDecay(0.1, 10, 0.5), 20) * float(keras.ops.convert_to_numpy(rate.multiplier)),
+        rtol=1e-6,
+    )
+    assert len(history.history["loss"]) == 4
