@@ -1,0 +1,257 @@
+# Learning-rate callbacks. The Python core does the work (and checks every value the
+# schedule returns); here: arity from the R function's formals, R values turned into
+# something the core's check reports sensibly, and R errors that name the epoch.
+
+#' Set the learning rate at the start of every epoch
+#'
+#' @description
+#' At the start of epoch `e` the rate becomes
+#' ```r
+#' lr = schedule(e)        # a function of (epoch)
+#' lr = schedule(e, lr)    # a function of (epoch, lr): lr is the rate of the previous epoch
+#' lr = schedule(e)        # a schedule object, evaluated at the epoch index
+#' ```
+#' and stays for the whole epoch. **Epochs count from 0**, as in Keras: the first
+#' epoch of `fit()` is epoch 0 (or `initial_epoch`), so a function written for
+#' `epoch = 1, 2, ...` is one epoch early.
+#'
+#' The arity is read from the R function's formals (reticulate hands an R function
+#' to Python as `(*args, **kwargs)`, so Python cannot tell): one formal gives
+#' `schedule(epoch)`, two or more give `schedule(epoch, lr)` (at most two may lack
+#' a default). A function whose only formal is `...` (such as `function(...) 0.01`)
+#' is called with the epoch alone. A Python function is passed on as is, and Python
+#' reads its signature.
+#'
+#' The function runs in R once per epoch, never per step. If the optimizer was
+#' compiled with a schedule, the function's value **replaces** it for the rest of
+#' training (its values are absolute rates). A [callback_reduce_lr_on_plateau()]
+#' used alongside multiplies the function's value; `lr` passed to a function of
+#' `(epoch, lr)` is the value before that reduction.
+#'
+#' The rate used is logged as `learning_rate` in the epoch logs, so the history of
+#' `fit()` has it.
+#'
+#' Errors: an error raised by the function stops `fit()` with the R message, the
+#' epoch and the function's name (`"RuntimeError: callback_schedule_lr(): the
+#' function failed at epoch 3: ..."`); the R session goes on and the model can be
+#' trained again. A value that is not one finite positive number (`NULL`, `NA`,
+#' `-1`, `"x"`, `c(1, 2)`) stops `fit()` with an error naming the epoch and the value
+#' (as Python shows it: `NULL` is `None`, `NA` is `nan`).
+#'
+#' @param schedule An R function of `(epoch)` or `(epoch, lr)` returning a
+#'   positive number, a Python function, or any learning-rate schedule
+#'   (`schedule_*()` or Keras's own), evaluated at the epoch index.
+#' @param verbose Integer >= 0. `1` prints the rate set at each epoch.
+#'   Defaults to `0`.
+#' @returns The Python callback (`lrschedule.ScheduleLR`), to pass in
+#'   `callbacks` of `fit()`.
+#' @family callbacks
+#' @seealso Keras's `LearningRateScheduler`, whose semantics this follows:
+#'   <https://keras.io/api/callbacks/learning_rate_scheduler/>.
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   step_decay <- function(epoch) {
+#'     initial_lr <- 0.01
+#'     drop <- 0.5
+#'     epochs_drop <- 10
+#'     initial_lr * drop^(floor(epoch / epochs_drop))
+#'   }
+#'   keras <- reticulate::import("keras")
+#'   model <- keras$Sequential(list(keras$Input(shape = list(1L)), keras$layers$Dense(1L)))
+#'   model$compile(optimizer = optimizer_sgd(), loss = "mse")
+#'   history <- model$fit(matrix(1:8 / 8), matrix(1:8 / 4), epochs = 3L, verbose = 0L,
+#'                        callbacks = list(callback_schedule_lr(step_decay)))
+#'   print(unlist(history$history$learning_rate))
+#'
+#'   # a function of (epoch, lr): halve the rate every epoch from epoch 1 on
+#'   halve <- function(epoch, lr) if (epoch < 1) lr else lr / 2
+#'   callback_schedule_lr(halve)
+#'   # a schedule evaluated at the epoch index
+#'   callback_schedule_lr(schedule_step_decay(0.1, step_size = 5, gamma = 0.5))
+#' }
+#' @export
+callback_schedule_lr <- function(schedule, verbose = 0) {
+  call <- rlang::current_env()
+  verbose <- check_whole(verbose)
+  arity <- NULL
+  if (inherits(schedule, "python.builtin.object")) {
+    if (!is_schedule(schedule) && !reticulate::py_has_attr(schedule, "__call__")) {
+      abort_arg("schedule", schedule, schedule_lr_expected, call)
+    }
+  } else if (is.function(schedule)) {
+    arity <- schedule_arity(schedule, call)
+    schedule <- r_schedule_for_python(schedule, arity)
+  } else {
+    abort_arg("schedule", schedule, schedule_lr_expected, call)
+  }
+  py_call(lrs()$ScheduleLR, list(schedule = schedule, verbose = verbose, arity = arity),
+          call = call)
+}
+
+schedule_lr_expected <- "an R function of (epoch) or (epoch, lr), or a learning-rate schedule"
+
+# 1 for a function of (epoch), 2 for (epoch, lr), from the formals. Primitives have no
+# formals of their own; args() gives their documented ones.
+schedule_arity <- function(fn, call) {
+  params <- formals(if (is.primitive(fn)) args(fn) else fn)
+  named <- setdiff(names(params), "...")
+  has_dots <- "..." %in% names(params)
+  required <- named[vapply(named, function(n) identical(params[[n]], quote(expr = )), logical(1))]
+  if (length(required) > 2) {
+    cli::cli_abort(c(
+      "{.arg schedule} must be a function of {.code (epoch)} or {.code (epoch, lr)}.",
+      "x" = "It requires {length(required)} arguments: {.code {required}}."
+    ), class = "lrschedule_argument_error", call = call)
+  }
+  if (length(named) >= 2) return(2L)
+  if (length(named) == 1 || has_dots) return(1L)
+  cli::cli_abort(c(
+    "{.arg schedule} must be a function of {.code (epoch)} or {.code (epoch, lr)}.",
+    "x" = "It takes no argument."
+  ), class = "lrschedule_argument_error", call = call)
+}
+
+# The function Python calls: the user's, with an error that names the epoch and values
+# converted so that the core's check reports them as the R user wrote them.
+r_schedule_for_python <- function(fn, arity) {
+  force(fn)
+  run <- function(epoch, ...) {
+    tryCatch(
+      fn(epoch, ...),
+      error = function(e) {
+        stop(sprintf("callback_schedule_lr(): the function failed at epoch %s: %s",
+                     format(epoch), conditionMessage(e)), call. = FALSE)
+      }
+    )
+  }
+  if (arity == 1L) {
+    function(epoch) rate_for_python(run(epoch))
+  } else {
+    function(epoch, lr) rate_for_python(run(epoch, lr))
+  }
+}
+
+# reticulate would turn NA into True and NA_integer_ into -2147483648, and a named or
+# longer vector into something else than the R user sees; these keep the value's meaning.
+rate_for_python <- function(value) {
+  if (is.null(value) || inherits(value, "python.builtin.object")) return(value)
+  if (is.factor(value)) return(as.character(value))
+  if (is.logical(value) && length(value) > 0 && all(is.na(value))) value <- as.double(value)
+  if (is.integer(value)) value <- as.double(value)
+  if (is.atomic(value)) {
+    value <- unname(as.vector(value))
+    if (length(value) != 1) return(as.list(value))
+  }
+  value
+}
+
+#' Reduce the learning rate when a metric stops improving, also over a schedule
+#'
+#' @description
+#' Keras's rule, checked at the end of every epoch: an epoch improves on the best
+#' value so far if the monitored value beats it by more than `min_delta`; after
+#' `patience` epochs without improvement the rate is multiplied by `factor`, then
+#' `cooldown` epochs pass before epochs are counted again. A reduction happens only
+#' while the rate is above `min_lr`.
+#'
+#' Unlike Keras's own callback, it works when the optimizer has a schedule: the
+#' reductions multiply whatever drives the rate,
+#' ```r
+#' lr(step) = max(schedule(step) * multiplier, min(schedule(step), min_lr))
+#' ```
+#' where `multiplier` is the product of the reductions so far, so the schedule
+#' keeps its shape, scaled down. With a constant rate this is Keras's
+#' `max(lr * factor, min_lr)`.
+#'
+#' The state (best value, counters, multiplier) is saved with the optimizer, so it
+#' survives `model$save()` / loading and `BackupAndRestore`. List this callback
+#' before `BackupAndRestore` or `ModelCheckpoint` in `callbacks`, so that their
+#' files hold the state after this epoch's update. The rate used (before a
+#' reduction made at the epoch's end) is logged as `learning_rate`.
+#'
+#' @param monitor String. The quantity to monitor. Defaults to `"val_loss"`.
+#' @param factor A float, 0 < factor < 1. `new_lr = lr * factor`. Defaults to `0.1`.
+#' @param patience Integer >= 0. Epochs without improvement before a reduction.
+#'   Defaults to `10`.
+#' @param mode String, one of `"auto"`, `"min"`, `"max"`. `"auto"` infers the
+#'   direction from the name (losses decrease) or the compiled metric.
+#'   Defaults to `"auto"`.
+#' @param min_delta A float >= 0. The change that counts as an improvement.
+#'   Defaults to `1e-4`.
+#' @param cooldown Integer >= 0. Epochs to wait after a reduction before counting
+#'   epochs without improvement again. Defaults to `0`.
+#' @param min_lr A float >= 0. Lower bound of the rate for reductions.
+#'   Defaults to `0`.
+#' @param verbose Integer >= 0. `1` prints a message at each reduction.
+#'   Defaults to `0`.
+#' @returns The Python callback (`lrschedule.ReduceLROnPlateau`), to pass in
+#'   `callbacks` of `fit()`.
+#' @family callbacks
+#' @seealso Keras's `ReduceLROnPlateau`, whose rule this follows:
+#'   <https://keras.io/api/callbacks/reduce_lr_on_plateau/>.
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   keras <- reticulate::import("keras")
+#'   model <- keras$Sequential(list(keras$Input(shape = list(1L)), keras$layers$Dense(1L)))
+#'   model$compile(
+#'     optimizer = optimizer_sgd(learning_rate = schedule_cosine_decay(0.05, decay_steps = 100)),
+#'     loss = "mse"
+#'   )
+#'   history <- model$fit(matrix(1:8 / 8), matrix(1:8 / 4), epochs = 5L, verbose = 0L,
+#'                        callbacks = list(callback_reduce_lr_on_plateau(
+#'                          monitor = "loss", factor = 0.5, patience = 1, min_delta = 0.1)))
+#'   unlist(history$history$learning_rate)
+#' }
+#' @export
+callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, patience = 10,
+                                          mode = "auto", min_delta = 1e-4, cooldown = 0,
+                                          min_lr = 0, verbose = 0) {
+  py_call(lrs()$ReduceLROnPlateau, list(
+    monitor = check_string(monitor),
+    factor = check_number(factor),
+    patience = check_whole(patience),
+    mode = check_string(mode),
+    min_delta = check_number(min_delta),
+    cooldown = check_whole(cooldown),
+    min_lr = check_number(min_lr),
+    verbose = check_whole(verbose)
+  ))
+}
+
+#' Put the learning rate actually used into the training history
+#'
+#' @description
+#' Whatever drives the rate (a constant, a schedule, [callback_schedule_lr()],
+#' [callback_reduce_lr_on_plateau()]'s reductions), the epoch logs get
+#' `learning_rate`: the rate used by the epoch's last optimizer step. So the history
+#' returned by `fit()` has a `learning_rate` column. The logger does not change the
+#' optimizer.
+#'
+#' With `per = "batch"` the rate of every batch is kept too, in the callback's
+#' `batch_rates` (and the optimizer step of each in `batch_steps`), reset when
+#' training starts. That reads the rate at every batch: use it to inspect, not in
+#' long runs.
+#'
+#' @param per String, `"epoch"` or `"batch"`. Defaults to `"epoch"`.
+#' @returns The Python callback (`lrschedule.LRLogger`), to pass in `callbacks` of
+#'   `fit()`.
+#' @family callbacks
+#' @seealso Keras's `History`: <https://keras.io/api/callbacks/history/>.
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   keras <- reticulate::import("keras")
+#'   model <- keras$Sequential(list(keras$Input(shape = list(1L)), keras$layers$Dense(1L)))
+#'   model$compile(
+#'     optimizer = optimizer_sgd(learning_rate = schedule_step_decay(0.1, step_size = 2)),
+#'     loss = "mse"
+#'   )
+#'   logger <- callback_lr_logger(per = "batch")
+#'   history <- model$fit(matrix(1:8 / 8), matrix(1:8 / 4), epochs = 2L, batch_size = 4L,
+#'                        verbose = 0L, callbacks = list(logger))
+#'   print(unlist(history$history$learning_rate))
+#'   print(unlist(logger$batch_rates))
+#' }
+#' @export
+callback_lr_logger <- function(per = "epoch") {
+  py_call(lrs()$LRLogger, list(per = check_string(per)))
+}
