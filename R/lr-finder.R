@@ -23,14 +23,16 @@
 #' fastest against log(rate); `minimum`, one tenth of the rate of the lowest loss;
 #' `valley`, fastai's default (about two thirds down the longest decreasing run).
 #'
-#' R numbers (vectors, matrices, arrays, or lists of them for several inputs) are
-#' sent to NumPy as `float32`; Python objects (NumPy arrays, a `tf.data.Dataset`
-#' given as `x` with `y = NULL`) are passed on as they are.
+#' R numbers (vectors, matrices, arrays, data frames of numbers, and lists of them)
+#' are sent to NumPy as `float32`; Python objects (NumPy arrays, a
+#' `tf.data.Dataset` given as `x` with `y = NULL`) are passed on as they are.
 #'
 #' @param model A compiled Keras model.
-#' @param x Input data: a numeric vector, matrix or array, a list of them, a NumPy
-#'   array, or (with `y = NULL`) a Python iterable of batches `(x, y)` such as a
-#'   `tf.data.Dataset`.
+#' @param x Input data: a numeric vector, matrix or array, a list of them (several
+#'   inputs), a NumPy array; or, with `y = NULL`, batches: an R list of
+#'   `list(x, y)` (or `list(x, y, sample_weight)`), or a Python iterable of such
+#'   tuples, such as a `tf.data.Dataset`. Batches are used in their order, again
+#'   from the first when they run out.
 #' @param y Target data like `x`, or `NULL` when `x` yields batches.
 #'   Defaults to `NULL`.
 #' @param start_lr A float > 0. The first rate. Defaults to `1e-7`.

@@ -81,7 +81,7 @@ test_that("lr_find stops when the smoothed loss diverges", {
   model <- linear_model(optimizer_sgd())
   weights <- model$get_weights()
   finder <- lr_find(model, data$x, data$y, start_lr = 1e-3, end_lr = 1e3, num_steps = 60,
-                    batch_size = 16, verbose = 0)
+                    batch_size = 16, seed = 1, verbose = 0)
   expect_identical(model$get_weights(), weights)
   expect_true(finder$diverged)
   n <- length(finder$loss)
@@ -97,11 +97,11 @@ test_that("print, plot and as.data.frame show the test and its suggestions", {
   skip_if_no_lrschedule()
   data <- linear_data()
   model <- linear_model(optimizer_sgd())
-  finder <- lr_find(model, data$x, data$y, start_lr = 1e-4, end_lr = 1, num_steps = 25,
-                    batch_size = 16, seed = 1, verbose = 0)
+  finder <- lr_find(model, data$x, data$y, start_lr = 1e-4, end_lr = 0.1, num_steps = 25,
+                    batch_size = 16, diverge_factor = NULL, seed = 1, verbose = 0)
   out <- capture.output(returned <- print(finder))
   expect_identical(returned, finder)
-  expect_match(out[[1]], "^<lr_find> 25 of 25 steps, learning rate 1e-04 to 1$")
+  expect_match(out[[1]], "^<lr_find> 25 of 25 steps, learning rate 1e-04 to 0.1$")
   for (name in c("steep", "minimum", "valley")) {
     expect_match(out, sprintf("^  %-8s %s$", name,
                               formatC(finder$suggestions[[name]], format = "e", digits = 2)),
@@ -134,8 +134,11 @@ test_that("R data reach Keras as float32 arrays; arguments are coerced and check
                     diverge_factor = NULL, verbose = 0)
   expect_length(finder$loss, 12)
   expect_true(all(is.finite(finder$loss)))
-  expect_length(lr_find(model, as.data.frame(data$x), data$y, num_steps = 12, batch_size = 8,
-                        verbose = 0, sample_weight = rep(1, 32))$loss, 12)
+  finder <- lr_find(model, as.data.frame(data$x), data$y, end_lr = 0.1, num_steps = 12,
+                    batch_size = 8, diverge_factor = NULL, sample_weight = rep(1, 32), seed = 1,
+                    verbose = 0)
+  expect_length(finder$loss, 12)
+  expect_true(all(is.finite(finder$loss)))
 
   # sparse labels given as R integers, with a softmax model
   keras <- py_keras()
@@ -143,8 +146,20 @@ test_that("R data reach Keras as float32 arrays; arguments are coerced and check
                                       keras$layers$Dense(3L, activation = "softmax")))
   classifier$compile(optimizer = optimizer_sgd(), loss = "sparse_categorical_crossentropy")
   labels <- as.integer(data$x[, 1] > 0) + as.integer(data$x[, 2] > 0)
-  expect_length(lr_find(classifier, data$x, labels, num_steps = 10, batch_size = 8,
-                        verbose = 0)$loss, 10)
+  finder <- lr_find(classifier, data$x, labels, end_lr = 1, num_steps = 10, batch_size = 8,
+                    diverge_factor = NULL, seed = 1, verbose = 0)
+  expect_length(finder$loss, 10)
+  expect_true(all(is.finite(finder$loss)))
+
+  # with y = NULL: an R list of batches list(x, y), used in order; the first step's loss is
+  # the loss of the untouched model on the first batch
+  batches <- lapply(0:3, function(i) list(data$x[i * 8 + 1:8, ], data$y[i * 8 + 1:8, , drop = FALSE]))
+  weights <- model$get_weights()
+  first <- batches[[1]]
+  expected_loss <- mean((first[[1]] %*% weights[[1]] + weights[[2]][[1]] - first[[2]])^2)
+  finder <- lr_find(model, batches, num_steps = 10, verbose = 0)
+  expect_equal(finder$loss[[1]], expected_loss, tolerance = 1e-5)
+  expect_identical(model$get_weights(), weights)
 
   expect_error(lr_find(model, data$x, data$y, num_steps = 20.5), "`num_steps`",
                class = "lrschedule_argument_error")
