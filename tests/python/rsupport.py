@@ -177,6 +177,12 @@ def session():
     return _SESSION
 
 
+@pytest.fixture(scope="session")
+def r():
+    """The embedded R, started once per pytest process (test modules import this)."""
+    return session()
+
+
 def r_string(value):
     """An R literal for a Python value from the reference table (numbers, lists, bools)."""
     if isinstance(value, bool):

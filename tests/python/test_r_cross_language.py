@@ -21,6 +21,7 @@ pytest.importorskip("rpy2", reason="rpy2 is not installed in this Python")
 
 import lrschedule as lrs  # noqa: E402
 import rsupport  # noqa: E402
+from rsupport import r  # noqa: E402,F401  (the session-scoped fixture)
 from reference_table import build, load  # noqa: E402
 
 if rsupport.r_available_reason():
@@ -38,11 +39,6 @@ TRAINED_STEPS = 5  # the one-cycle model is trained this many steps in R before 
 def horizon(case):
     """Steps 0..n-1 compared: the table's steps and well past its last one."""
     return max(CASES[case][2]) + 25
-
-
-@pytest.fixture(scope="module")
-def r():
-    return rsupport.session()
 
 
 R_PROBE = """

@@ -12,17 +12,13 @@ pytest.importorskip("rpy2", reason="rpy2 is not installed in this Python")
 
 import lrschedule as lrs  # noqa: E402
 import rsupport  # noqa: E402
+from rsupport import r  # noqa: E402,F401  (the session-scoped fixture)
 from reference_table import build, load  # noqa: E402
 
 if rsupport.r_available_reason():
     pytest.skip(rsupport.r_available_reason(), allow_module_level=True)
 
 CASES = load()
-
-
-@pytest.fixture(scope="module")
-def r():
-    return rsupport.session()
 
 
 # --------------------------------------------------------------------------------------
@@ -331,3 +327,116 @@ def test_r_plateau_callback_is_the_core_callback_and_reduces_a_schedule(r):
     assert (rate.wait, rate.cooldown_counter) == (0, 0)
     np.testing.assert_array_equal(
         lrs.values(rate, 30), lrs.values(lrs.StepDecay(0.1, 10, 0.5), 30) * np.float32(0.125))
+
+
+def _exists_in_r(r, name):
+    return bool(r.run(f'exists("{name}", envir = asNamespace("lrschedule"), inherits = FALSE)'))
+
+
+def kernels_for_rates(rates):
+    kernel, out = np.float32(0.0), []
+    for lr in rates:
+        kernel = np.float32(kernel - np.float32(lr))
+        out.append(float(kernel))
+    return out
+
+
+def fit_probe(optimizer, epochs, callbacks, steps_per_epoch=2):
+    model = probe_model()
+    model.compile(optimizer=optimizer, loss="mean_absolute_error")
+    trace = KernelTrace()
+    n = steps_per_epoch * BATCH
+    history = model.fit(np.ones((n, 1), "float32"), np.full((n, 1), -1000.0, "float32"),
+                        batch_size=BATCH, epochs=epochs, shuffle=False, verbose=0,
+                        callbacks=list(callbacks) + [trace])
+    return model, trace, history
+
+
+def test_r_function_callbacks_set_the_rate_of_each_epoch(r):
+    if not _exists_in_r(r, "callback_schedule_lr"):
+        pytest.skip("the R package has no callback_schedule_lr() yet")
+    r.run("""
+      to_python('r_by_epoch', callback_schedule_lr(function(epoch) 0.1 * 0.5^epoch))
+      to_python('r_by_lr', callback_schedule_lr(function(epoch, lr) if (epoch == 0) lr else lr / 2))
+      to_python('r_by_schedule', callback_schedule_lr(schedule_step_decay(0.1, 1, 0.5)))
+    """)
+    expected = kernels_for_rates([0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
+    for name in ("r_by_epoch", "r_by_lr", "r_by_schedule"):
+        callback = r.py(name)
+        assert type(callback) is lrs.ScheduleLR, name
+        # The R function runs inside fit(), called from Python through reticulate.
+        _, trace, history = fit_probe(keras.optimizers.SGD(0.1), 3, [callback])
+        assert trace.kernels == expected, name
+        np.testing.assert_allclose(history.history["learning_rate"], [0.1, 0.05, 0.025],
+                                   rtol=1e-7)
+
+
+def test_r_function_failing_inside_fit_names_the_epoch_and_leaves_the_model_usable(r):
+    if not _exists_in_r(r, "callback_schedule_lr"):
+        pytest.skip("the R package has no callback_schedule_lr() yet")
+    r.run("to_python('r_failing', callback_schedule_lr("
+          "function(epoch) if (epoch >= 1) stop('no rate for this epoch') else 0.1))")
+    model = probe_model()
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mean_absolute_error")
+    x, y = np.ones((2 * BATCH, 1), "float32"), np.full((2 * BATCH, 1), -1000.0, "float32")
+    with pytest.raises(Exception) as failure:
+        model.fit(x, y, batch_size=BATCH, epochs=3, shuffle=False, verbose=0,
+                  callbacks=[r.py("r_failing")])
+    message = str(failure.value)
+    assert "epoch 1" in message and "no rate for this epoch" in message
+    # Epoch 0 ran (two steps at 0.1); nothing of epoch 1 was applied.
+    assert model.layers[-1].get_weights()[0][0, 0] == kernels_for_rates([0.1, 0.1])[-1]
+    assert int(model.optimizer.iterations) == 2
+    # The next fit() works, and so does R.
+    model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    assert int(model.optimizer.iterations) == 4
+    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+
+
+def test_r_lr_logger_records_the_rates_used(r):
+    if not _exists_in_r(r, "callback_lr_logger"):
+        pytest.skip("the R package has no callback_lr_logger() yet")
+    r.run("""
+      to_python('r_logger', callback_lr_logger(per = "batch"))
+      to_python('r_logged_sgd', optimizer_sgd(learning_rate = schedule_linear(0.1, 0.01, 5)))
+    """)
+    logger = r.py("r_logger")
+    assert type(logger) is lrs.LRLogger
+    optimizer = r.py("r_logged_sgd")
+    _, trace, history = fit_probe(optimizer, 3, [logger])
+    rates = lrs.values(optimizer._learning_rate, 6)
+    np.testing.assert_array_equal(np.asarray(logger.batch_rates, np.float32), rates)
+    assert trace.kernels == kernels_for_rates(rates)
+    np.testing.assert_array_equal(np.asarray(history.history["learning_rate"], np.float32),
+                                  rates[1::2])
+
+
+def test_r_lr_find_runs_the_range_test_and_restores_the_model(r):
+    if not _exists_in_r(r, "lr_find"):
+        pytest.skip("the R package has no lr_find() yet")
+    r.run("""
+      keras <- reticulate::import("keras")
+      model <- keras$Sequential(list(
+        keras$Input(shape = list(1L)),
+        keras$layers$Dense(1L, use_bias = FALSE, kernel_initializer = "zeros")))
+      model$compile(optimizer = optimizer_sgd(learning_rate = 0.01),
+                    loss = "mean_absolute_error")
+      found <- lr_find(model, matrix(1, 16, 1), matrix(-1000, 16, 1), start_lr = 1e-3,
+                       end_lr = 1, num_steps = 20, batch_size = 4, shuffle = FALSE, verbose = 0)
+      stopifnot(inherits(found, "lrschedule_lr_find"))
+      to_python("r_found_rates", found$learning_rate)
+      to_python("r_found_losses", found$loss)
+      to_python("r_found_model", model)
+      rm(model, found)
+    """)
+    rates = np.asarray(r.py("r_found_rates"), np.float64)
+    expected = 1e-3 * (1.0 / 1e-3) ** (np.arange(20) / 19)
+    np.testing.assert_allclose(rates, expected, rtol=1e-6)
+    # The probe's loss before step i is 1000 - (sum of the rates of steps < i).
+    losses = np.asarray(r.py("r_found_losses"), np.float64)
+    np.testing.assert_allclose(losses, 1000.0 - np.concatenate([[0.0], np.cumsum(rates)[:-1]]),
+                               rtol=1e-6)
+    model = r.py("r_found_model")
+    assert model.layers[-1].get_weights()[0][0, 0] == 0.0  # restored
+    assert int(model.optimizer.iterations) == 0
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01, rel=1e-7)
