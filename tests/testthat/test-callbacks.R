@@ -297,3 +297,23 @@ test_that("callback_lr_logger puts the rate used into the history, per epoch and
   expect_error(callback_lr_logger(per = "step"), "per", class = "python.builtin.ValueError")
   expect_error(callback_lr_logger(per = 1), "`per`", class = "lrschedule_argument_error")
 })
+
+test_that("the callback functions have the arguments and defaults of their Python classes", {
+  skip_if_no_lrschedule()
+  inspect <- reticulate::import("inspect")
+  core <- reticulate::import("lrschedule")
+  pairs <- list(
+    list(callback_schedule_lr, core$ScheduleLR, "arity"),  # arity: read from the R formals
+    list(callback_reduce_lr_on_plateau, core$ReduceLROnPlateau, character()),
+    list(callback_lr_logger, core$LRLogger, character())
+  )
+  for (pair in pairs) {
+    fn <- pair[[1]]
+    params <- inspect$signature(pair[[2]])$parameters
+    py_names <- setdiff(names(reticulate::import_builtins()$dict(params)), pair[[3]])
+    expect_identical(names(formals(fn)), py_names)
+    for (arg in setdiff(py_names, "schedule")) {
+      expect_equal(eval(formals(fn)[[arg]]), params[[arg]]$default, label = arg)
+    }
+  }
+})
