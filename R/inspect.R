@@ -54,6 +54,12 @@ default_steps <- function(x) {
     Cyclic = 2 * (whole("step_size_up") + if (is.numeric(config$step_size_down))
       config$step_size_down else whole("step_size_up")),
     CosineDecay = whole("decay_steps") + whole("warmup_steps"),
+    Warmup = whole("warmup_steps") + default_steps(as_lr_schedule(x$schedule)),
+    PerEpoch = whole("steps_per_epoch") * default_steps(as_lr_schedule(x$schedule)),
+    Sequence = {
+      pieces <- x$schedules
+      max(unlist(config$boundaries), 0) + default_steps(as_lr_schedule(pieces[[length(pieces)]]))
+    },
     CosineDecayRestarts = 7 * whole("first_decay_steps"),
     Tabulated = length(config$values),
     ExponentialDecay = , InverseTimeDecay = , PolynomialDecay = 2 * whole("decay_steps"),

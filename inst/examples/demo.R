@@ -98,15 +98,17 @@ print(table, row.names = FALSE)
 final <- model$evaluate(x_val, y_val, verbose = 0L)
 cat(sprintf("\nFinal validation loss %.4f, accuracy %.3f (%d of 30 flowers)\n",
             final[[1]], final[[2]], round(final[[2]] * 30)))
-reductions <- sum(diff(h$learning_rate / lr_values(schedule, seq_along(h$loss) * steps_per_epoch - 1)) < -1e-6)
-cat(sprintf("ReduceLROnPlateau reduced the rate %d time(s) on top of the schedule.\n\n", reductions))
+# The plateau callback keeps its reductions in a multiplier on top of the schedule.
+multiplier <- model$optimizer$`_learning_rate`$multiplier
+cat(sprintf("ReduceLROnPlateau left the schedule multiplied by %g (%d reduction(s) by 0.5).\n\n",
+            multiplier, round(log(multiplier) / log(0.5))))
 
 # --- 4. plots -----------------------------------------------------------------------
 png_file <- function(name) file.path(out_dir, name)
 
 grDevices::png(png_file("schedule.png"), width = 800, height = 450)
 plot(schedule, steps = total_steps, main = "Warmup + cosine decay (per step)")
-grDevices::dev.off()
+invisible(grDevices::dev.off())
 
 grDevices::png(png_file("training.png"), width = 800, height = 700)
 op <- graphics::par(mfrow = c(2, 1), mar = c(4, 4, 2, 1))
@@ -116,11 +118,11 @@ graphics::legend("topright", c("training", "validation"), lty = 1, col = c(1, 2)
 graphics::plot(table$epoch, h$learning_rate, type = "s", log = "y", xlab = "epoch",
                ylab = "learning rate", main = "Learning rate used (end of epoch)")
 graphics::par(op)
-grDevices::dev.off()
+invisible(grDevices::dev.off())
 
 grDevices::png(png_file("lr_find.png"), width = 800, height = 450)
 plot(finder)
-grDevices::dev.off()
+invisible(grDevices::dev.off())
 
 cat("== 4. Plots written:\n")
 for (f in c("schedule.png", "training.png", "lr_find.png")) {
