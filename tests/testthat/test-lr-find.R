@@ -177,3 +177,25 @@ test_that("R data reach Keras as float32 arrays; arguments are coerced and check
   uncompiled <- keras$Sequential(list(keras$Input(shape = list(2L)), keras$layers$Dense(1L)))
   expect_error(lr_find(uncompiled, data$x, data$y), "compiled", class = "python.builtin.ValueError")
 })
+
+test_that("a test too short for suggestions prints and plots them as NA", {
+  skip_if_no_lrschedule()
+  # what find_lr returns when the loss is not finite at the second step
+  result <- reticulate::import("lrschedule.lr_finder")$LRFinderResult(
+    rates = list(1e-3, 2e-3), losses = list(1, Inf), smoothed_losses = list(1, Inf),
+    diverged = TRUE, num_steps = 50L, skip_start = 5L, skip_end = 5L
+  )
+  finder <- lrschedule:::new_lr_find(result)
+  expect_identical(finder$suggestions, c(steep = NA_real_, minimum = NA_real_, valley = NA_real_))
+  expect_identical(format(finder), c(
+    "<lr_find> 2 of 50 steps, learning rate 0.001 to 0.002 (stopped: the loss diverged)",
+    "Suggested learning rates:",
+    "  steep    NA (too few steps)",
+    "  minimum  NA (too few steps)",
+    "  valley   NA (too few steps)"
+  ))
+  grDevices::pdf(NULL)
+  expect_identical(plot(finder), finder)
+  grDevices::dev.off()
+  expect_identical(as.data.frame(finder)$step, 0:1)
+})
