@@ -92,6 +92,13 @@ check_schedule <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_e
     abort_arg(arg, x, paste0("a learning-rate schedule (wrap an R function with ",
                              "schedule_function(fn, total_steps))"), call)
   }
+  if (inherits(x, "python.builtin.object") && reticulate::py_is_null_xptr(x)) {
+    # An object restored by readRDS() or from a saved workspace: its Python side is gone.
+    cli::cli_abort(c(
+      "{.arg {arg}} is a schedule whose Python object no longer exists.",
+      "i" = "Python objects do not survive {.fn saveRDS} or a saved workspace: build it again."
+    ), class = "lrschedule_argument_error", call = call)
+  }
   abort_arg(arg, x, "a learning-rate schedule (a schedule_*() object)", call)
 }
 

@@ -18,17 +18,41 @@ lrs_core <- NULL
 keras_module <- NULL
 np_module <- NULL
 
+# Whether the Python side passed check_python_environment() in this session.
+python_state <- new.env(parent = emptyenv())
+
 .onLoad <- function(libname, pkgname) {
   use_installed_environment()
-  lrs_core <<- reticulate::import(
-    "lrschedule",
-    delay_load = list(on_load = check_python_environment, on_error = core_import_error)
-  )
+  # No on_load/on_error here: reticulate runs those once only, so a second call after
+  # a failed check would go on with a broken environment. ensure_python() checks
+  # before any module is touched, on every call until the check passes.
+  lrs_core <<- reticulate::import("lrschedule", delay_load = TRUE)
   keras_module <<- reticulate::import("keras", delay_load = TRUE)
   np_module <<- reticulate::import("numpy", convert = FALSE, delay_load = TRUE)
+  reticulate::register_class_filter(schedule_class_filter)
 }
 
-# Accessors: touching a delay-loaded module is what starts Python.
-lrs <- function() lrs_core
-keras <- function() keras_module
-np <- function() np_module
+# Accessors: the first one used checks the environment, then starts the import.
+lrs <- function() {
+  ensure_python()
+  lrs_core
+}
+keras <- function() {
+  ensure_python()
+  keras_module
+}
+np <- function() {
+  ensure_python()
+  np_module
+}
+
+# Every Keras LearningRateSchedule reaching R (ours, Keras's own, one read back from an
+# optimizer) gets the stable class the print/format/plot/as.data.frame methods use,
+# whatever Keras's private module path is.
+schedule_class_filter <- function(classes) {
+  if (!"lrschedule_schedule" %in% classes &&
+      any(grepl("^keras\\.(.*\\.)?LearningRateSchedule$", classes))) {
+    classes <- c("lrschedule_schedule", classes)
+  }
+  classes
+}

@@ -15,30 +15,77 @@ use_installed_environment <- function() {
   invisible(FALSE)
 }
 
-core_import_error <- function(e) {
-  cli::cli_abort(c(
-    "The Python package {.pkg lrschedule} (the core of this R package) could not be imported.",
-    "x" = "{conditionMessage(e)}",
-    "i" = "Python in use: {.path {python_path()}}.",
-    "i" = "Run {.run lrschedule::install_lrschedule()} to create a Python environment with Keras and the core, or set {.envvar RETICULATE_PYTHON} to a Python that has them."
-  ), call = NULL)
-}
-
 python_path <- function() {
-  tryCatch(reticulate::py_discover_config()$python, error = function(e) "unknown")
+  config <- tryCatch(
+    if (reticulate::py_available()) reticulate::py_config() else reticulate::py_discover_config(),
+    error = function(e) NULL
+  )
+  if (is.null(config$python)) "python" else config$python
 }
 
-# Runs once, when the core is first imported.
-check_python_environment <- function(...) {
-  problem <- python_environment_problem(
+# Runs before the first use of any module (see lrs(), keras(), np()) and aborts, with
+# what to run, until the environment is right: no call goes on with a broken one.
+ensure_python <- function() {
+  if (isTRUE(python_state$ready)) return(invisible(TRUE))
+  check_python_environment()
+  python_state$ready <- TRUE
+  invisible(TRUE)
+}
+
+check_python_environment <- function() {
+  wheel <- shipped_wheel()
+  for (module in c("numpy", "keras", "lrschedule")) {
+    available <- tryCatch(reticulate::py_module_available(module), error = function(e) FALSE)
+    if (!isTRUE(available)) {
+      cli::cli_abort(python_missing_module_problem(module),
+                     .envir = problem_env(list(python = python_path(), wheel = wheel)),
+                     class = "lrschedule_environment_error", call = NULL)
+    }
+  }
+  facts <- list(
     numpy = reticulate::py_eval("__import__('numpy').__version__"),
     reticulate = as.character(utils::packageVersion("reticulate")),
     core = reticulate::py_eval("__import__('lrschedule').__version__"),
     r_package = as.character(utils::packageVersion("lrschedule")),
     python = python_path()
   )
-  if (!is.null(problem)) cli::cli_abort(problem, class = "lrschedule_environment_error", call = NULL)
+  problem <- do.call(python_environment_problem, facts)
+  if (!is.null(problem)) {
+    cli::cli_abort(problem, .envir = problem_env(c(facts, wheel = wheel)),
+                   class = "lrschedule_environment_error", call = NULL)
+  }
   invisible(TRUE)
+}
+
+# What the messages interpolate; the shell commands are built here because cli's
+# inline markup cannot hold the quotes that `'numpy<2'` needs.
+problem_env <- function(facts) {
+  python <- facts$python
+  wheel <- facts$wheel
+  list2env(c(facts, list(
+    numpy_command = paste(python, "-m pip install 'numpy<2'"),
+    keras_command = paste(python, "-m pip install keras tensorflow-cpu 'numpy<2'", wheel),
+    core_command = paste(python, "-m pip install", wheel)
+  )))
+}
+
+# The message (a cli template using `python` and `wheel`) for a module that the
+# Python in use does not have.
+python_missing_module_problem <- function(module) {
+  what <- switch(module,
+    lrschedule = "the Python core of lrschedule",
+    keras = "Keras",
+    numpy = "NumPy"
+  )
+  install <- if (module == "lrschedule") "{.code {core_command}}" else "{.code {keras_command}}"
+  c(
+    paste0("The Python in use ({.path {python}}) does not have ", what,
+           " ({.pkg ", module, "})."),
+    "i" = "Run {.run lrschedule::install_lrschedule()} and restart R, or install it there:",
+    " " = install,
+    "i" = paste0("Or set {.envvar RETICULATE_PYTHON} to a Python that has Keras and the ",
+                 "core, before R starts Python.")
+  )
 }
 
 # NULL when the versions fit together, else the message (a cli bullet vector) that
@@ -48,7 +95,7 @@ python_environment_problem <- function(numpy, reticulate, core, r_package, pytho
     return(c(
       "NumPy {numpy} cannot exchange arrays with reticulate {reticulate}.",
       "i" = "reticulate before 1.36 supports NumPy 1.x only; install {.code numpy<2} in {.path {python}}:",
-      " " = "{.code {python} -m pip install 'numpy<2'}",
+      " " = "{.code {numpy_command}}",
       " " = "or run {.run lrschedule::install_lrschedule()}."
     ))
   }
@@ -132,15 +179,11 @@ lrschedule_sitrep <- function() {
   cli::cli_h2("lrschedule situation report")
   for (name in names(info)) cli::cli_text("{.strong {name}}: {info[[name]]}")
   if (isTRUE(ok)) cli::cli_alert_success("Python core and R package match.")
-  else cli::cli_alert_danger(ok)
+  else cli::cli_alert_danger("{ok}")
   invisible(info)
 }
 
 # TRUE when the Python side is there and fits (used to guard examples and tests).
 python_ready <- function() {
-  isTRUE(tryCatch({
-    reticulate::py_module_available("lrschedule") &&
-      reticulate::py_module_available("keras") &&
-      isTRUE(check_python_environment())
-  }, error = function(e) FALSE))
+  isTRUE(tryCatch(ensure_python(), error = function(e) FALSE))
 }

@@ -57,3 +57,14 @@ test_that("an error names the user's call, not an internal one", {
   err <- expect_error(schedule_linear(0, -1, total_steps = 2))
   expect_equal(as.character(err$call[[1]]), "schedule_linear")
 })
+
+test_that("a schedule restored by readRDS() is refused with what to do", {
+  skip_if_no_lrschedule()
+  path <- tempfile(fileext = ".rds")
+  saveRDS(schedule_constant(0.1), path)
+  dead <- readRDS(path)
+  err <- expect_error(lr_values(dead, 3), class = "lrschedule_argument_error")
+  expect_match(conditionMessage(err), "Python object no longer exists", fixed = TRUE)
+  expect_error(schedule_warmup(dead, 10), "build it again", fixed = TRUE)
+  expect_match(format(dead), "dead Python object", fixed = TRUE)
+})

@@ -39,3 +39,20 @@ test_that("as.data.frame gives steps and rates; plot draws them", {
   grDevices::dev.off()
   expect_gt(file.size(path), 1000)
 })
+
+test_that("every Keras schedule reaching R gets the stable S3 class", {
+  skip_if_no_lrschedule()
+  keras_own <- py_keras()$optimizers$schedules$CosineDecay(0.1, 100L)
+  expect_identical(class(keras_own)[[1]], "lrschedule_schedule")
+  core_own <- reticulate::import("lrschedule")$StepDecay(1, step_size = 2L)
+  expect_identical(class(core_own)[[1]], "lrschedule_schedule")
+  expect_equal(lr_values(core_own, 4), c(1, 1, 0.1, 0.1), tolerance = 1e-6)
+  # Read back from an optimizer: Python hands back the object, R gives it the class.
+  opt <- optimizer_sgd(learning_rate = schedule_linear(0, 1, total_steps = 4))
+  back <- reticulate::py_get_attr(opt, "_learning_rate")
+  expect_identical(class(back)[[1]], "lrschedule_schedule")
+  expect_match(format(back)[[1]], "<Linear> learning-rate schedule", fixed = TRUE)
+  # Other Python objects are left alone.
+  expect_false(inherits(py_keras()$layers$Dense(1L), "lrschedule_schedule"))
+  expect_false(inherits(opt, "lrschedule_schedule"))
+})

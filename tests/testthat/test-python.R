@@ -43,3 +43,86 @@ test_that("the package ships the wheel of its own core for install_lrschedule()"
                                        "-py3-none-any\\.whl$"))
   expect_true(file.exists(wheel))
 })
+
+# Runs `code` in a fresh R with the given environment variables; returns its output.
+run_fresh_r <- function(code, env = character()) {
+  rscript <- file.path(R.home("bin"), "Rscript")
+  script <- tempfile(fileext = ".R")
+  writeLines(code, script)
+  suppressWarnings(system2(rscript, script, stdout = TRUE, stderr = TRUE, env = env))
+}
+
+test_that("a Python without NumPy, Keras or the core: one clear error, on every call", {
+  skip_on_cran()
+  python3 <- Sys.which("python3")
+  skip_if(!nzchar(python3), "no python3 to make an empty virtualenv with")
+  venv <- file.path(tempfile("empty-venv-"))
+  status <- suppressWarnings(system2(python3, c("-m", "venv", "--without-pip", venv),
+                                     stdout = FALSE, stderr = FALSE))
+  skip_if(status != 0, "python3 cannot create a virtualenv")
+  empty_python <- file.path(venv, "bin", "python")
+  out <- run_fresh_r(c(
+    "suppressPackageStartupMessages(library(lrschedule))",
+    "for (f in list(function() schedule_constant(0.1), function() schedule_constant(0.1),",
+    "               function() optimizer_adam())) {",
+    "  e <- tryCatch(f(), error = identity)",
+    "  cat('CLASS', class(e)[[1]], '\\n'); cat(conditionMessage(e), '\\n')",
+    "}",
+    "cat('READY', lrschedule:::python_ready(), '\\n')",
+    "cat('STILL', 1 + 1, '\\n')"
+  ), env = c(paste0("RETICULATE_PYTHON=", empty_python),
+             paste0("R_LIBS=", paste(.libPaths(), collapse = ":"))))
+  text <- gsub("\\s+", " ", paste(out, collapse = " "))
+  expect_equal(sum(grepl("^CLASS lrschedule_environment_error", out)), 3)
+  expect_match(text, "does not have NumPy", fixed = TRUE)
+  expect_match(text, "install_lrschedule()", fixed = TRUE)
+  expect_match(text, "keras tensorflow-cpu 'numpy<2'", fixed = TRUE)
+  expect_match(text, basename(dirname(dirname(empty_python))), fixed = TRUE)
+  expect_true("READY FALSE " %in% out)
+  expect_true("STILL 2 " %in% out)
+})
+
+test_that("a core of another version is refused on every call, with the command to run", {
+  skip_if_no_lrschedule()
+  # A module named lrschedule, first on PYTHONPATH, that says it is version 0.0.9.
+  fake <- tempfile("fake-core-")
+  dir.create(file.path(fake, "lrschedule"), recursive = TRUE)
+  writeLines('__version__ = "0.0.9"', file.path(fake, "lrschedule", "__init__.py"))
+  out <- run_fresh_r(c(
+    "suppressPackageStartupMessages(library(lrschedule))",
+    "for (i in 1:2) {",
+    "  e <- tryCatch(schedule_one_cycle(0.01, 100), error = identity)",
+    "  cat('CLASS', class(e)[[1]], '\\n'); cat(conditionMessage(e), '\\n')",
+    "}",
+    "cat('READY', lrschedule:::python_ready(), '\\n')"
+  ), env = c(paste0("RETICULATE_PYTHON=", reticulate::py_config()$python),
+             paste0("PYTHONPATH=", fake),
+             paste0("R_LIBS=", paste(.libPaths(), collapse = ":"))))
+  text <- gsub("\\s+", " ", paste(out, collapse = " "))
+  expect_equal(sum(grepl("^CLASS lrschedule_environment_error", out)), 2)
+  expect_match(text, paste0("lrschedule 0.0.9 does not match the R package lrschedule ",
+                            utils::packageVersion("lrschedule")), fixed = TRUE)
+  expect_match(text, "-m pip install", fixed = TRUE)
+  expect_match(text, "lrschedule-[0-9.]+-py3-none-any\\.whl")
+  expect_true("READY FALSE " %in% out)
+})
+
+test_that("the messages for a broken environment render with their commands", {
+  env <- list(python = "/x/bin/python", wheel = "/lib/lrschedule.whl")
+  render <- function(template, facts) {
+    err <- expect_error(cli::cli_abort(template, .envir = lrschedule:::problem_env(facts)))
+    conditionMessage(err)
+  }
+  keras_text <- render(lrschedule:::python_missing_module_problem("keras"), env)
+  expect_match(keras_text, "does not have Keras (keras)", fixed = TRUE)
+  expect_match(keras_text, "/x/bin/python -m pip install keras tensorflow-cpu 'numpy<2'",
+               fixed = TRUE)
+  core_text <- render(lrschedule:::python_missing_module_problem("lrschedule"), env)
+  expect_match(core_text, "/x/bin/python -m pip install /lib/lrschedule.whl", fixed = TRUE)
+  numpy_facts <- list(numpy = "2.1.3", reticulate = "1.28", core = "0.1.0",
+                      r_package = "0.1.0", python = "/x/bin/python")
+  numpy_text <- render(do.call(lrschedule:::python_environment_problem, numpy_facts),
+                       c(numpy_facts, wheel = "w.whl"))
+  expect_match(numpy_text, "NumPy 2.1.3 cannot exchange arrays with reticulate 1.28", fixed = TRUE)
+  expect_match(numpy_text, "/x/bin/python -m pip install 'numpy<2'", fixed = TRUE)
+})
