@@ -177,10 +177,43 @@ def session():
     return _SESSION
 
 
+class _ExitWithoutFinalizing:
+    """Ends a pytest process that embedded R with its exit status, skipping finalization.
+
+    Unregistering rpy2's `endr` is not enough: reticulate keeps a thread that schedules
+    R event polling as Python "pending calls", which Python runs while it shuts down,
+    after rpy2 and reticulate's Python side are half torn down. Seen here: the whole
+    `tests/python` run passed and then exited 139 (segfault) or 1, at random. Once every
+    test has run and pytest has reported (this is the last `pytest_unconfigure`), the
+    process ends with pytest's own status and flushed streams.
+    """
+
+    def __init__(self):
+        self.status = None
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        self.status = int(exitstatus)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config):
+        if self.status is None:
+            return
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 - a closed stream must not change the status
+                pass
+        os._exit(self.status)
+
+
 @pytest.fixture(scope="session")
-def r():
+def r(request):
     """The embedded R, started once per pytest process (test modules import this)."""
-    return session()
+    started = session()
+    manager = request.config.pluginmanager
+    if not manager.has_plugin("rsupport-exit"):
+        manager.register(_ExitWithoutFinalizing(), "rsupport-exit")
+    return started
 
 
 def r_string(value):
