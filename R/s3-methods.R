@@ -1,0 +1,140 @@
+# print/format/plot/as.data.frame for every learning-rate schedule. Every Keras
+# LearningRateSchedule reaching R carries the S3 class "lrschedule_schedule" (prepended
+# by schedule_class_filter(), R/package.R), so these methods do not depend on Keras's
+# private module paths.
+
+schedule_config <- function(x) {
+  config <- x$get_config()
+  config[!vapply(config, is.null, logical(1))]
+}
+
+schedule_class_name <- function(x) {
+  reticulate::py_to_r(reticulate::py_get_attr(reticulate::py_get_attr(x, "__class__"), "__name__"))
+}
+
+# A horizon to show by default: the schedule's own length where it has one.
+default_steps <- function(x) {
+  config <- tryCatch(schedule_config(x), error = function(e) list())
+  whole <- function(name) if (is.numeric(config[[name]])) config[[name]] else 0
+  n <- switch(schedule_class_name(x),
+    OneCycle = , Linear = whole("total_steps"),
+    WarmupStableDecay = whole("warmup_steps") + whole("stable_steps") + whole("decay_steps"),
+    Cyclic = 2 * (whole("step_size_up") + if (is.numeric(config$step_size_down))
+      config$step_size_down else whole("step_size_up")),
+    CosineDecay = whole("decay_steps") + whole("warmup_steps"),
+    Warmup = whole("warmup_steps") + default_steps(as_lr_schedule(x$schedule)),
+    PerEpoch = whole("steps_per_epoch") * default_steps(as_lr_schedule(x$schedule)),
+    Sequence = {
+      pieces <- x$schedules
+      max(unlist(config$boundaries), 0) + default_steps(as_lr_schedule(pieces[[length(pieces)]]))
+    },
+    CosineDecayRestarts = 7 * whole("first_decay_steps"),
+    Tabulated = length(config$values),
+    ExponentialDecay = , InverseTimeDecay = , PolynomialDecay = 2 * whole("decay_steps"),
+    StepDecay = 4 * whole("step_size"),
+    MultiStepDecay = max(unlist(config$milestones), 0) * 1.25,
+    PiecewiseConstantDecay = max(unlist(config$boundaries), 0) * 1.25,
+    0
+  )
+  n <- as.integer(ceiling(n))
+  if (is.na(n) || n < 2) 1000L else n
+}
+
+format_config_value <- function(value) {
+  if (inherits(value, "python.builtin.object") || is.list(value) && !is.null(value$class_name)) {
+    return(if (is.list(value)) paste0("<", value$class_name, ">") else "<schedule>")
+  }
+  if (is.list(value)) {
+    if (all(vapply(value, function(v) is.list(v) && !is.null(v$class_name), logical(1)))) {
+      return(paste0("[", paste0("<", vapply(value, function(v) v$class_name, ""), ">",
+                                 collapse = ", "), "]"))
+    }
+    value <- unlist(value)
+  }
+  if (is.character(value)) return(paste0('"', value, '"'))
+  if (is.logical(value)) return(paste(value, collapse = ", "))
+  text <- vapply(value, function(v) format(signif(v, 6), digits = 6), "")
+  if (length(text) > 6) {
+    return(paste0(length(text), " values: ", paste(c(text[1:3], "...", text[length(text)]),
+                                                   collapse = ", ")))
+  }
+  if (length(value) > 1) paste0("c(", paste(text, collapse = ", "), ")") else text
+}
+
+#' Print, format, plot and tabulate a schedule
+#'
+#' `format()` says what the schedule is, its parameters and its value at a few
+#' steps; `print()` prints that. `plot()` draws the rate against the step with base
+#' graphics; `as.data.frame()` returns the steps and rates. All of them work for
+#' lrschedule's schedules and for Keras's own schedule objects.
+#'
+#' @param x A schedule.
+#' @param steps A number `n` (steps `0:(n - 1)`) or a vector of steps; by default
+#'   the schedule's own length where it has one (else 1000 steps).
+#' @param log Logical. Logarithmic rate axis. Defaults to `FALSE`.
+#' @param main,xlab,ylab,type Passed to [graphics::plot()].
+#' @param row.names,optional Ignored (for compatibility with [as.data.frame()]).
+#' @param ... Passed on to [graphics::plot()]; ignored by the other methods.
+#' @returns `format()`: a character vector; `print()` and `plot()`: `x`,
+#'   invisibly; `as.data.frame()`: a data frame with columns `step` and
+#'   `learning_rate`.
+#' @family inspection
+#' @name schedule-methods
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   s <- schedule_one_cycle(0.01, total_steps = 100)
+#'   print(s)
+#'   plot(s, log = TRUE)
+#'   head(as.data.frame(s))
+#' }
+NULL
+
+#' @rdname schedule-methods
+#' @export
+format.lrschedule_schedule <- function(x, ...) {
+  if (reticulate::py_is_null_xptr(x)) return("<lrschedule schedule: pointer to a dead Python object>")
+  name <- schedule_class_name(x)
+  config <- schedule_config(x)
+  config$name <- NULL
+  params <- vapply(names(config), function(n) paste0(n, " = ", format_config_value(config[[n]])), "")
+  n <- default_steps(x)
+  at <- unique(round(c(0, 0.25, 0.5, 0.75, 1) * (n - 1)))
+  values <- lr_values(x, at)
+  c(paste0("<", name, "> learning-rate schedule"),
+    if (length(params)) paste0("  ", params),
+    paste0("  lr at step ", paste0(format(at, big.mark = ","), ": ", signif(values, 4),
+                                    collapse = " | ")))
+}
+
+#' @rdname schedule-methods
+#' @export
+print.lrschedule_schedule <- function(x, ...) {
+  writeLines(format(x, ...))
+  invisible(x)
+}
+
+#' @rdname schedule-methods
+#' @export
+plot.lrschedule_schedule <- function(x, steps = NULL, log = FALSE, main = NULL,
+                                     xlab = "step", ylab = "learning rate", type = "l", ...) {
+  steps <- check_steps(if (is.null(steps)) default_steps(x) else steps)
+  rates <- lr_values(x, steps)
+  if (is.null(main)) main <- schedule_class_name(x)
+  log <- check_flag(log)
+  if (log && any(rates <= 0)) {
+    keep <- rates > 0
+    steps <- steps[keep]
+    rates <- rates[keep]
+  }
+  graphics::plot(steps, rates, type = type, log = if (log) "y" else "", main = main,
+                 xlab = xlab, ylab = ylab, ...)
+  invisible(x)
+}
+
+#' @rdname schedule-methods
+#' @export
+as.data.frame.lrschedule_schedule <- function(x, row.names = NULL, optional = FALSE,
+                                              steps = NULL, ...) {
+  steps <- check_steps(if (is.null(steps)) default_steps(x) else steps)
+  data.frame(step = steps, learning_rate = lr_values(x, steps))
+}
