@@ -37,6 +37,7 @@ import numpy as np
 from keras import ops
 
 import lrschedule as lrs
+from probes import RateTrace, kernel_probe, probe_data
 
 STEPS = 12
 
@@ -75,17 +76,6 @@ def cases():
     return out
 
 
-class RecordKernel(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.kernels = [self._w()]
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.kernels.append(self._w())
-
-    def _w(self):
-        return float(ops.convert_to_numpy(self.model.layers[-1].kernel)[0, 0])
-
-
 def scope(distributed):
     if distributed and BACKEND == "tensorflow":
         import tensorflow as tf
@@ -109,17 +99,12 @@ def set_distribution(distributed):
 def run(make_schedule, make_callbacks, epochs, steps_per_epoch, distributed):
     set_distribution(distributed)
     with scope(distributed):
-        model = keras.Sequential(
-            [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
-        )
-        model.compile(optimizer=keras.optimizers.SGD(make_schedule()),
-                      loss="mean_absolute_error")
-    record = RecordKernel()
-    x = np.ones((2 * steps_per_epoch, 1), dtype="float32")
-    # |w x - (-1000)| has gradient exactly 1 in w while w > -1000
-    model.fit(x, np.full_like(x, -1000.0), batch_size=2, epochs=epochs, shuffle=False,
-              verbose=0, callbacks=make_callbacks() + [record])
-    rates = (-np.diff(record.kernels)).tolist()
+        model = kernel_probe(make_schedule())
+    trace = RateTrace()
+    x, y = probe_data(2 * steps_per_epoch)
+    model.fit(x, y, batch_size=2, epochs=epochs, shuffle=False, verbose=0,
+              callbacks=make_callbacks() + [trace])
+    rates = trace.rates.tolist()
     # save and load with the distribution in place
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")

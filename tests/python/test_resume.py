@@ -5,31 +5,12 @@ reducing the rate on top of it."""
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
 import lrschedule as lrs
 from catalogue import catalogue
+from probes import RateTrace, kernel_probe, probe_data
 
 EPOCHS, STEPS, CRASH_AFTER = 6, 3, 2
-
-
-class RecordKernel(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.kernels = None
-
-    def _w(self):
-        return float(ops.convert_to_numpy(self.model.layers[-1].kernel)[0, 0])
-
-    def on_train_begin(self, logs=None):
-        self.kernels = [self._w()]
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.kernels.append(self._w())
-
-    @property
-    def rates(self):
-        return -np.diff(self.kernels)
 
 
 class Crash(keras.callbacks.Callback):
@@ -38,19 +19,10 @@ class Crash(keras.callbacks.Callback):
             raise RuntimeError("simulated crash")
 
 
-def probe(schedule):
-    # |w - (-1000)| has gradient exactly 1 in w: every SGD step moves w by -lr.
-    model = keras.Sequential(
-        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
-    )
-    model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mean_absolute_error")
-    return model
-
-
 def train(model, callbacks):
-    x = np.ones((STEPS, 1), dtype="float32")
-    return model.fit(x, np.full_like(x, -1000.0), batch_size=1, epochs=EPOCHS, shuffle=False,
-                     verbose=0, callbacks=callbacks)
+    x, y = probe_data(STEPS)
+    return model.fit(x, y, batch_size=1, epochs=EPOCHS, shuffle=False, verbose=0,
+                     callbacks=callbacks)
 
 
 def plateau():
@@ -63,19 +35,19 @@ def plateau():
 
 @pytest.mark.parametrize("name, schedule", catalogue(), ids=[c[0] for c in catalogue()])
 def test_backup_and_restore_resumes_the_exact_trajectory(name, schedule, tmp_path):
-    full = RecordKernel()
-    train(probe(schedule), [plateau(), full])
+    full = RateTrace()
+    train(kernel_probe(schedule), [plateau(), full])
     multiplier = np.repeat([1.0, 1.0, 0.5, 0.25, 0.125, 0.0625], STEPS)
     np.testing.assert_allclose(full.rates, lrs.values(schedule, EPOCHS * STEPS) * multiplier,
                                rtol=1e-4, atol=1e-6)
 
     backup = str(tmp_path / "backup")
-    before = RecordKernel()
+    before = RateTrace()
     with pytest.raises(RuntimeError, match="simulated crash"):
-        train(probe(schedule), [plateau(), keras.callbacks.BackupAndRestore(backup), Crash(),
+        train(kernel_probe(schedule), [plateau(), keras.callbacks.BackupAndRestore(backup), Crash(),
                                 before])
-    after = RecordKernel()
-    train(probe(schedule), [plateau(), keras.callbacks.BackupAndRestore(backup), after])
+    after = RateTrace()
+    train(kernel_probe(schedule), [plateau(), keras.callbacks.BackupAndRestore(backup), after])
     resumed = np.concatenate([before.rates, after.rates])
     np.testing.assert_allclose(resumed, full.rates, rtol=1e-5, atol=1e-7)
     assert after.kernels[-1] == pytest.approx(full.kernels[-1], rel=1e-6)

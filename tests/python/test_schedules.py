@@ -11,6 +11,7 @@ from keras import ops
 
 import lrschedule as lrs
 from catalogue import catalogue, ours
+from probes import RateTrace, kernel_probe, probe_data
 
 K = keras.optimizers.schedules
 SQ = math.sqrt
@@ -185,33 +186,14 @@ def test_exact_at_large_step_counts(schedule, steps, expected):
         assert float(ops.convert_to_numpy(schedule(variable))) == pytest.approx(value, rel=1e-6)
 
 
-class RecordKernel(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.kernels = [float(ops.convert_to_numpy(self.model.layers[-1].kernel)[0, 0])]
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.kernels.append(float(ops.convert_to_numpy(self.model.layers[-1].kernel)[0, 0]))
-
-
-def linear_probe(optimizer):
-    """y = w x with x = 1 and loss = mean(y): every SGD step moves w by exactly -lr."""
-    model = keras.Sequential(
-        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
-    )
-    model.compile(optimizer=optimizer, loss=lambda y_true, y_pred: ops.mean(y_pred))
-    return model
-
-
 @pytest.mark.parametrize("schedule", SCHEDULES, ids=IDS)
 def test_rate_used_inside_fit_is_the_schedule(schedule):
     steps = 9
-    model = linear_probe(keras.optimizers.SGD(learning_rate=schedule))
-    record = RecordKernel()
-    x = np.ones((steps, 1), dtype="float32")
-    model.fit(x, np.zeros_like(x), batch_size=1, epochs=1, shuffle=False, verbose=0,
-              callbacks=[record])
-    used = -np.diff(record.kernels)
-    np.testing.assert_allclose(used, lrs.values(schedule, steps), rtol=1e-4, atol=1e-6)
+    trace = RateTrace()
+    x, y = probe_data(steps)
+    kernel_probe(schedule).fit(x, y, batch_size=1, epochs=1, shuffle=False, verbose=0,
+                               callbacks=[trace])
+    np.testing.assert_allclose(trace.rates, lrs.values(schedule, steps), rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("schedule", SCHEDULES, ids=IDS)

@@ -1,0 +1,47 @@
+"""A model that shows the learning rate each optimizer step used.
+
+y = w x with x = 1, target -1000 and the mean absolute error: the gradient in w is
+exactly 1 while w > -1000, so every plain-SGD step moves w by exactly -lr, and the
+rates used inside the compiled train step can be read back from the weights.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+TARGET = -1000.0
+
+
+def kernel_probe(learning_rate):
+    """The probe model, compiled with plain SGD at `learning_rate` (a rate or a schedule)."""
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="mean_absolute_error")
+    return model
+
+
+def probe_data(samples):
+    x = np.ones((samples, 1), dtype="float32")
+    return x, np.full_like(x, TARGET)
+
+
+class RateTrace(keras.callbacks.Callback):
+    """Records the probe's weight after every batch; `rates` are the rates used."""
+
+    def __init__(self):
+        super().__init__()
+        self.kernels = None
+
+    def _w(self):
+        return float(ops.convert_to_numpy(self.model.layers[-1].kernel)[0, 0])
+
+    def on_train_begin(self, logs=None):
+        self.kernels = [self._w()]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.kernels.append(self._w())
+
+    @property
+    def rates(self):
+        return -np.diff(self.kernels)
