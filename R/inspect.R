@@ -30,7 +30,14 @@ lr_values <- function(schedule, steps) {
   if (!is.numeric(schedule)) schedule <- check_schedule(schedule, call = call)
   else schedule <- check_number(schedule, call = call)
   if (length(steps) == 0) return(numeric())
-  index <- np()$asarray(steps, dtype = "int64")
+  # Steps 0..n-1 go as the count n (the core makes the range); other steps as one
+  # NumPy array (an R vector would cross as a Python list, element by element).
+  n <- length(steps)
+  index <- if (steps[[1]] == 0 && steps[[n]] == n - 1 && all(diff(steps) == 1)) {
+    as.integer(n)
+  } else {
+    reticulate::np_array(steps, dtype = "int64")
+  }
   values <- py_call(lrs()$values, list(schedule, index), call = call)
   as.double(values)
 }
