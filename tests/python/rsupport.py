@@ -11,8 +11,8 @@ GIL is released"). In practice this hits as soon as a cli/rlang error is formatt
 a namespace is loaded after Python objects exist.
 
 `run()` therefore evaluates the R code inside a call *from Python into R* made by
-reticulate (a `py_func` wrapping an R function): during that call the GIL is held, so
-finalizers are safe. The R code's errors are caught there (keeping the message and the
+reticulate (an R function turned into a Python callable with `r_to_py()` and called
+with `py_call()`): during that call the GIL is held, so finalizers are safe. The R code's errors are caught there (keeping the message and the
 condition class), a garbage collection runs while the GIL is still held (see the comment
 in `_SETUP` on why that leaves nothing for rpy2's side to collect), and only then, back at rpy2's level, the error is raised again with
 base R's `stop()`: it reaches pytest as rpy2's `RRuntimeError`, with the message of the
@@ -214,6 +214,16 @@ def r(request):
     if not manager.has_plugin("rsupport-exit"):
         manager.register(_ExitWithoutFinalizing(), "rsupport-exit")
     return started
+
+
+def reference_r_functions():
+    """{case: R function} of the shared reference table (reference_table.load() omits it)."""
+    import csv
+
+    from reference_table import PATH
+
+    with PATH.open(newline="") as handle:
+        return {row["case"]: row["r_function"] for row in csv.DictReader(handle)}
 
 
 def r_string(value):

@@ -38,18 +38,13 @@ def r_reference(r):
     lines.append("to_python('r_rates', reticulate::r_to_py(rates))")
     lines.append("rm(built, rates)")
     r.run("\n".join(lines))
+    assert r.warnings == []
     built, rates = r.py("r_built"), r.py("r_rates")
     return {case: (built[case], np.asarray(rates[case], dtype=np.float64)) for case in CASES}
 
 
 def _r_function(case):
-    import csv
-
-    with rsupport.ROOT.joinpath("tests/testthat/fixtures/reference-rates.csv").open() as f:
-        for row in csv.DictReader(f):
-            if row["case"] == case:
-                return row["r_function"]
-    raise KeyError(case)
+    return rsupport.reference_r_functions()[case]
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -141,6 +136,77 @@ def test_r_refuses_what_only_r_can_get_wrong(r, code, arg, value):
     assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
 
 
+# Every argument of every schedule_*() call of the reference table gets a bad value,
+# the kinds taken in turn (an R error costs ~0.1 s, most of it cli's formatting, so not
+# every kind for every argument): an error naming the argument and showing the value,
+# all in one R call.
+BAD_VALUES = [("NA", "NA"), ("Inf", "Inf"), ("string", '"a"'), ("NULL", "NULL"),
+              ("pair", "c(1, 2)")]
+NULL_ALLOWED = {"step_size_down", "warmup_target", "timescale"}
+
+
+def _valid_r_arg(name, value):
+    if isinstance(value, dict):
+        return rsupport.r_call(value["r_function"], value["args"])
+    if name == "fn":
+        return "function(step) rep(0.1, length(step))"
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return "list(" + ", ".join(_valid_r_arg(None, v) for v in value) + ")"
+    return rsupport.r_string(value)
+
+
+def bad_input_table():
+    """{id: (R call, argument, value text)} built from the reference table's cases."""
+    table, seen, turn = {}, set(), 0
+    for case, (_, args, _, _, _) in CASES.items():
+        r_function = _r_function(case)
+        if r_function in seen:
+            continue
+        seen.add(r_function)
+        if r_function == "schedule_function":
+            args = {"fn": None, "total_steps": 5}
+        for arg, valid in args.items():
+            takes_vector = isinstance(valid, list) or arg in ("fn", "schedules")
+            usable = [(kind, text) for kind, text in BAD_VALUES
+                      if not (kind == "NULL" and arg in NULL_ALLOWED)
+                      and not (kind == "pair" and takes_vector)]
+            kind, text = usable[turn % len(usable)]
+            turn += 1
+            calls = {a: _valid_r_arg(a, v) for a, v in args.items()}
+            calls[arg] = text
+            body = ", ".join(f"{a} = {t}" for a, t in calls.items())
+            table[f"{r_function}.{arg}.{kind}"] = (f"{r_function}({body})", arg, text)
+    return table
+
+
+def test_every_schedule_argument_refuses_bad_values_naming_argument_and_value(r):
+    table = bad_input_table()
+    assert len(table) >= 50
+    assert {key.rsplit('.', 1)[1] for key in table} == {kind for kind, _ in BAD_VALUES}
+    lines = ["bad_messages <- list()"]
+    for key, (call, _, _) in table.items():
+        lines.append(f"bad_messages[[{rsupport.r_string(key)}]] <- tryCatch("
+                     f"{{ {call}; NA_character_ }}, error = function(e) conditionMessage(e))")
+    lines += ["to_python('r_bad_messages', reticulate::r_to_py(bad_messages))",
+              "rm(bad_messages)"]
+    r.run("\n".join(lines))
+    messages = r.py("r_bad_messages")
+    problems = []
+    for key, (call, arg, value) in table.items():
+        message = messages[key]
+        if not isinstance(message, str):
+            problems.append(f"{call}: accepted")
+            continue
+        flat = " ".join(message.split())
+        # The core shows values as Python does: 'a' for "a"; R passes NULL boundaries of
+        # a sequence on as an empty list.
+        shown = {value, value.replace('"', "'")} | ({"[]"} if value == "NULL" else set())
+        if f"`{arg}`" not in flat or not any(v in flat for v in shown) or "Traceback" in flat:
+            problems.append(f"{call}: {flat}")
+    assert problems == []
+    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+
+
 # (id, R call, the same constructor called from Python)
 CORE_ERRORS = [
     ("zero_step_size", "schedule_step_decay(0.1, step_size = 0)",
@@ -229,15 +295,18 @@ class KernelTrace(keras.callbacks.Callback):
         self.kernels.append(float(keras.ops.convert_to_numpy(self.model.layers[-1].kernel)[0, 0]))
 
 
-def expected_kernels(schedule, n):
+def kernels_for_rates(rates):
     # kernel_{k+1} = kernel_k - lr_k, in float32 as Keras computes it: MAE on a batch of 4
     # with x = 1 and y = -1000 gives a gradient of exactly 1.
-    kernel = np.float32(0.0)
-    out = []
-    for lr in lrs.values(schedule, n):
+    kernel, out = np.float32(0.0), []
+    for lr in rates:
         kernel = np.float32(kernel - np.float32(lr))
         out.append(float(kernel))
     return out
+
+
+def expected_kernels(schedule, n):
+    return kernels_for_rates(lrs.values(schedule, n))
 
 
 def probe_model():
@@ -331,14 +400,6 @@ def test_r_plateau_callback_is_the_core_callback_and_reduces_a_schedule(r):
 
 def _exists_in_r(r, name):
     return bool(r.run(f'exists("{name}", envir = asNamespace("lrschedule"), inherits = FALSE)'))
-
-
-def kernels_for_rates(rates):
-    kernel, out = np.float32(0.0), []
-    for lr in rates:
-        kernel = np.float32(kernel - np.float32(lr))
-        out.append(float(kernel))
-    return out
 
 
 def fit_probe(optimizer, epochs, callbacks, steps_per_epoch=2):
