@@ -310,3 +310,14 @@ def test_code_detector_finds_a_lambda(tmp_path):
     assert code_entries(config) != []
     with pytest.raises(AssertionError):
         assert_no_code(path)
+
+
+def test_r_refuses_to_load_code_with_safe_mode(r, tmp_path):
+    # Loading never executes code: a file whose config holds a lambda is refused in R.
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Lambda(lambda x: x * 2.0)])
+    path = str(tmp_path / "lambda.keras")
+    model.save(path)
+    message, _ = r.error(f"reticulate::import('keras')$models$load_model("
+                         f"{rsupport.r_string(path)}, safe_mode = TRUE)")
+    assert "safe_mode" in message and "lambda" in message
+    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
