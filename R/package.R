@@ -23,6 +23,10 @@ python_state <- new.env(parent = emptyenv())
 
 .onLoad <- function(libname, pkgname) {
   use_installed_environment()
+  # TensorFlow's C++ start-up chatter buries R's output; quiet it unless the user chose.
+  if (is.na(Sys.getenv("TF_CPP_MIN_LOG_LEVEL", unset = NA))) {
+    Sys.setenv(TF_CPP_MIN_LOG_LEVEL = "2")
+  }
   # No on_load/on_error here: reticulate runs those once only, so a second call after
   # a failed check would go on with a broken environment. ensure_python() checks
   # before any module is touched, on every call until the check passes.

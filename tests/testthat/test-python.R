@@ -126,3 +126,17 @@ test_that("the messages for a broken environment render with their commands", {
   expect_match(numpy_text, "NumPy 2.1.3 cannot exchange arrays with reticulate 1.28", fixed = TRUE)
   expect_match(numpy_text, "/x/bin/python -m pip install 'numpy<2'", fixed = TRUE)
 })
+
+test_that("library() quiets TensorFlow's log only when the user has not chosen a level", {
+  out <- run_fresh_r(c(
+    "suppressPackageStartupMessages(library(lrschedule))",
+    "cat('LEVEL', Sys.getenv('TF_CPP_MIN_LOG_LEVEL'), '\\n')"
+  ), env = c("TF_CPP_MIN_LOG_LEVEL=0", paste0("R_LIBS=", paste(.libPaths(), collapse = ":"))))
+  expect_true("LEVEL 0 " %in% out)
+  rscript <- file.path(R.home("bin"), "Rscript")
+  unset <- suppressWarnings(system2("env", c("-u", "TF_CPP_MIN_LOG_LEVEL",
+    paste0("R_LIBS=", paste(.libPaths(), collapse = ":")), rscript, "-e", shQuote(paste(
+      "suppressPackageStartupMessages(library(lrschedule));",
+      "cat('LEVEL', Sys.getenv('TF_CPP_MIN_LOG_LEVEL'), '\\n')"))), stdout = TRUE))
+  expect_true("LEVEL 2 " %in% unset)
+})
