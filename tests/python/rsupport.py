@@ -12,13 +12,20 @@ a namespace is loaded after Python objects exist.
 
 `run()` therefore evaluates the R code inside a call *from Python into R* made by
 reticulate (an R function turned into a Python callable with `r_to_py()` and called
-with `py_call()`): during that call the GIL is held, so finalizers are safe. The R code's errors are caught there (keeping the message and the
-condition class), a garbage collection runs while the GIL is still held (see the comment
-in `_SETUP` on why that leaves nothing for rpy2's side to collect), and only then, back at rpy2's level, the error is raised again with
-base R's `stop()`: it reaches pytest as rpy2's `RRuntimeError`, with the message of the
-original condition. Values handed back to Python are plain R vectors only; Python
-objects cross through `__main__` (reticulate's `py$name <- obj`), so no reticulate
-object is ever owned by rpy2.
+with `py_call()`; reticulate 1.28's `py_func()` fails under pytest with "cannot open the
+connection"): during that call the GIL is held, so finalizers are safe. The R code's
+errors are caught there (keeping the message and the condition class), a garbage
+collection runs while the GIL is still held (see the comment in `_SETUP` on why that
+leaves nothing for rpy2's side to collect), and only then, back at rpy2's level, the
+error is raised again with base R's `stop()`: it reaches pytest as rpy2's
+`RRuntimeError`, with the message of the original condition. (Raised directly through
+rpy2, a cli/rlang error's RRuntimeError reads just "Error:": rlang prints the message
+itself.) Values handed back to Python are plain R vectors only; Python objects cross
+through `__main__` (reticulate's `py$name <- obj`), so no reticulate object is ever
+owned by rpy2.
+
+At the end of a pytest run that started R, the process exits without Python's
+finalization: see `_ExitWithoutFinalizing`.
 """
 
 import atexit
@@ -52,18 +59,19 @@ _SETUP = r"""
   if (!(is.null(value) || (is.atomic(value) && is.null(attr(value, "class"))))) {
     .rsupport$result$value <- NULL
   }
-  # A collection while the GIL is held: it finalizes young unreachable Python objects and
-  # leaves at least R_MinFreeFrac (20%) of the heap free, so the few allocations rpy2
-  # makes before the next run cannot start a collection (and a finalizer) without the
-  # GIL. Older garbage is collected by the collections R starts inside later runs. (A
-  # full gc() here would also do, at ~150 ms a call with Keras loaded.)
+  # A collection while the GIL is held: it finalizes young unreachable Python objects,
+  # and R sizes its heap after every collection to keep a free fraction (R_MinFreeFrac,
+  # collecting older generations too when needed), so the few allocations rpy2 makes
+  # before the next run cannot start a collection (and a finalizer) without the GIL.
+  # Older garbage goes in the collections R starts inside later runs. (A full gc() here
+  # would also do, at ~150 ms a call with Keras loaded.)
   gc(verbose = FALSE, full = FALSE)
   NULL
 }
 """
 
-# library() starts no Python; py_func() starts it with almost no garbage to collect, and
-# from then on everything runs through the runner.
+# library() starts no Python; r_to_py() starts it with almost no garbage to collect,
+# and from then on everything runs through the runner.
 _START = r"""
 suppressPackageStartupMessages(library(lrschedule))
 .rsupport$runner <- reticulate::r_to_py(.rsupport$run, convert = TRUE)
@@ -121,7 +129,8 @@ class RSession:
         """
         self._r.assign(".rsupport_code", code)
         self._r("assign('code', .rsupport_code, envir = .rsupport); "
-                ".rsupport$warnings <- character(); invisible(reticulate::py_call(.rsupport$runner))")
+                ".rsupport$warnings <- character(); "
+                "invisible(reticulate::py_call(.rsupport$runner))")
         ok = self._r(".rsupport$result$ok")[0]
         self.warnings = list(self._r(".rsupport$warnings"))
         if not ok:
