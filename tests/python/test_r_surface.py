@@ -207,6 +207,18 @@ def test_every_schedule_argument_refuses_bad_values_naming_argument_and_value(r)
     assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
 
 
+def test_learning_rate_refusals_say_what_to_do_instead(r):
+    message, classes = r.error("optimizer_adam(learning_rate = function(step) 0.1)")
+    assert "schedule_function(fn, total_steps)" in message
+    assert "callback_schedule_lr(fn)" in message
+    assert "lrschedule_argument_error" in classes
+    if _exists_in_r(r, "callback_lr_logger"):
+        message, classes = r.error("optimizer_sgd(learning_rate = callback_lr_logger())")
+        assert "`learning_rate` cannot be a callback" in message and "callbacks" in message
+        assert "lrschedule_argument_error" in classes
+    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+
+
 # (id, R call, the same constructor called from Python)
 CORE_ERRORS = [
     ("zero_step_size", "schedule_step_decay(0.1, step_size = 0)",
