@@ -140,3 +140,38 @@ test_that("library() quiets TensorFlow's log only when the user has not chosen a
       "cat('LEVEL', Sys.getenv('TF_CPP_MIN_LOG_LEVEL'), '\\n')"))), stdout = TRUE))
   expect_true("LEVEL 2 " %in% unset)
 })
+
+test_that("a Python with NumPy 2 is refused before reticulate 1.28 trips over it", {
+  skip_on_cran()
+  skip_if(utils::packageVersion("reticulate") >= "1.36.0", "this reticulate handles NumPy 2")
+  python3 <- Sys.which("python3")
+  skip_if(!nzchar(python3), "no python3 to make a virtualenv with")
+  venv <- tempfile("numpy2-venv-")
+  status <- suppressWarnings(system2(python3, c("-m", "venv", venv), stdout = FALSE, stderr = FALSE))
+  skip_if(status != 0, "python3 cannot create a virtualenv")
+  python <- file.path(venv, "bin", "python")
+  status <- suppressWarnings(system2(python, c("-m", "pip", "install", "-q",
+                                               "--disable-pip-version-check", shQuote("numpy>=2")),
+                                     stdout = FALSE, stderr = FALSE))
+  skip_if(status != 0, "NumPy 2 cannot be installed here (no package index)")
+  # Keras and a core of the right version, as far as the checks can tell.
+  fakes <- tempfile("fake-modules-")
+  for (module in c("keras", "lrschedule")) dir.create(file.path(fakes, module), recursive = TRUE)
+  writeLines('__version__ = "3.12.0"', file.path(fakes, "keras", "__init__.py"))
+  writeLines(sprintf('__version__ = "%s"', utils::packageVersion("lrschedule")),
+             file.path(fakes, "lrschedule", "__init__.py"))
+  out <- run_fresh_r(c(
+    "suppressPackageStartupMessages(library(lrschedule))",
+    "for (i in 1:2) {",
+    "  e <- tryCatch(optimizer_adam(), error = identity)",
+    "  cat('CLASS', class(e)[[1]], '\\n'); cat(conditionMessage(e), '\\n')",
+    "}",
+    "cat('STILL', 1 + 1, '\\n')"
+  ), env = c(paste0("RETICULATE_PYTHON=", python), paste0("PYTHONPATH=", fakes),
+             paste0("R_LIBS=", paste(.libPaths(), collapse = ":"))))
+  text <- gsub("\\s+", " ", paste(out, collapse = " "))
+  expect_equal(sum(grepl("^CLASS lrschedule_environment_error", out)), 2)
+  expect_match(text, "NumPy 2[0-9.]* cannot exchange arrays with reticulate")
+  expect_match(text, paste(python, "-m pip install 'numpy<2'"), fixed = TRUE)
+  expect_true("STILL 2 " %in% out)
+})
