@@ -116,6 +116,13 @@ shipped_wheel <- function() {
   if (length(wheels) == 0) "lrschedule" else wheels[[length(wheels)]]
 }
 
+# What install_lrschedule() puts in the virtualenv: NumPy 1.x for reticulate < 1.36,
+# Keras 3 (whose optimizer signatures R/optimizers-generated.R follows), TensorFlow as
+# its backend, and the core of this very version, from the wheel the package ships.
+python_requirements <- function() {
+  c("keras>=3.0,<4", "tensorflow-cpu", "numpy<2", shipped_wheel())
+}
+
 #' Install the Python side of lrschedule
 #'
 #' Creates (or updates) a Python virtualenv with Keras 3, TensorFlow (CPU) as
@@ -140,9 +147,10 @@ install_lrschedule <- function(envname = lrschedule_envname, python = NULL,
                                extra_packages = character()) {
   envname <- check_string(envname)
   if (!reticulate::virtualenv_exists(envname)) {
-    reticulate::virtualenv_create(envname, python = python)
+    # reticulate's default would put NumPy 2 in first, only for it to be replaced.
+    reticulate::virtualenv_create(envname, python = python, packages = "numpy<2")
   }
-  packages <- c("keras>=3.0", "tensorflow-cpu", "numpy<2", shipped_wheel(), extra_packages)
+  packages <- c(python_requirements(), extra_packages)
   reticulate::virtualenv_install(envname, packages = packages, ignore_installed = FALSE)
   path <- reticulate::virtualenv_python(envname)
   cli::cli_inform(c("v" = "Installed Keras and the lrschedule core in {.path {path}}.",

@@ -175,3 +175,12 @@ test_that("a Python with NumPy 2 is refused before reticulate 1.28 trips over it
   expect_match(text, paste(python, "-m pip install 'numpy<2'"), fixed = TRUE)
   expect_true("STILL 2 " %in% out)
 })
+
+test_that("install_lrschedule() asks for Keras 3, TensorFlow, NumPy 1.x and the shipped core", {
+  req <- lrschedule:::python_requirements()
+  expect_true(all(c("keras>=3.0,<4", "tensorflow-cpu", "numpy<2") %in% req))
+  wheel <- req[grepl("\\.whl$", req)]
+  expect_length(wheel, 1)
+  expect_true(file.exists(wheel))
+  expect_match(basename(wheel), paste0("^lrschedule-", utils::packageVersion("lrschedule"), "-"))
+})
