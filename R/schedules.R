@@ -547,7 +547,10 @@ schedule_function <- function(fn, total_steps) {
   values <- tryCatch(fn(steps), error = function(e) NULL)
   if (!is.numeric(values) || length(values) != total_steps) {
     values <- vapply(steps, function(step) {
-      value <- fn(step)
+      value <- tryCatch(fn(step), error = function(e) {
+        cli::cli_abort("{.arg fn} failed at step {step}.", parent = e,
+                       class = "lrschedule_argument_error", call = call)
+      })
       if (!is.numeric(value) || length(value) != 1) {
         cli::cli_abort(c("{.arg fn} must return one number per step.",
                          "x" = "At step {step} it returned {.code {fmt_value(value)}}."),

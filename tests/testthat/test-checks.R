@@ -68,3 +68,18 @@ test_that("a schedule restored by readRDS() is refused with what to do", {
   expect_error(schedule_warmup(dead, 10), "build it again", fixed = TRUE)
   expect_match(format(dead), "dead Python object", fixed = TRUE)
 })
+
+test_that("an R function failing inside schedule_function() names the step, keeps its message", {
+  skip_if_no_lrschedule()
+  fails_at_3 <- function(step) {
+    if (step == 3) stop("no rate for this step")
+    0.1
+  }
+  err <- expect_error(schedule_function(fails_at_3, 5), class = "lrschedule_argument_error")
+  expect_match(conditionMessage(err), "`fn` failed at step 3", fixed = TRUE)
+  expect_match(conditionMessage(err$parent), "no rate for this step", fixed = TRUE)
+  expect_error(schedule_function(function(step) "fast", 3), "one number per step",
+               class = "lrschedule_argument_error")
+  expect_error(schedule_function(function(step) c(step, step), 3), "At step 0",
+               class = "lrschedule_argument_error")
+})
