@@ -70,7 +70,9 @@ format_config_value <- function(value) {
 #'
 #' @param x A schedule.
 #' @param steps A number `n` (steps `0:(n - 1)`) or a vector of steps; by default
-#'   the schedule's own length where it has one (else 1000 steps).
+#'   the schedule's own length where it has one (else 1000 steps). For `format()`
+#'   and `print()`, the rate is shown at five steps spread over `n`, or at each
+#'   step of the vector.
 #' @param log Logical. Logarithmic rate axis. Defaults to `FALSE`.
 #' @param main,xlab,ylab,type Passed to [graphics::plot()].
 #' @param row.names,optional Ignored (for compatibility with [as.data.frame()]).
@@ -91,15 +93,22 @@ NULL
 
 #' @rdname schedule-methods
 #' @export
-format.lrschedule_schedule <- function(x, ...) {
+format.lrschedule_schedule <- function(x, steps = NULL, ...) {
   if (reticulate::py_is_null_xptr(x)) return("<lrschedule schedule: pointer to a dead Python object>")
   name <- schedule_class_name(x)
   config <- schedule_config(x)
   config$name <- NULL
   params <- vapply(names(config), function(n) paste0(n, " = ", format_config_value(config[[n]])), "")
-  n <- default_steps(x)
-  at <- unique(round(c(0, 0.25, 0.5, 0.75, 1) * (n - 1)))
-  values <- lr_values(x, at)
+  if (is.null(steps) || length(steps) == 1) {
+    # Five steps spread over the horizon: the schedule's own, or the count given.
+    n <- if (is.null(steps)) default_steps(x) else check_whole(steps, arg = "steps")
+    if (n < 1) abort_arg("steps", steps, "a number of steps > 0, or a vector of steps",
+                         rlang::current_env())
+    at <- unique(round(c(0, 0.25, 0.5, 0.75, 1) * (n - 1)))
+  } else {
+    at <- check_steps(steps)
+  }
+  values <- lr_values(x, c(0, at))[-1]  # a vector, even when `at` is one step
   c(paste0("<", name, "> learning-rate schedule"),
     if (length(params)) paste0("  ", params),
     paste0("  lr at step ", paste0(format(at, big.mark = ","), ": ", signif(values, 4),

@@ -56,3 +56,17 @@ test_that("every Keras schedule reaching R gets the stable S3 class", {
   expect_false(inherits(py_keras()$layers$Dense(1L), "lrschedule_schedule"))
   expect_false(inherits(opt, "lrschedule_schedule"))
 })
+
+test_that("format and print show the rate at the steps asked for", {
+  skip_if_no_lrschedule()
+  s <- schedule_step_decay(1, step_size = 10, gamma = 0.5)
+  # steps 0, 25, 50, 75, 100 of 0..100: 1 * 0.5^floor(step / 10)
+  last <- function(text) text[[length(text)]]
+  shown <- strsplit(sub("^ *lr at step *", "", last(format(s, steps = 101))), " \\| ")[[1]]
+  expect_equal(as.numeric(sub(":.*", "", shown)), c(0, 25, 50, 75, 100))
+  expect_equal(as.numeric(sub(".*: ", "", shown)), 0.5^c(0, 2, 5, 7, 10), tolerance = 1e-3)
+  expect_match(last(format(s, steps = c(5, 30))), "lr at step  5: 1 | 30: 0.125", fixed = TRUE)
+  expect_output(print(s, steps = c(10, 20)), "10: 0.5 | 20: 0.25", fixed = TRUE)
+  expect_error(format(s, steps = 0), "`steps`", class = "lrschedule_argument_error")
+  expect_error(format(s, steps = 2.5), "`steps`", class = "lrschedule_argument_error")
+})
