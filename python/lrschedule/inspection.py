@@ -112,6 +112,18 @@ def values(schedule, steps):
     return out.reshape(steps.shape)
 
 
+def require_pyplot(what):
+    """matplotlib.pyplot, imported on first use: matplotlib is an optional extra."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"{what} needs matplotlib, which is not installed. Install it with "
+            "`pip install matplotlib` (or `pip install lrschedule[plot]`)."
+        ) from error
+    return plt
+
+
 def plot(schedule, steps, ax=None, log=False, **kwargs):
     """Draws the learning rate against the step with matplotlib.
 
@@ -125,12 +137,7 @@ def plot(schedule, steps, ax=None, log=False, **kwargs):
     Returns:
         The matplotlib Axes.
     """
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "lrschedule.plot() needs matplotlib: pip install 'lrschedule[plot]'"
-        ) from error
+    plt = require_pyplot("lrschedule.plot()")
     step_array = _steps_array(steps)
     rates = values(schedule, step_array)
     if ax is None:

@@ -15,6 +15,7 @@ import numpy as np
 from keras import ops
 
 from lrschedule import _validation as check
+from lrschedule.inspection import require_pyplot
 
 __all__ = ["find_lr", "LRFinderResult"]
 
@@ -182,13 +183,7 @@ class LRFinderResult:
         Returns:
             The matplotlib Axes.
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as error:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "LRFinderResult.plot() needs matplotlib, which is not installed. "
-                "Install it with `pip install matplotlib` (or `pip install lrschedule[plot]`)."
-            ) from error
+        plt = require_pyplot("LRFinderResult.plot()")
         skip_end = self.skip_end if skip_end is None else check.integer("skip_end", skip_end, minimum=0)
         suggestions = check.boolean("suggestions", suggestions)
         stop = max(len(self.rates) - skip_end, min(len(self.rates), 2))
