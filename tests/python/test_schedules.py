@@ -174,6 +174,15 @@ LARGE = [
     ("per-epoch", lrs.PerEpoch(lrs.MultiStepDecay(1.0, [3], 0.5), 8_388_609),
      [3 * 8_388_609 - 1, 3 * 8_388_609], [1.0, 0.5]),
     ("tabulated-hold", lrs.Tabulated([1.0, 0.5]), [2**31 - 1], [0.5]),
+    # near the end of a ramp of 2**25 steps the remaining fraction is 1/2**25: a float32
+    # step would round 2**25 - 1 up to 2**25 and give 0
+    ("linear-end", lrs.Linear(1.0, 0.0, 2**25), [2**25 - 1, 2**25], [2.0**-25, 0.0]),
+    ("wsd-decay-end", lrs.WarmupStableDecay(1.0, 0, 0, 2**25, decay_type="linear"),
+     [2**25 - 1], [2.0**-25]),
+    # odd steps past 2**24 do not exist in float32; two steps before the end of the
+    # cycle, 2 / (0.7 * 2**25) of the way from min to max remains
+    ("one-cycle-end", lrs.OneCycle(1.0, 2**25, anneal_strategy="linear"), [2**25 - 3, 2**25 - 1],
+     [4e-6 + (1.0 - 4e-6) * 2 / (0.7 * 2**25), 4e-6]),
 ]
 
 
