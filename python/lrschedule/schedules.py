@@ -713,10 +713,6 @@ class Sequence(Schedule):
                 f"so {len(self.schedules) - 1} boundaries)",
             )
 
-    def get_config(self):
-        return {"schedules": [_serialize(s) for s in self.schedules],
-                "boundaries": list(self.boundaries)}
-
     def _compute(self, step):
         result = _f(evaluate(self.schedules[0], step))
         for boundary, schedule in zip(self.boundaries, self.schedules[1:]):
