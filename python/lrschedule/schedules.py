@@ -67,9 +67,14 @@ def _f(x):
     return ops.cast(x, _FLOAT)
 
 
-def _fraction(numerator, denominator):
-    """`numerator / denominator` for an integer tensor and a Python number, clipped to [0, 1]."""
-    return ops.clip(_f(numerator) / float(denominator), 0.0, 1.0)
+def _progress(step, n):
+    """(done, remaining) through a ramp of `n` steps: min(step, n) / n and its complement.
+
+    `step` is a non-negative integer tensor. Both fractions come from exact integers
+    (no `1 - done`), lie in [0, 1] without clipping and sum to 1.
+    """
+    position = ops.minimum(step, n)
+    return _f(position) / float(n), _f(n - position) / float(n)
 
 
 def _sin2_half_pi(fraction):
@@ -268,9 +273,7 @@ class Linear(Schedule):
         self.total_steps = check.count("total_steps", total_steps)
 
     def _compute(self, step):
-        n = self.total_steps
-        done = _fraction(step, n)
-        remaining = _fraction(n - ops.minimum(step, n), n)
+        done, remaining = _progress(step, self.total_steps)
         return _interpolate(
             self.initial_learning_rate, self.end_learning_rate, done, remaining, "linear"
         )
@@ -553,10 +556,8 @@ class WarmupStableDecay(Schedule):
         self.min_lr_ratio = check.number("min_lr_ratio", min_lr_ratio, minimum=0.0, maximum=1.0)
         self.num_cycles = check.positive("num_cycles", num_cycles)
 
-    def _warm_factor(self, step):
-        w = max(1, self.warmup_steps)
-        done = _fraction(step, w)
-        remaining = _fraction(w - ops.minimum(step, w), w)
+    def _warm_shape(self, step):
+        done, remaining = _progress(step, self.warmup_steps)
         if self.warmup_type == "linear":
             return done
         if self.warmup_type == "cosine":
@@ -564,40 +565,36 @@ class WarmupStableDecay(Schedule):
         # 1 - sqrt(1 - p), written without cancellation.
         return done / (1.0 + ops.sqrt(remaining))
 
-    def _decay_factor(self, step):
+    def _decay_shape(self, step):
+        # Steps of decay still ahead, clamped to [0, d]: d during warmup and the
+        # plateau, so the decay shape is 1 there, and 0 once the decay is over.
         d = max(1, self.decay_steps)
-        start = self.warmup_steps + self.stable_steps
-        into = ops.clip(step - start, 0, d)
-        done = _fraction(into, d)
-        remaining = _fraction(d - into, d)
+        end = self.warmup_steps + self.stable_steps + self.decay_steps
+        ahead = ops.maximum(ops.minimum(end - step, d), 0)
+        remaining = _f(ahead) / float(d)
         if self.decay_type == "linear":
             return remaining
+        if self.decay_type == "cosine" and self.num_cycles == 0.5:
+            # (1 + cos(pi p)) / 2 = sin^2(pi (1 - p) / 2): exact near the end.
+            return _sin2_half_pi(remaining)
+        done = _f(d - ahead) / float(d)
         if self.decay_type == "1-sqrt":
             # 1 - sqrt(p), written without cancellation.
             return remaining / (1.0 + ops.sqrt(done))
-        if self.num_cycles == 0.5:
-            # (1 + cos(pi p)) / 2 = sin^2(pi (1 - p) / 2): exact near the end.
-            return _sin2_half_pi(remaining)
+        # (1 + cos(2 pi c p)) / 2 = cos^2(pi c p), which need not be 0 at p = 1.
         c = ops.cos(done * (math.pi * self.num_cycles))
-        return c * c
+        return ops.where(ops.less(step, end), c * c, 0.0)
 
     def _compute(self, step):
+        # One shape in [0, 1] (warmup ramp, 1 on the plateau, decay, 0 after), then
+        # the floor: a few scalar ops, as the rate is computed in every train step.
+        shape = self._decay_shape(step)
+        if self.warmup_steps > 0:
+            shape = ops.where(ops.less(step, self.warmup_steps), self._warm_shape(step), shape)
         m = self.min_lr_ratio
-        stable_from = self.warmup_steps
-        decay_from = stable_from + self.stable_steps
-        decay_end = decay_from + self.decay_steps
-        warm = m + (1.0 - m) * self._warm_factor(step)
-        decay = m + (1.0 - m) * self._decay_factor(step)
-        factor = ops.where(
-            ops.less(step, stable_from),
-            warm,
-            ops.where(
-                ops.less(step, decay_from),
-                ops.ones_like(warm),
-                ops.where(ops.less(step, decay_end), decay, ops.zeros_like(warm) + m),
-            ),
-        )
-        return self.learning_rate * ops.maximum(factor, 0.0)
+        if m > 0:
+            shape = m + (1.0 - m) * shape
+        return self.learning_rate * shape
 
 
 @_register
@@ -658,16 +655,23 @@ class Warmup(Schedule):
         self.schedule = check.schedule("schedule", schedule)
         self.warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
         self.start_learning_rate = check.non_negative("start_learning_rate", start_learning_rate)
+        # The rate the ramp ends on, schedule(0) (schedules are pure): a number taken
+        # once here, not a second evaluation of the schedule in every train step.
+        try:
+            self._target = float(ops.convert_to_numpy(_f(evaluate(self.schedule, 0))))
+        except Exception as error:  # noqa: BLE001 - reported with the argument's name
+            check.fail_value(
+                "schedule", schedule, f"a schedule that can be evaluated at step 0 (it raised "
+                f"{type(error).__name__}: {error})"
+            )
 
     def _compute(self, step):
         w = self.warmup_steps
         after = _f(evaluate(self.schedule, ops.maximum(step - w, 0)))
         if w == 0:
             return after
-        target = _f(evaluate(self.schedule, ops.zeros_like(step)))
-        done = _fraction(step, w)
-        remaining = _fraction(w - ops.minimum(step, w), w)
-        ramp = self.start_learning_rate * remaining + target * done
+        done, remaining = _progress(step, w)
+        ramp = self.start_learning_rate * remaining + self._target * done
         return ops.where(ops.less(step, w), ramp, after)
 
 

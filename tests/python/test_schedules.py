@@ -251,3 +251,15 @@ def test_keras_file_round_trip_safe_mode(schedule, tmp_path):
     assert float(ops.convert_to_numpy(loaded.optimizer.learning_rate)) == pytest.approx(
         lrs.values(schedule, [2])[0], rel=1e-6
     )
+
+
+class _FailsAtZero(keras.optimizers.schedules.LearningRateSchedule):
+    def __call__(self, step):
+        raise RuntimeError("no rate at this step")
+
+
+def test_warmup_refuses_a_schedule_that_cannot_be_evaluated_at_step_0():
+    # Warmup ramps to schedule(0), taken once when it is built: a schedule failing
+    # there is refused then, naming the argument, not in the middle of fit().
+    with pytest.raises(ValueError, match=r"`schedule`.*evaluated at step 0.*no rate at this step"):
+        lrs.Warmup(_FailsAtZero(), 10)
