@@ -1,15 +1,19 @@
 # What scheduling costs per training step from R, what inspecting costs, and start-up.
 #
-#   Rscript bench/bench_r.R [rounds] [steps]        (make bench runs it)
+#   Rscript bench/bench_r.R [rounds]        (make bench runs it)
 #
-# Not a test: it prints figures. Every variant trains the same model in this one
-# process; after a warm-up fit of each, the variants run in rotating order over
-# several rounds, and each round's steps/s is divided by the constant-rate run of the
-# same round. Reported: median steps/s and the median (min-max) of those ratios.
+# Not a test: it prints figures. As bench_steps.py does for Python: every variant
+# trains the same model in this one process and is warmed up by a first fit; then,
+# round after round, each variant runs a short fit paired back to back (alternating
+# order) with a fit of the constant-rate model, and its steps/s is divided by its
+# partner's. Steps/s is timed inside fit() by a Python callback that only reads the
+# clock (on_train_begin to on_train_end). Reported: median steps/s and the median of
+# the per-round ratios with min-max and interquartile range; "constant (a second
+# model)" shows the noise floor of the run.
 
 args <- commandArgs(trailingOnly = TRUE)
-rounds <- if (length(args) >= 1) as.integer(args[[1]]) else 5L
-steps <- if (length(args) >= 2) as.integer(args[[2]]) else 150L
+rounds <- if (length(args) >= 1) as.integer(args[[1]]) else 15L
+began <- Sys.time()
 
 rscript <- file.path(R.home("bin"), "Rscript")
 
@@ -49,6 +53,19 @@ keras <- reticulate::import("keras")
 np <- reticulate::import("numpy", convert = FALSE)
 
 # --- training step time ---------------------------------------------------------------
+reticulate::py_run_string("
+import time
+import keras
+
+class BenchClock(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_end(self, logs=None):
+        self.seconds = time.perf_counter() - self.start
+")
+clock_class <- reticulate::py_eval("BenchClock")
+
 step_fn <- function(step) 1e-3 * 0.99999^step
 epoch_fn <- function(epoch) 1e-3 * 0.9^epoch
 
@@ -63,9 +80,13 @@ naive_callback <- function(optimizer) {
 
 variants <- list(
   "constant" = function() list(lr = 1e-3, callbacks = list()),
+  "constant (a second model)" = function() list(lr = 1e-3, callbacks = list()),
   "keras ExponentialDecay (schedule_exponential_decay)" = function()
     list(lr = schedule_exponential_decay(1e-3, 100, 0.9), callbacks = list()),
   "lrschedule OneCycle" = function() list(lr = schedule_one_cycle(1e-2, 100000), callbacks = list()),
+  "lrschedule WarmupStableDecay" = function()
+    list(lr = schedule_warmup_stable_decay(1e-3, 100, 1000, 1000, "cosine", "1-sqrt", 0.1),
+         callbacks = list()),
   "lrschedule Warmup(CosineDecay)" = function()
     list(lr = schedule_warmup(schedule_cosine_decay(1e-3, 100000), 100), callbacks = list()),
   "R function per step: schedule_function()" = function()
@@ -77,10 +98,14 @@ variants <- list(
          callbacks = list(callback_reduce_lr_on_plateau(monitor = "loss", patience = 2))),
   "naive per-batch R callback (baseline)" = function() list(lr = 1e-3, callbacks = NULL)
 )
+naive_name <- "naive per-batch R callback (baseline)"
+tabulated_name <- "R function per step: schedule_function()"
 
 models <- list(
-  "tiny: Dense(1) on 4 features, batch 32" = list(inputs = 4L, hidden = integer(), outputs = 1L, batch = 32L),
-  "MLP 32-256-256-10, batch 64" = list(inputs = 32L, hidden = c(256L, 256L), outputs = 10L, batch = 64L)
+  "tiny: Dense(1) on 4 features, batch 32" =
+    list(inputs = 4L, hidden = integer(), outputs = 1L, batch = 32L, steps = 120L),
+  "MLP 32-256-256-10, batch 64" =
+    list(inputs = 32L, hidden = c(256L, 256L), outputs = 10L, batch = 64L, steps = 60L)
 )
 
 build <- function(spec, lr) {
@@ -92,9 +117,11 @@ build <- function(spec, lr) {
   model
 }
 
+quartiles <- function(x) stats::quantile(x, c(0.25, 0.75), names = FALSE, type = 6)
+
 for (label in names(models)) {
   spec <- models[[label]]
-  n <- steps * spec$batch
+  n <- spec$steps * spec$batch
   set.seed(1)
   x <- np$asarray(matrix(rnorm(n * spec$inputs), n), dtype = "float32")
   y <- np$asarray(matrix(rnorm(n * spec$outputs), n), dtype = "float32")
@@ -105,28 +132,43 @@ for (label in names(models)) {
     model$fit(x, y, batch_size = spec$batch, epochs = 1L, verbose = 0L, callbacks = callbacks)
     list(model = model, callbacks = callbacks)
   })
+  steps_per_second <- function(name) {
+    run <- runs[[name]]
+    clock <- clock_class()
+    run$model$fit(x, y, batch_size = spec$batch, epochs = 1L, verbose = 0L,
+                  callbacks = c(run$callbacks, clock), shuffle = FALSE)
+    spec$steps / clock$seconds
+  }
+  others <- setdiff(names(runs), "constant")
   speed <- lapply(runs, function(r) numeric())
+  ratio <- lapply(runs, function(r) numeric())
   for (r in seq_len(rounds)) {
-    shift <- (r - 1) %% length(runs)
-    order <- c(seq_along(runs))[c((shift + 1):length(runs), seq_len(shift))]
-    for (i in order) {
-      run <- runs[[i]]
-      t <- system.time(run$model$fit(x, y, batch_size = spec$batch, epochs = 1L, verbose = 0L,
-                                     callbacks = run$callbacks, shuffle = FALSE))[["elapsed"]]
-      speed[[i]] <- c(speed[[i]], steps / t)
+    shift <- (r - 1) %% length(others)
+    order <- others[c(seq_along(others)[-seq_len(shift)], seq_len(shift))]
+    for (name in order) {
+      pair <- if (r %% 2 == 1) c("constant", name) else c(name, "constant")
+      measured <- vapply(pair, steps_per_second, numeric(1))
+      speed[[name]] <- c(speed[[name]], measured[[name]])
+      speed[["constant"]] <- c(speed[["constant"]], measured[["constant"]])
+      ratio[[name]] <- c(ratio[[name]], measured[[name]] / measured[["constant"]])
     }
   }
-  cat(sprintf("\n## Training step time, R — %s; %d rounds of %d steps\n", label, rounds, steps))
-  cat(sprintf("%-52s %9s  %s\n", "variant", "steps/s", "ratio vs constant (min-max)"))
+  ratio[["constant"]] <- rep(1, length(speed[["constant"]]))
+  cat(sprintf("\n## Training step time, R — %s; %d rounds, fits of %d steps paired with constant\n",
+              label, rounds, spec$steps))
+  cat(sprintf("%-52s %8s  %17s %13s %13s\n", "variant", "steps/s", "ratio vs constant",
+              "(min-max)", "IQR"))
   for (name in names(runs)) {
-    ratio <- speed[[name]] / speed[["constant"]]
-    cat(sprintf("%-52s %9.0f  %10.3f (%.3f-%.3f)\n", name, stats::median(speed[[name]]),
-                stats::median(ratio), min(ratio), max(ratio)))
+    q <- quartiles(ratio[[name]])
+    cat(sprintf("%-52s %8.0f  %17.3f (%.3f-%.3f) %.3f-%.3f\n", name, stats::median(speed[[name]]),
+                stats::median(ratio[[name]]), min(ratio[[name]]), max(ratio[[name]]), q[[1]], q[[2]]))
   }
-  naive <- speed[["naive per-batch R callback (baseline)"]]
-  tab <- speed[["R function per step: schedule_function()"]]
-  cat(sprintf("schedule_function() vs naive per-batch R callback: %.2fx (median of per-round ratios)\n",
-              stats::median(tab / naive)))
+  # Both were measured against a constant partner in every round: the quotient of their
+  # ratios compares them at the same moment of the run.
+  versus <- ratio[[tabulated_name]] / ratio[[naive_name]]
+  q <- quartiles(versus)
+  cat(sprintf("schedule_function() vs naive per-batch R callback: %.2fx (min-max %.2f-%.2f, IQR %.2f-%.2f)\n",
+              stats::median(versus), min(versus), max(versus), q[[1]], q[[2]]))
 }
 
 # --- inspection from R ------------------------------------------------------------------
@@ -146,3 +188,4 @@ for (name in names(inspect)) {
   per <- system.time(for (p in picks) s(as.integer(p)))[["elapsed"]] / length(picks)
   cat(sprintf("%-36s %12.1f %12.3f %14.0f\n", name, vec * 1000, per * 1000, per * 1e6))
 }
+cat(sprintf("\n(R benchmark: %.0f s)\n", as.numeric(difftime(Sys.time(), began, units = "secs"))))
