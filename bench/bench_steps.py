@@ -12,10 +12,11 @@ per-round ratios with their min-max and interquartile range. "constant (a second
 model)" is the same constant-rate setup as the reference: its spread is the noise
 floor of the run.
 
-    .venv/bin/python bench/bench_steps.py [--rounds 15] [--quick]
+    .venv/bin/python bench/bench_steps.py [--rounds 1.0] [--quick]
 """
 
 import argparse
+import functools
 import os
 import platform
 import statistics
@@ -82,13 +83,28 @@ class NaivePerBatch(keras.callbacks.Callback):
 
 
 class Clock(keras.callbacks.Callback):
-    """Reads the clock when training starts and ends; nothing else."""
+    """Reads the clock around training and around its steps; nothing else.
+
+    `steps_seconds` runs from the first batch's start to the last batch's end (the
+    train steps and every per-batch callback); `epoch_seconds` is the rest of fit()'s
+    training loop: per-epoch callback work.
+    """
 
     def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
+        self.begin = time.perf_counter()
+        self.first = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.first is None:
+            self.first = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.last = time.perf_counter()
 
     def on_train_end(self, logs=None):
-        self.seconds = time.perf_counter() - self.start
+        total = time.perf_counter() - self.begin
+        self.steps_seconds = self.last - self.first
+        self.epoch_seconds = total - self.steps_seconds
 
 
 def variants():
@@ -108,9 +124,9 @@ def variants():
 
 MODELS = {
     "tiny: Dense(1) on 4 features, batch 32": dict(inputs=4, hidden=[], outputs=1, batch=32,
-                                                   steps=120),
+                                                   steps=40, rounds=30),
     "MLP 32-256-256-10, batch 64": dict(inputs=32, hidden=[256, 256], outputs=10, batch=64,
-                                        steps=60),
+                                        steps=40, rounds=15),
 }
 
 
@@ -124,6 +140,8 @@ def build(spec, learning_rate):
 
 
 def bench_training(spec, rounds):
+    """Per variant: steps/s and ratios to the paired constant run, per round, and the
+    per-epoch callback time beyond the constant run's (ms)."""
     rng = np.random.default_rng(0)
     steps = spec["steps"]
     n = steps * spec["batch"]
@@ -136,42 +154,84 @@ def bench_training(spec, rounds):
         model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0, callbacks=callbacks)
         runs[name] = (model, callbacks)
 
-    def steps_per_second(name):
+    def timed_fit(name):
         model, callbacks = runs[name]
         clock = Clock()
         model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0,
                   callbacks=[*callbacks, clock], shuffle=False)
-        return steps / clock.seconds
+        return steps / clock.steps_seconds, clock.epoch_seconds
 
     others = [name for name in runs if name != "constant"]
     speed = {name: [] for name in runs}
-    ratios = {name: [] for name in runs}
+    ratios = {name: [1.0] for name in runs}
+    epoch_ms = {name: [0.0] for name in runs}
+    for name in others:
+        ratios[name], epoch_ms[name] = [], []
     for r in range(rounds):
         shift = r % len(others)
         for name in others[shift:] + others[:shift]:
             pair = ("constant", name) if r % 2 == 0 else (name, "constant")
-            measured = {member: steps_per_second(member) for member in pair}
-            speed[name].append(measured[name])
-            speed["constant"].append(measured["constant"])
-            ratios[name].append(measured[name] / measured["constant"])
-    ratios["constant"] = [1.0] * len(speed["constant"])
-    return speed, ratios
+            measured = {member: timed_fit(member) for member in pair}
+            (v_speed, v_epoch), (c_speed, c_epoch) = measured[name], measured["constant"]
+            speed[name].append(v_speed)
+            speed["constant"].append(c_speed)
+            ratios[name].append(v_speed / c_speed)
+            epoch_ms[name].append(1000 * (v_epoch - c_epoch))
+    return speed, ratios, epoch_ms
 
 
 def summary(values):
     """median, min, max, first and third quartile."""
+    if len(values) == 1:
+        return values[0], values[0], values[0], values[0], values[0]
     q1, _, q3 = statistics.quantiles(values, n=4)
     return statistics.median(values), min(values), max(values), q1, q3
 
 
-def print_training(title, speed, ratios):
+def print_training(title, speed, ratios, epoch_ms):
     print(f"\n## {title}")
-    print(f"{'variant':44s} {'steps/s':>8s}  {'ratio vs constant':>17s} {'(min-max)':>13s} "
-          f"{'IQR':>13s}")
+    print(f"{'variant':40s} {'steps/s':>8s} {'ratio vs constant':>18s} {'(min-max)':>13s} "
+          f"{'IQR':>12s} {'+ms/epoch':>10s}")
     for name in speed:
         med, low, high, q1, q3 = summary(ratios[name])
-        print(f"{name:44s} {statistics.median(speed[name]):8.0f}  {med:17.3f} "
-              f"({low:.3f}-{high:.3f}) {q1:.3f}-{q3:.3f}")
+        print(f"{name:40s} {statistics.median(speed[name]):8.0f} {med:18.3f} "
+              f"({low:.3f}-{high:.3f}) {q1:.3f}-{q3:.3f} {statistics.median(epoch_ms[name]):10.1f}")
+
+
+def bench_compiled_step(calls=1000, repeats=9):
+    """Microseconds a schedule adds to the compiled optimizer step.
+
+    Adam's `apply()` on the tiny model's two variables, inside one tf.function per
+    rate, called `calls` times per repeat in rotating order; median per call, minus
+    the constant rate's. This isolates the schedule's own cost from fit()'s noise.
+    """
+    import tensorflow as tf
+
+    rates = {"constant": lambda: 1e-3}
+    rates.update({f"lrschedule {k}": v for k, v in our_schedules().items()})
+    rates["ControlledRate(OneCycle) (ReduceLROnPlateau's)"] = lambda: lrs.ControlledRate(
+        lrs.OneCycle(1e-2, TOTAL), multiplier=0.1)
+    rates.update({f"keras {k}": v for k, v in keras_schedules().items()})
+    steps = {}
+    for name, make in rates.items():
+        optimizer = keras.optimizers.Adam(make())
+        variables = [keras.Variable(np.zeros((4, 1), "float32")),
+                     keras.Variable(np.zeros((1,), "float32"))]
+        optimizer.build(variables)
+        grads = [tf.ones((4, 1)), tf.ones((1,))]
+        step = tf.function(functools.partial(optimizer.apply, grads, variables))
+        step()
+        steps[name] = step
+    times = {name: [] for name in steps}
+    names = list(steps)
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            start = time.perf_counter()
+            for _ in range(calls):
+                steps[name]()
+            times[name].append((time.perf_counter() - start) / calls * 1e6)
+    base = statistics.median(times["constant"])
+    return base, {name: statistics.median(t) - base for name, t in times.items()}
 
 
 def bench_inspection(n=1_000_000, sample=200):
@@ -198,19 +258,30 @@ def bench_inspection(n=1_000_000, sample=200):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--quick", action="store_true", help="3 rounds")
+    parser.add_argument("--rounds", type=float, default=1.0,
+                        help="multiplies each model's number of rounds (30 tiny, 15 MLP)")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the rounds")
     args = parser.parse_args()
     if args.quick:
-        args.rounds = 3
+        args.rounds = 0.1
     began = time.perf_counter()
     print(f"# lrschedule {lrs.__version__}, keras {keras.__version__} "
           f"({keras.backend.backend()}), {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    tiny_step_us = None
     for label, spec in MODELS.items():
-        speed, ratios = bench_training(spec, args.rounds)
-        print_training(f"Training step time, Python — {label}; {args.rounds} rounds, "
-                       f"fits of {spec['steps']} steps paired with constant", speed, ratios)
+        rounds = max(2, round(spec["rounds"] * args.rounds))
+        speed, ratios, epoch_ms = bench_training(spec, rounds)
+        tiny_step_us = tiny_step_us or 1e6 / statistics.median(speed["constant"])
+        print_training(f"Training step time, Python — {label}; {rounds} rounds, "
+                       f"fits of {spec['steps']} steps paired with constant",
+                       speed, ratios, epoch_ms)
+    base, added = bench_compiled_step()
+    print(f"\n## Inside the compiled step: microseconds a rate adds to Adam.apply() "
+          f"(tf.function; constant rate {base:.0f} us/call)")
+    print(f"{'rate':48s} {'+us/step':>9s} {'% of a tiny-model step':>23s}")
+    for name, us in added.items():
+        print(f"{name:48s} {us:9.1f} {100 * us / tiny_step_us:22.1f}%")
     print("\n## Inspection: 1,000,000 steps, lrschedule.values() vs one call per step")
     print(f"{'schedule':42s} {'values() ms':>12s} {'per call ms':>12s} {'loop of 1e6 s':>14s}")
     for name, vec_ms, call_ms, loop_s in bench_inspection():
