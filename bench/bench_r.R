@@ -1,18 +1,20 @@
 # What scheduling costs per training step from R, what inspecting costs, and start-up.
 #
-#   Rscript bench/bench_r.R [rounds]        (make bench runs it)
+#   Rscript bench/bench_r.R [rounds multiplier, default 1]        (make bench runs it)
 #
 # Not a test: it prints figures. As bench_steps.py does for Python: every variant
 # trains the same model in this one process and is warmed up by a first fit; then,
 # round after round, each variant runs a short fit paired back to back (alternating
 # order) with a fit of the constant-rate model, and its steps/s is divided by its
-# partner's. Steps/s is timed inside fit() by a Python callback that only reads the
-# clock (on_train_begin to on_train_end). Reported: median steps/s and the median of
-# the per-round ratios with min-max and interquartile range; "constant (a second
-# model)" shows the noise floor of the run.
+# partner's. A Python callback that only reads the clock times the steps (per-batch
+# callbacks included) apart from per-epoch callback work (+ms/epoch over the
+# constant run). Reported: median steps/s and the median of the per-round ratios
+# with min-max and interquartile range; "constant (a second model)" shows the noise
+# floor of the run.
 
 args <- commandArgs(trailingOnly = TRUE)
-rounds <- if (length(args) >= 1) as.integer(args[[1]]) else 15L
+# multiplies each model's number of rounds (40 tiny, 12 MLP)
+scale <- if (length(args) >= 1) as.numeric(args[[1]]) else 1
 began <- Sys.time()
 
 rscript <- file.path(R.home("bin"), "Rscript")
@@ -58,11 +60,24 @@ import time
 import keras
 
 class BenchClock(keras.callbacks.Callback):
+    # As bench_steps.Clock: passed first and last in the callbacks list; times the
+    # steps (first batch start to last batch end) apart from per-epoch work.
     def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
+        if getattr(self, 'begin', None) is None:
+            self.begin = time.perf_counter()
+            self.first = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.first is None:
+            self.first = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.last = time.perf_counter()
 
     def on_train_end(self, logs=None):
-        self.seconds = time.perf_counter() - self.start
+        total = time.perf_counter() - self.begin
+        self.steps_seconds = self.last - self.first
+        self.epoch_seconds = total - self.steps_seconds
 ")
 clock_class <- reticulate::py_eval("BenchClock")
 
@@ -103,9 +118,9 @@ tabulated_name <- "R function per step: schedule_function()"
 
 models <- list(
   "tiny: Dense(1) on 4 features, batch 32" =
-    list(inputs = 4L, hidden = integer(), outputs = 1L, batch = 32L, steps = 120L),
+    list(inputs = 4L, hidden = integer(), outputs = 1L, batch = 32L, steps = 40L, rounds = 40),
   "MLP 32-256-256-10, batch 64" =
-    list(inputs = 32L, hidden = c(256L, 256L), outputs = 10L, batch = 64L, steps = 60L)
+    list(inputs = 32L, hidden = c(256L, 256L), outputs = 10L, batch = 64L, steps = 40L, rounds = 12)
 )
 
 build <- function(spec, lr) {
@@ -132,36 +147,43 @@ for (label in names(models)) {
     model$fit(x, y, batch_size = spec$batch, epochs = 1L, verbose = 0L, callbacks = callbacks)
     list(model = model, callbacks = callbacks)
   })
-  steps_per_second <- function(name) {
+  timed_fit <- function(name) {
     run <- runs[[name]]
     clock <- clock_class()
     run$model$fit(x, y, batch_size = spec$batch, epochs = 1L, verbose = 0L,
-                  callbacks = c(run$callbacks, clock), shuffle = FALSE)
-    spec$steps / clock$seconds
+                  callbacks = c(list(clock), run$callbacks, list(clock)), shuffle = FALSE)
+    c(speed = spec$steps / clock$steps_seconds, epoch = clock$epoch_seconds)
   }
+  rounds <- max(2L, as.integer(round(spec$rounds * scale)))
   others <- setdiff(names(runs), "constant")
   speed <- lapply(runs, function(r) numeric())
   ratio <- lapply(runs, function(r) numeric())
+  epoch_ms <- lapply(runs, function(r) numeric())
   for (r in seq_len(rounds)) {
     shift <- (r - 1) %% length(others)
     order <- others[c(seq_along(others)[-seq_len(shift)], seq_len(shift))]
     for (name in order) {
       pair <- if (r %% 2 == 1) c("constant", name) else c(name, "constant")
-      measured <- vapply(pair, steps_per_second, numeric(1))
-      speed[[name]] <- c(speed[[name]], measured[[name]])
-      speed[["constant"]] <- c(speed[["constant"]], measured[["constant"]])
-      ratio[[name]] <- c(ratio[[name]], measured[[name]] / measured[["constant"]])
+      measured <- lapply(stats::setNames(pair, pair), timed_fit)
+      v <- measured[[name]]
+      k <- measured[["constant"]]
+      speed[[name]] <- c(speed[[name]], v[["speed"]])
+      speed[["constant"]] <- c(speed[["constant"]], k[["speed"]])
+      ratio[[name]] <- c(ratio[[name]], v[["speed"]] / k[["speed"]])
+      epoch_ms[[name]] <- c(epoch_ms[[name]], 1000 * (v[["epoch"]] - k[["epoch"]]))
     }
   }
-  ratio[["constant"]] <- rep(1, length(speed[["constant"]]))
+  ratio[["constant"]] <- 1
+  epoch_ms[["constant"]] <- 0
   cat(sprintf("\n## Training step time, R — %s; %d rounds, fits of %d steps paired with constant\n",
               label, rounds, spec$steps))
-  cat(sprintf("%-52s %8s  %17s %13s %13s\n", "variant", "steps/s", "ratio vs constant",
-              "(min-max)", "IQR"))
+  cat(sprintf("%-52s %8s %18s %13s %12s %10s\n", "variant", "steps/s", "ratio vs constant",
+              "(min-max)", "IQR", "+ms/epoch"))
   for (name in names(runs)) {
     q <- quartiles(ratio[[name]])
-    cat(sprintf("%-52s %8.0f  %17.3f (%.3f-%.3f) %.3f-%.3f\n", name, stats::median(speed[[name]]),
-                stats::median(ratio[[name]]), min(ratio[[name]]), max(ratio[[name]]), q[[1]], q[[2]]))
+    cat(sprintf("%-52s %8.0f %18.3f (%.3f-%.3f) %.3f-%.3f %10.1f\n", name,
+                stats::median(speed[[name]]), stats::median(ratio[[name]]), min(ratio[[name]]),
+                max(ratio[[name]]), q[[1]], q[[2]], stats::median(epoch_ms[[name]])))
   }
   # Both were measured against a constant partner in every round: the quotient of their
   # ratios compares them at the same moment of the run.
