@@ -422,27 +422,33 @@ class OneCycle(Schedule):
             start = end
 
     def _compute(self, step):
-        # Select the phase's constants first and anneal once: about half the ops of
-        # annealing every phase and merging, which shows on small models (the rate is
-        # computed in every train step).
-        remaining = lr_from = lr_to = None
-        for start, end, phase_from, phase_to in reversed(self._phases):
-            # Fraction of the phase still ahead, from the (possibly fractional) phase
-            # end with its integer part exact.
-            left = (_f(math.floor(end) - step) + (end - math.floor(end))) / (end - start)
-            if remaining is None:  # the last phase also covers every later step
-                remaining, lr_from, lr_to = left, phase_from, phase_to
-            else:
-                in_phase = ops.less_equal(step, math.floor(end))
-                remaining = ops.where(in_phase, left, remaining)
-                lr_from = ops.where(in_phase, phase_from, lr_from)
-                lr_to = ops.where(in_phase, phase_to, lr_to)
-        remaining = ops.clip(remaining, 0.0, 1.0)
-        # Weight of the phase's start rate: cosine sin^2(pi r / 2) (as _sin2_half_pi
-        # explains), or linear r. Both terms stay non-negative; 1 - w loses nothing that
-        # matters, because where w is near 1 the start rate dominates the sum.
-        weight = _sin2_half_pi(remaining) if self.anneal_strategy == "cos" else remaining
-        return lr_from * weight + lr_to * (1.0 - weight)
+        # Every phase's value at every step, from the fraction of the phase still
+        # ahead clipped to [0, 1]: a phase not yet begun sits at its start rate, a
+        # finished one at its end rate. Phases meet at max_lr (and three-phase at
+        # `initial`), so min() and a product pick the phase in force with no
+        # ops.where: a select costs the compiled train step several times what
+        # these float ops do, and this runs at every step.
+        values = []
+        for start, end, lr_from, lr_to in self._phases:
+            # Integer part of (end - step) exact, as a float only then.
+            whole = math.floor(end)
+            left = _f(whole - step)
+            if end != whole:
+                left = left + (end - whole)
+            left = ops.clip(left / (end - start), 0.0, 1.0)
+            # Weight of the phase's start rate: cosine sin^2(pi r / 2) (as _sin2_half_pi
+            # explains), or linear r. Both terms stay non-negative; 1 - w loses nothing
+            # that matters, because where w is near 1 the start rate dominates the sum.
+            weight = _sin2_half_pi(left) if self.anneal_strategy == "cos" else left
+            values.append(lr_from * weight + lr_to * (1.0 - weight))
+        # Up to max_lr, then down: the phase in force is the smaller value.
+        rate = ops.minimum(values[0], values[1])
+        if self.three_phase:
+            # Phases 1-2 never go below `initial` and phase 3 sits at `initial` until it
+            # starts; from then on phases 1-2 sit at `initial` and phase 3 is at or below
+            # it. The product over `initial` is each in its turn, to a rounding.
+            rate = rate * values[2] / self._phases[0][2]
+        return rate
 
 
 @_register
@@ -493,9 +499,9 @@ class Cyclic(Schedule):
         period = up + down
         cycle = ops.floor_divide(step, period)
         position = step - cycle * period
-        rising = _f(position) / float(up)
-        falling = _f(period - position) / float(down)
-        height = ops.where(ops.less_equal(position, up), rising, falling)
+        # Rising is <= 1 exactly while falling is >= 1, and the other way round: the
+        # smaller is the one in force (no ops.where, costly in the train step).
+        height = ops.minimum(_f(position) / float(up), _f(period - position) / float(down))
         if self.mode == "triangular2":
             height = height * ops.power(0.5, _f(cycle))
         elif self.mode == "exp_range":
@@ -581,16 +587,20 @@ class WarmupStableDecay(Schedule):
         if self.decay_type == "1-sqrt":
             # 1 - sqrt(p), written without cancellation.
             return remaining / (1.0 + ops.sqrt(done))
-        # (1 + cos(2 pi c p)) / 2 = cos^2(pi c p), which need not be 0 at p = 1.
+        # (1 + cos(2 pi c p)) / 2 = cos^2(pi c p), which need not be 0 at p = 1:
+        # times 1 while decay steps remain (ahead >= 1), 0 after.
         c = ops.cos(done * (math.pi * self.num_cycles))
-        return ops.where(ops.less(step, end), c * c, 0.0)
+        return c * c * _f(ops.minimum(ahead, 1))
 
     def _compute(self, step):
         # One shape in [0, 1] (warmup ramp, 1 on the plateau, decay, 0 after), then
         # the floor: a few scalar ops, as the rate is computed in every train step.
+        # The warmup shape is < 1 during warmup and 1 after it, where the decay shape
+        # is 1 during warmup: the smaller of the two is the shape (no ops.where,
+        # costly in the compiled train step).
         shape = self._decay_shape(step)
         if self.warmup_steps > 0:
-            shape = ops.where(ops.less(step, self.warmup_steps), self._warm_shape(step), shape)
+            shape = ops.minimum(self._warm_shape(step), shape)
         m = self.min_lr_ratio
         if m > 0:
             shape = m + (1.0 - m) * shape
@@ -624,10 +634,12 @@ class InverseSqrt(Schedule):
     def _compute(self, step):
         w = self.warmup_steps
         timescale = self.timescale if self.timescale is not None else (w or 10_000)
-        warm = _f(step) / float(max(1, w))
         after = _f(ops.maximum(step - w, 0)) + float(timescale)
         decay = ops.sqrt(float(timescale) / after)
-        return self.learning_rate * ops.where(ops.less(step, w), warm, decay)
+        if w == 0:
+            return self.learning_rate * decay
+        # During warmup step / w < 1 = decay; after it step / w >= 1 >= decay.
+        return self.learning_rate * ops.minimum(_f(step) / float(w), decay)
 
 
 @_register
@@ -658,7 +670,7 @@ class Warmup(Schedule):
         # The rate the ramp ends on, schedule(0) (schedules are pure): a number taken
         # once here, not a second evaluation of the schedule in every train step.
         try:
-            self._target = float(ops.convert_to_numpy(_f(evaluate(self.schedule, 0))))
+            self._target = float(ops.convert_to_numpy(_f(evaluate(self.schedule, _step_tensor(0)))))
         except Exception as error:  # noqa: BLE001 - reported with the argument's name
             check.fail_value(
                 "schedule", schedule, f"a schedule that can be evaluated at step 0 (it raised "
