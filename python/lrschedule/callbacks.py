@@ -177,7 +177,23 @@ class ControlledRate(_LearningRateSchedule):
             base = self.base(step)
             multiplier = ops.cast(self.state.variable("multiplier"), base.dtype)
             min_lr = ops.cast(self.state.variable("min_lr"), base.dtype)
-            return ops.maximum(base * multiplier, ops.minimum(base, min_lr))
+            return _reduced(base, multiplier, min_lr)
+
+    def hold(self):
+        """The state numbers the rate depends on now, for `rates_with()`."""
+        return {field: self.state.read(field) for field in ("base_rate", "multiplier", "min_lr")}
+
+    def rates_with(self, steps, held):
+        """The rates at `steps` (a 1-D array) with the state numbers `held` by `hold()`:
+        the rate as it stood then, whatever a callback has changed since."""
+        from lrschedule.inspection import values
+
+        if self.schedule is None:
+            base = np.full(np.shape(steps), held["base_rate"], dtype="float32")
+        else:
+            base = values(self.schedule, steps).astype("float32")
+        rates = _reduced(ops.convert_to_tensor(base), held["multiplier"], held["min_lr"])
+        return np.asarray(ops.convert_to_numpy(rates))
 
     # -- state, as Python numbers -----------------------------------------------------
 
@@ -229,6 +245,12 @@ class ControlledRate(_LearningRateSchedule):
             f"schedule={self.schedule!r}"
         )
         return f"ControlledRate({base}, multiplier={self.multiplier!r})"
+
+
+def _reduced(base, multiplier, min_lr):
+    # The ControlledRate formula: reductions scale the base, floored at min_lr, but a
+    # base already below min_lr is never raised.
+    return ops.maximum(base * multiplier, ops.minimum(base, min_lr))
 
 
 def _optimizer_of(model):
@@ -747,8 +769,15 @@ class LRLogger(keras.callbacks.Callback):
     `ReduceLROnPlateau`'s multiplier — the epoch logs get `learning_rate`: the rate
     used by the epoch's last optimizer step. With `per="batch"` the rate of every
     batch is also kept, in `batch_rates` (with the optimizer step of each in
-    `batch_steps`), reset when training starts. Per-batch logging reads the rate from
-    the device at every batch; use it for inspection, not in long production runs.
+    `batch_steps`), reset when training starts.
+
+    Per-batch logging costs next to nothing when the rate is a schedule (with or
+    without lrschedule's callbacks): a batch only notes its index, and at the end of
+    the epoch the schedule is evaluated on all of the epoch's steps at once, with the
+    callbacks' state as it stood during the epoch (it changes only between epochs).
+    So `batch_rates` grows at each epoch's end. A rate held in a variable (a
+    constant-rate optimizer, which other code may assign at any batch) is read at
+    every batch.
 
     The logger does not change the optimizer.
 
@@ -767,18 +796,51 @@ class LRLogger(keras.callbacks.Callback):
         self.per = check.choice("per", per, ("epoch", "batch"))
         self.batch_rates = []
         self.batch_steps = []
+        self._epoch = None
 
     def on_train_begin(self, logs=None):
         self.batch_rates = []
         self.batch_steps = []
+        self._epoch = None
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.per == "batch":
-            optimizer = _optimizer_of(self.model)
+        if self.per != "batch":
+            return
+        if self._epoch is not None:
+            self._epoch["batches"].append(batch)
+            return
+        optimizer = _optimizer_of(self.model)
+        rate = _rate_object(optimizer)
+        if not isinstance(rate, _LearningRateSchedule):
             self.batch_steps.append(max(_step_count(optimizer) - 1, 0))
             self.batch_rates.append(rate_used(self.model))
+            return
+        # The first batch of the epoch: where its steps start, and the state of the
+        # rate (ScheduleLR sets it before the first batch, ReduceLROnPlateau changes
+        # it only after the last).
+        held = rate.hold() if isinstance(rate, ControlledRate) else None
+        self._epoch = {"rate": rate, "held": held, "batch": batch,
+                       "step": max(_step_count(optimizer) - 1, 0), "batches": [batch]}
+
+    def _flush(self):
+        epoch, self._epoch = self._epoch, None
+        if not epoch:
+            return
+        from lrschedule.inspection import values
+
+        steps = [epoch["step"] + b - epoch["batch"] for b in epoch["batches"]]
+        if epoch["held"] is not None:
+            rates = epoch["rate"].rates_with(np.asarray(steps), epoch["held"])
+        else:
+            rates = values(epoch["rate"], np.asarray(steps))
+        self.batch_steps.extend(steps)
+        self.batch_rates.extend(float(r) for r in rates)
+
+    def on_train_end(self, logs=None):
+        self._flush()
 
     def on_epoch_end(self, epoch, logs=None):
+        self._flush()
         _log_rate(self.model, logs)
 
     def get_config(self):

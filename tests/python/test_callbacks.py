@@ -806,6 +806,55 @@ def test_lr_logger_reports_the_rate_used_whatever_the_order(logger_first):
     np.testing.assert_allclose(history.history["learning_rate"], expected[1::2], rtol=1e-6)
 
 
+class _ScalarOnly(keras.optimizers.schedules.LearningRateSchedule):
+    """A user schedule that refuses a vector of steps (Python `if` on the step)."""
+
+    def __call__(self, step):
+        step = ops.convert_to_tensor(step)
+        if len(step.shape) != 0:
+            raise ValueError("one step at a time")
+        return 0.1 / (1.0 + ops.cast(step, "float32"))
+
+
+@pytest.mark.parametrize(
+    "make_rate, callbacks, expected",
+    [
+        # ScheduleLR sets the held rate at each epoch's start; the logger sees it.
+        (lambda: 0.05, lambda: [ScheduleLR(lambda epoch: 0.1 * 0.5 ** epoch)],
+         per_step([0.1, 0.05, 0.025])),
+        # A schedule that cannot be evaluated on a vector of steps is still logged.
+        (_ScalarOnly, lambda: [], 0.1 / (1.0 + np.arange(6))),
+        # A plain variable rate assigned by other code at every batch is read per batch.
+        (lambda: 0.05, lambda: [keras.callbacks.LambdaCallback(
+            on_train_batch_begin=lambda batch, logs: None)], [0.05] * 6),
+    ],
+    ids=["schedule_lr", "scalar_only_schedule", "variable_rate"],
+)
+def test_lr_logger_per_batch_records_the_rates_the_optimizer_used(make_rate, callbacks,
+                                                                  expected):
+    model = bias_model(make_rate())
+    logger = LRLogger(per="batch")
+    trace = BiasTrace()
+    fit(model, 3, [*callbacks(), logger, trace])
+    np.testing.assert_allclose(trace.applied, expected, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(logger.batch_rates, expected, rtol=1e-6)
+    assert logger.batch_steps == list(range(6))
+
+
+def test_lr_logger_per_batch_with_steps_per_execution():
+    # Keras calls batch hooks once per execution of 2 steps: the logger keeps the rate
+    # of each execution's last step, as the optimizer's step count says.
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(
+        0.1, 4, 0.5)), loss="mse", steps_per_execution=2)
+    logger = LRLogger(per="batch")
+    model.fit(np.zeros((8, 1)), np.zeros((8, 1)), batch_size=1, epochs=2, shuffle=False,
+              verbose=0, callbacks=[logger])
+    assert logger.batch_steps == [1, 3, 5, 7, 9, 11, 13, 15]
+    np.testing.assert_allclose(logger.batch_rates, _exponential(logger.batch_steps), rtol=1e-6)
+
+
 def test_lr_logger_resets_batch_rates_at_each_fit():
     model = bias_model(0.05)
     logger = LRLogger(per="batch")
