@@ -692,7 +692,9 @@ class Warmup(Schedule):
         if w == 0:
             return after
         done, remaining = _progress(step, w)
-        ramp = self.start_learning_rate * remaining + self._target * done
+        ramp = self._target * done
+        if self.start_learning_rate:
+            ramp = ramp + self.start_learning_rate * remaining
         return _switch(ramp, after, ops.floor(done))
 
 
@@ -846,4 +848,10 @@ class Tabulated(Schedule):
 
     def _compute(self, step):
         index = ops.minimum(step, len(self.values) - 1)
-        return ops.take(ops.convert_to_tensor(self._table), index)
+        table = ops.convert_to_tensor(self._table)
+        if len(ops.shape(index)) == 0 and keras.backend.backend() != "torch":
+            # One step (the train step): a slice, where ops.take would add a select
+            # for negative indices, which cannot occur here. (Keras's torch slice
+            # indexes with a list, which torch deprecates; torch runs eagerly anyway.)
+            return ops.reshape(ops.slice(table, ops.reshape(index, (1,)), (1,)), ())
+        return ops.take(table, index)
