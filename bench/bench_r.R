@@ -55,31 +55,10 @@ keras <- reticulate::import("keras")
 np <- reticulate::import("numpy", convert = FALSE)
 
 # --- training step time ---------------------------------------------------------------
-reticulate::py_run_string("
-import time
-import keras
-
-class BenchClock(keras.callbacks.Callback):
-    # As bench_steps.Clock: passed first and last in the callbacks list; times the
-    # steps (first batch start to last batch end) apart from per-epoch work.
-    def on_train_begin(self, logs=None):
-        if getattr(self, 'begin', None) is None:
-            self.begin = time.perf_counter()
-            self.first = None
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.first is None:
-            self.first = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.last = time.perf_counter()
-
-    def on_train_end(self, logs=None):
-        total = time.perf_counter() - self.begin
-        self.steps_seconds = self.last - self.first
-        self.epoch_seconds = total - self.steps_seconds
-")
-clock_class <- reticulate::py_eval("BenchClock")
+# The clock callback of bench_steps.py (passed first and last in the callbacks list;
+# times the steps apart from per-epoch work).
+script_dir <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1]))
+clock_class <- reticulate::import_from_path("bench_steps", path = script_dir)$Clock
 
 step_fn <- function(step) 1e-3 * 0.99999^step
 epoch_fn <- function(epoch) 1e-3 * 0.9^epoch
