@@ -774,7 +774,8 @@ class LRLogger(keras.callbacks.Callback):
     Per-batch logging costs next to nothing when the rate is a schedule (with or
     without lrschedule's callbacks): a batch only notes its index, and at the end of
     the epoch the schedule is evaluated on all of the epoch's steps at once, with the
-    callbacks' state as it stood during the epoch (it changes only between epochs).
+    callbacks' state as it stood during the epoch (it changes only between epochs),
+    as `lrschedule.values()` does: equal to the rates used up to float32 rounding.
     So `batch_rates` grows at each epoch's end. A rate held in a variable (a
     constant-rate optimizer, which other code may assign at any batch) is read at
     every batch.

@@ -80,6 +80,10 @@ def values(schedule, steps):
         A numpy array with one rate per step, in the schedule's own float dtype
         (float32 for ours and for Keras's under the default float type).
 
+    These are the rates training uses, to float32 rounding: a compiled train step may
+    round the same formula an ulp or two differently (TensorFlow's and XLA's optimizers
+    fold products of constants; vectorized sin/cos round differently from scalar ones).
+
     Example:
         >>> lrschedule.values(lrschedule.StepDecay(1.0, step_size=2, gamma=0.5), 5)
         array([1.  , 1.  , 0.5 , 0.5 , 0.25], dtype=float32)
