@@ -5,7 +5,7 @@ where its formula is continuous."""
 import math
 
 import numpy as np
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import lrschedule as lrs
@@ -70,6 +70,7 @@ def test_cyclic_bounds_period_and_decaying_amplitude(base, span, up, down, mode,
 @SETTINGS
 @given(lr=rates, size=counts, gamma=st.floats(0.01, 0.99),
        milestones=st.lists(st.integers(1, 1000), min_size=1, max_size=6, unique=True))
+@example(lr=1.0, size=43, gamma=0.49444491070390956, milestones=[1])
 def test_step_decays_are_monotone_powers_of_gamma(lr, size, gamma, milestones):
     milestones = sorted(milestones)
     steps = 1200
@@ -81,13 +82,16 @@ def test_step_decays_are_monotone_powers_of_gamma(lr, size, gamma, milestones):
     }
     for schedule, exponent in decays.values():
         v = trajectory(schedule, steps)
-        assert np.all(np.diff(v) <= 0)
+        # Non-increasing, up to one float32 ulp: torch computes the SIMD lanes and the
+        # tail of a vector with different pow() code, so equal exponents can differ by
+        # an ulp (seen: StepDecay(1.0, 43, 0.494) at steps 1183/1184 of 1200).
+        assert np.all(np.diff(v) <= v[:-1] * 2.0 ** -23)
         expected = lr * np.power(gamma, exponent.astype(np.float64))
         keep = expected > 1e-30  # before float32 underflow
         np.testing.assert_allclose(v[keep], expected[keep], rtol=2e-5)
     # MultiStepDecay drops exactly at the milestones
     v = trajectory(lrs.MultiStepDecay(lr, milestones, gamma), steps)
-    drops = np.flatnonzero(np.diff(v) < 0) + 1
+    drops = np.flatnonzero(np.diff(v) < -v[:-1] * 2.0 ** -22) + 1
     assert drops.tolist() == milestones
 
 
