@@ -115,6 +115,8 @@ class ControlledRate(_LearningRateSchedule):
         best: A float or None, the best monitored value seen by `ReduceLROnPlateau`.
         wait: Integer >= 0, epochs without improvement since the last reset.
         cooldown_counter: Integer >= 0, cooldown epochs left.
+        name: String, the name scope of the rate's operations (no `/`).
+            Defaults to "ControlledRate".
 
     Example:
 
@@ -153,6 +155,11 @@ class ControlledRate(_LearningRateSchedule):
             "wait": check.integer("wait", wait, minimum=0),
             "cooldown_counter": check.integer("cooldown_counter", cooldown_counter, minimum=0),
         }
+        # Checked here: keras.name_scope() would only refuse it when the rate is used.
+        if not isinstance(name, str):
+            check.fail_type("name", name, "a string")
+        if "/" in name:
+            check.fail_value("name", name, "a string without the character `/`")
         self.schedule = schedule
         self.name = name
         self.state = _RateState(values)
@@ -384,20 +391,25 @@ def _arity(function, arity):
     if arity is None:
         arity = getattr(function, "lrschedule_arity", None)
     if arity is not None:
-        if isinstance(arity, (bool, np.bool_)) or check.integer("arity", arity) not in (1, 2):
+        # check.integer refuses a bool (TypeError) before the value is compared.
+        if check.integer("arity", arity) not in (1, 2):
             check.fail_value("arity", arity, "1 (a function of epoch) or 2 (of epoch and lr)")
-        return int(arity)
+        return check.integer("arity", arity)
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):
         signature = None
-    ambiguous = (
-        "Cannot tell whether the function passed as `schedule` takes (epoch) or "
-        "(epoch, lr): {why}. Pass arity=1 or arity=2 to ScheduleLR (or set the "
-        "function's `lrschedule_arity` attribute)."
-    )
+
+    def ambiguous(why):
+        check.fail_value(
+            "schedule", function,
+            "a function whose arity can be told. Cannot tell whether the function passed "
+            f"as `schedule` takes (epoch) or (epoch, lr): {why}. Pass arity=1 or arity=2 "
+            "to ScheduleLR (or set the function's `lrschedule_arity` attribute)",
+        )
+
     if signature is None:
-        raise ValueError(ambiguous.format(why="its signature cannot be inspected"))
+        ambiguous("its signature cannot be inspected")
     positional = [
         p
         for p in signature.parameters.values()
@@ -416,7 +428,7 @@ def _arity(function, arity):
         return 1
     if not positional and not varargs:
         check.fail_value("schedule", function, "a function of (epoch) or (epoch, lr); it takes no argument")
-    raise ValueError(ambiguous.format(why=f"its signature is {signature}"))
+    ambiguous(f"its signature is {signature}")
 
 
 def _checked_rate(value, epoch, source="The schedule given to ScheduleLR"):
@@ -507,7 +519,7 @@ class ScheduleLR(_RateCallback):
                 "schedule", schedule, "a function of (epoch) or (epoch, lr), or a LearningRateSchedule"
             )
         self.schedule = schedule
-        self.arity = None if arity is None else int(arity)
+        self.arity = None if arity is None else check.integer("arity", arity)
         self.verbose = check.integer("verbose", verbose, minimum=0)
 
     def _take_over(self):

@@ -16,21 +16,23 @@ _MAX_STEP = 2**63 - 1
 
 def _steps_array(steps):
     """An int `n` means steps 0..n-1; a sequence means exactly those steps."""
+    what = "a number of steps or a 1-D array of step numbers"
     scalar = check._unwrap_scalar(steps)
-    if isinstance(scalar, (numbers.Integral, np.integer)) and not isinstance(scalar, bool):
-        n = check.integer("steps", scalar, minimum=0)
-        return np.arange(n, dtype=np.int64)
-    if isinstance(scalar, (numbers.Real, np.floating)) and not isinstance(scalar, bool):
+    if isinstance(scalar, (bool, np.bool_)):
+        check.fail_type("steps", steps, what)
+    if isinstance(scalar, (numbers.Real, np.integer, np.floating)):
         n = check.integer("steps", scalar, minimum=0)
         return np.arange(n, dtype=np.int64)
     if isinstance(steps, (str, bytes, dict)) or steps is None:
-        check.fail_type("steps", steps, "a number of steps or a 1-D array of step numbers")
+        check.fail_type("steps", steps, what)
     try:
         array = np.asarray(steps)
     except Exception:  # noqa: BLE001
-        check.fail_type("steps", steps, "a number of steps or a 1-D array of step numbers")
+        check.fail_type("steps", steps, what)
+    if array.ndim == 0:  # one value, not a real number (complex, an object...)
+        check.fail_type("steps", steps, what)
     if array.ndim != 1:
-        check.fail_value("steps", steps, "a number of steps or a 1-D array of step numbers")
+        check.fail_value("steps", steps, what)
     if array.size == 0:
         return array.astype(np.int64)
     if array.dtype.kind not in "iuf":
@@ -90,13 +92,13 @@ def values(schedule, steps):
     """
     steps = _steps_array(steps)
     if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
-        rate = check.non_negative("schedule", schedule) if not callable(schedule) else None
-        if rate is None:
+        if callable(schedule) or not check._is_real(check._unwrap_scalar(schedule)):
             check.fail_type(
                 "schedule", schedule,
                 "a keras.optimizers.schedules.LearningRateSchedule or a number (to use a "
                 "function, wrap it with Tabulated.from_function(fn, total_steps))",
             )
+        rate = check.non_negative("schedule", schedule)
         return np.full(steps.shape, rate, dtype=np.float32)
     if steps.size == 0:
         return np.zeros(0, dtype=np.float32)
@@ -128,6 +130,15 @@ def require_pyplot(what):
     return plt
 
 
+def check_axes(name, ax):
+    """`ax` if it is None or a matplotlib Axes (matplotlib is imported already)."""
+    from matplotlib.axes import Axes
+
+    if ax is not None and not isinstance(ax, Axes):
+        check.fail_type(name, ax, "a matplotlib Axes or None")
+    return ax
+
+
 def plot(schedule, steps, ax=None, log=False, **kwargs):
     """Draws the learning rate against the step with matplotlib.
 
@@ -135,7 +146,7 @@ def plot(schedule, steps, ax=None, log=False, **kwargs):
         schedule: any Keras schedule (see `values`).
         steps: int n for steps 0..n-1, or a 1-D array of step numbers.
         ax: a matplotlib Axes to draw on; a new figure when None.
-        log: bool. Logarithmic rate axis.
+        log: bool (True or False). Logarithmic rate axis.
         **kwargs: passed to `Axes.plot`.
 
     Returns:
@@ -143,6 +154,8 @@ def plot(schedule, steps, ax=None, log=False, **kwargs):
     """
     plt = require_pyplot("lrschedule.plot()")
     step_array = _steps_array(steps)
+    log = check.boolean("log", log)
+    check_axes("ax", ax)
     rates = values(schedule, step_array)
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))

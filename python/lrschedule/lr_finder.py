@@ -15,7 +15,7 @@ import numpy as np
 from keras import ops
 
 from lrschedule import _validation as check
-from lrschedule.inspection import require_pyplot
+from lrschedule.inspection import check_axes, require_pyplot
 
 __all__ = ["find_lr", "LRFinderResult"]
 
@@ -111,13 +111,15 @@ class LRFinderResult:
     """
 
     def __init__(self, rates, losses, smoothed_losses, diverged, num_steps, skip_start, skip_end):
-        self.rates = np.asarray(rates, dtype=np.float64)
-        self.losses = np.asarray(losses, dtype=np.float64)
-        self.smoothed_losses = np.asarray(smoothed_losses, dtype=np.float64)
-        self.diverged = bool(diverged)
-        self.num_steps = int(num_steps)
-        self.skip_start = int(skip_start)
-        self.skip_end = int(skip_end)
+        self.rates = _curve("rates", rates, positive=True)
+        self.losses = _curve("losses", losses, length=len(self.rates))
+        self.smoothed_losses = _curve("smoothed_losses", smoothed_losses, length=len(self.rates))
+        self.diverged = check.boolean("diverged", diverged)
+        self.num_steps = check.integer("num_steps", num_steps, minimum=0)
+        if self.num_steps < len(self.rates):
+            check.fail_value("num_steps", num_steps, f">= the number of rates ({len(self.rates)})")
+        self.skip_start = check.integer("skip_start", skip_start, minimum=0)
+        self.skip_end = check.integer("skip_end", skip_end, minimum=0)
         self.suggestions = self._suggest()
 
     def _window(self):
@@ -184,6 +186,7 @@ class LRFinderResult:
             The matplotlib Axes.
         """
         plt = require_pyplot("LRFinderResult.plot()")
+        check_axes("ax", ax)
         skip_end = self.skip_end if skip_end is None else check.integer("skip_end", skip_end, minimum=0)
         suggestions = check.boolean("suggestions", suggestions)
         stop = max(len(self.rates) - skip_end, min(len(self.rates), 2))
@@ -207,15 +210,70 @@ class LRFinderResult:
         return ax
 
 
+def _curve(name, value, *, positive=False, length=None):
+    """A 1-D float64 array (finite and > 0 if `positive`) of `length` values if given.
+
+    Losses may be non-finite: a test stops on a non-finite loss, and records it.
+    """
+    what = "a 1-D list or array of " + ("finite numbers > 0" if positive else "numbers")
+    if value is None or isinstance(value, (str, bytes, dict)):
+        check.fail_type(name, value, what)
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001 - ragged, or not array-like
+        check.fail_type(name, value, what)
+    if array.ndim == 0:
+        check.fail_type(name, value, what)
+    if array.ndim != 1:
+        check.fail_value(name, value, what)
+    if array.size and array.dtype.kind not in "iuf":
+        check.fail_type(name, value, what)
+    array = array.astype(np.float64)
+    if positive and not np.all(np.isfinite(array) & (array > 0)):
+        check.fail_value(name, value, what)
+    if length is not None and len(array) != length:
+        check.fail_value(name, value, f"{what}, as many as `rates` ({length})")
+    return array
+
+
 # --------------------------------------------------------------------------------------
 # Data
 
+_ARRAYS = "a numpy array (or a tensor), or a list/dict of them"
 
-def _length(x):
-    leaves = keras.tree.flatten(x)
+
+def _leaf_shape(leaf):
+    if leaf is None or isinstance(leaf, (str, bytes)):
+        return ()
+    shape = getattr(leaf, "shape", None)
+    try:
+        return tuple(np.shape(leaf) if shape is None else shape)
+    except Exception:  # noqa: BLE001 - not array-like
+        return ()
+
+
+def _length(name, data):
+    """The number of samples of `data`: arrays, or a list/dict of arrays as long.
+
+    Everything that would only fail once training has started (no data, a scalar,
+    a string, arrays of different lengths) is refused here, naming `name`.
+    """
+    if data is None or isinstance(data, (str, bytes)):
+        check.fail_type(name, data, _ARRAYS)
+    leaves = keras.tree.flatten(data)
     if not leaves:
-        check.fail_value("x", x, "arrays with at least one sample")
-    return len(leaves[0])
+        check.fail_value(name, data, "arrays with at least one sample")
+    lengths = []
+    for leaf in leaves:
+        shape = _leaf_shape(leaf)
+        if not shape:
+            check.fail_type(name, data, _ARRAYS)
+        lengths.append(shape[0])
+    if len(set(lengths)) > 1:
+        check.fail_value(name, data, f"arrays with the same number of samples (they have {lengths})")
+    if not lengths[0]:
+        check.fail_value(name, data, "arrays with at least one sample")
+    return int(lengths[0])
 
 
 def _take(data, index):
@@ -224,9 +282,9 @@ def _take(data, index):
     return keras.tree.map_structure(lambda a: np.asarray(a)[index], data)
 
 
-def _array_batches(x, y, sample_weight, batch_size, shuffle, seed):
-    """Endless batches over the arrays: a new pass (reshuffled) whenever one ends."""
-    n = _length(x)
+def _array_batches(x, y, sample_weight, n, batch_size, shuffle, seed):
+    """Endless batches over the arrays (of `n` samples, n > 0): a new pass (reshuffled)
+    whenever one ends."""
     rng = np.random.default_rng(seed)
     while True:
         order = rng.permutation(n) if shuffle else np.arange(n)
@@ -235,17 +293,21 @@ def _array_batches(x, y, sample_weight, batch_size, shuffle, seed):
             yield _take(x, index), _take(y, index), _take(sample_weight, index)
 
 
+_BATCHES = "a source of batches `(x, y)` or `(x, y, sample_weight)` when `y` is None"
+
+
+def _is_batch(item):
+    return isinstance(item, (tuple, list)) and len(item) in (2, 3)
+
+
 def _dataset_batches(dataset):
     """Batches from an iterable of `(x, y)` or `(x, y, sample_weight)`, re-iterated when it ends."""
     while True:
         produced = False
         for item in dataset:
             produced = True
-            if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
-                raise ValueError(
-                    "When `y` is None, `x` must yield batches `(x, y)` or `(x, y, "
-                    f"sample_weight)`; it yielded {type(item).__name__}."
-                )
+            if not _is_batch(item):
+                check.fail_value("x", dataset, f"{_BATCHES}; it yielded {type(item).__name__}")
             yield item[0], item[1], item[2] if len(item) == 3 else None
         if not produced or iter(dataset) is dataset:
             return
@@ -253,8 +315,10 @@ def _dataset_batches(dataset):
 
 def _yields_batches(x):
     """With `y=None`: whether `x` is a source of batches rather than input arrays."""
-    return not isinstance(x, (np.ndarray, dict)) and not hasattr(x, "__array__") and hasattr(
-        x, "__iter__"
+    return (
+        not isinstance(x, (np.ndarray, dict, str, bytes))
+        and not hasattr(x, "__array__")
+        and hasattr(x, "__iter__")
     )
 
 
@@ -301,14 +365,15 @@ def find_lr(
         x: Input arrays (a numpy array, or a list/dict of them), or, with `y=None`, an
             iterable of batches `(x, y)` or `(x, y, sample_weight)` (a list of
             batches, a `tf.data.Dataset`...), re-iterated when it ends.
-        y: Target arrays, or None when `x` yields batches.
+        y: Target arrays (as many samples as `x`), or None when `x` yields batches.
         start_lr: A float > 0, the first rate. Defaults to 1e-7.
         end_lr: A float > start_lr, the last rate. Defaults to 10.
         num_steps: Integer >= 2, the number of steps (batches). Defaults to 100.
         batch_size: Integer > 0, used with arrays. Defaults to 32.
         smoothing: A float in [0, 1), the smoothing factor of the loss. Defaults to 0.98.
         diverge_factor: A float > 1, or None to never stop early. Defaults to 4.
-        sample_weight: Optional sample weights, with arrays.
+        sample_weight: Optional sample weights (as many as the samples), with arrays
+            only: batches carry their own.
         shuffle: Boolean, whether to shuffle arrays at each pass. Defaults to True.
         seed: Integer or None, seed of the shuffling. Defaults to None.
         verbose: Integer >= 0. 1 shows a progress bar. Defaults to 1.
@@ -337,18 +402,37 @@ def find_lr(
         seed = check.integer("seed", seed, minimum=0)
     verbose = check.integer("verbose", verbose, minimum=0)
     if not isinstance(model, keras.Model):
-        check.fail_type("model", model, "a keras.Model")
+        check.fail_type("model", model, "a compiled keras.Model")
     if getattr(model, "optimizer", None) is None:
-        raise ValueError(
-            "find_lr() needs a compiled model: call model.compile(optimizer=..., loss=...) first."
+        check.fail_value(
+            "model", model, "a compiled model (find_lr() needs a compiled model: call "
+            "model.compile(optimizer=..., loss=...) first)",
         )
 
+    # The data is checked before anything is built or trained.
     if y is None and _yields_batches(x):
+        if sample_weight is not None:
+            check.fail_value(
+                "sample_weight", sample_weight,
+                "None when `x` yields batches (give each batch as `(x, y, sample_weight)`)",
+            )
+        if isinstance(x, (list, tuple)):
+            for i, item in enumerate(x):
+                if not _is_batch(item):
+                    check.fail_value("x", x, f"{_BATCHES}; item {i} is a {type(item).__name__}")
         batches = _dataset_batches(x)
     else:
-        if y is not None and _length(y) != _length(x):
-            check.fail_value("y", y, f"as many samples as x ({_length(x)})")
-        batches = _array_batches(x, y, sample_weight, batch_size, shuffle, seed)
+        n = _length("x", x)
+        if y is None:
+            check.fail_value(
+                "y", y, "target arrays when `x` holds input arrays (None only when `x` "
+                "yields batches `(x, y)`)",
+            )
+        if _length("y", y) != n:
+            check.fail_value("y", y, f"arrays with as many samples as x ({n})")
+        if sample_weight is not None and _length("sample_weight", sample_weight) != n:
+            check.fail_value("sample_weight", sample_weight, f"arrays with as many samples as x ({n})")
+        batches = _array_batches(x, y, sample_weight, n, batch_size, shuffle, seed)
 
     first = next(batches, None)
     if first is None:

@@ -1,0 +1,710 @@
+"""A bad value of any argument of a public API other than the schedules is refused.
+
+The schedule constructors have their table in test_validation.py; this is the same
+table for everything else: the callbacks (`ScheduleLR`, `ReduceLROnPlateau`,
+`LRLogger`), the `ControlledRate` they install, `find_lr()` and its
+`LRFinderResult`, and the inspection functions `values()` and `plot()`.
+
+Each argument is fed, where it applies: a value of the wrong kind (string, list,
+dict, None where None is not allowed, a bool where a number is needed), NaN and
+±inf, zero and negative values where a positive one is needed, fractions where a
+count is needed, a list where a scalar is needed, unknown choice strings, and bad
+numpy scalars. Every case must raise at construction/call time (never later, inside
+training or drawing):
+
+* `TypeError` for a value of the wrong kind, `ValueError` for a value of the right
+  kind that is out of range;
+* with Keras's message format, naming the argument in backquotes and showing the
+  value received: ``Argument `factor` must be ... Received: factor=1.5``.
+
+The second half of the file checks that the valid edge values (zero patience, zero
+floors, numpy scalars, integral floats for counts...) are accepted, so that the
+table cannot pass by refusing everything.
+"""
+
+import functools
+import math
+
+import keras
+import matplotlib
+import numpy as np
+import pytest
+
+import lrschedule as lrs
+from lrschedule import ControlledRate, LRFinderResult, LRLogger, ReduceLROnPlateau, ScheduleLR
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+NAN, INF = float("nan"), float("inf")
+GOOD = lrs.StepDecay(0.1, step_size=3)
+
+
+def one_argument_function(epoch):
+    return 0.1
+
+
+def two_argument_function(epoch, lr):
+    return lr
+
+
+def varargs_function(*args):
+    return 0.1
+
+
+# --------------------------------------------------------------------------------------
+# Families of bad values. Each entry: (label, value, exception, value as shown in the
+# message; None means repr(value), for numpy scalars whose repr depends on numpy).
+
+WRONG_KIND = [
+    ("string", "1", TypeError, "'1'"),
+    ("none", None, TypeError, "None"),
+    ("bool", True, TypeError, "True"),
+    ("numpy-bool", np.bool_(True), TypeError, None),
+    ("list", [1], TypeError, "[1]"),
+    ("dict", {"v": 1}, TypeError, "{'v': 1}"),
+]
+NON_FINITE = [
+    ("nan", NAN, ValueError, "nan"),
+    ("inf", INF, ValueError, "inf"),
+    ("-inf", -INF, ValueError, "-inf"),
+]
+NEGATIVE = [
+    ("negative", -0.5, ValueError, "-0.5"),
+    ("numpy-negative", np.float64(-2.0), ValueError, None),
+]
+ZERO = [("zero", 0, ValueError, "0"), ("numpy-zero", np.float32(0.0), ValueError, None)]
+# A count: a whole number >= 0.
+BAD_COUNT = WRONG_KIND + NON_FINITE + [
+    ("negative", -1, ValueError, "-1"),
+    ("numpy-negative", np.int64(-3), ValueError, None),
+    ("fraction", 2.5, ValueError, "2.5"),
+    ("numpy-fraction", np.float64(0.5), ValueError, None),
+]
+BAD_POSITIVE = WRONG_KIND + NON_FINITE + NEGATIVE + ZERO
+BAD_NON_NEGATIVE = WRONG_KIND + NON_FINITE + NEGATIVE
+BAD_FLAG = [
+    ("string", "yes", TypeError, "'yes'"),
+    ("int", 1, TypeError, "1"),
+    ("none", None, TypeError, "None"),
+    ("list", [True], TypeError, "[True]"),
+]
+
+
+def family(api, arg, call, entries, *, skip=()):
+    """Cases `call(value)` for each entry, all expected to name `arg`."""
+    out = []
+    for label, value, error, shown in entries:
+        if label in skip:
+            continue
+        shown = repr(value) if shown is None else shown
+        out.append((f"{api}-{arg}-{label}", functools.partial(call, value), error, arg, shown))
+    return out
+
+
+def case(name, call, error, arg, shown):
+    return (name, call, error, arg, shown)
+
+
+# --------------------------------------------------------------------------------------
+# ScheduleLR(schedule, verbose=0, arity=None)
+
+SCHEDULE_LR = (
+    [
+        case("ScheduleLR-schedule-string", lambda: ScheduleLR("step"), TypeError, "schedule",
+             "'step'"),
+        case("ScheduleLR-schedule-none", lambda: ScheduleLR(None), TypeError, "schedule", "None"),
+        case("ScheduleLR-schedule-number", lambda: ScheduleLR(0.1), TypeError, "schedule", "0.1"),
+        case("ScheduleLR-schedule-bool", lambda: ScheduleLR(True), TypeError, "schedule", "True"),
+        case("ScheduleLR-schedule-list", lambda: ScheduleLR([one_argument_function]), TypeError,
+             "schedule", "[<function one_argument_function"),
+        case("ScheduleLR-schedule-dict", lambda: ScheduleLR({"lr": 0.1}), TypeError, "schedule",
+             "{'lr': 0.1}"),
+        case("ScheduleLR-schedule-no-argument", lambda: ScheduleLR(lambda: 0.1), ValueError,
+             "schedule", "<function"),
+        case("ScheduleLR-schedule-three-arguments", lambda: ScheduleLR(lambda a, b, c: 0.1),
+             ValueError, "schedule", "<function"),
+        case("ScheduleLR-schedule-varargs-without-arity", lambda: ScheduleLR(lambda *a: 0.1),
+             ValueError, "schedule", "<function"),
+        case("ScheduleLR-arity-with-a-schedule", lambda: ScheduleLR(GOOD, arity=1), ValueError,
+             "arity", "1"),
+        case("ScheduleLR-arity-three", lambda: ScheduleLR(one_argument_function, arity=3),
+             ValueError, "arity", "3"),
+        case("ScheduleLR-arity-numpy-zero",
+             lambda: ScheduleLR(one_argument_function, arity=np.int64(0)), ValueError, "arity",
+             repr(np.int64(0))),
+    ]
+    + family("ScheduleLR", "arity", lambda v: ScheduleLR(one_argument_function, arity=v),
+             BAD_COUNT, skip=("none",))
+    + family("ScheduleLR", "verbose", lambda v: ScheduleLR(one_argument_function, verbose=v),
+             BAD_COUNT)
+)
+
+# --------------------------------------------------------------------------------------
+# ReduceLROnPlateau(monitor, factor, patience, mode, min_delta, cooldown, min_lr, verbose)
+
+BAD_FACTOR = WRONG_KIND + NON_FINITE + NEGATIVE + ZERO + [
+    ("one", 1.0, ValueError, "1.0"),
+    ("above-one", 1.5, ValueError, "1.5"),
+    ("numpy-above-one", np.float64(2.0), ValueError, None),
+]
+BAD_MODE = [
+    ("unknown", "sideways", ValueError, "'sideways'"),
+    ("upper-case", "MIN", ValueError, "'MIN'"),
+    ("empty", "", ValueError, "''"),
+    ("none", None, TypeError, "None"),
+    ("number", 1, TypeError, "1"),
+    ("list", ["min"], TypeError, "['min']"),
+]
+BAD_MONITOR = [
+    ("empty", "", ValueError, "''"),
+    ("none", None, TypeError, "None"),
+    ("number", 3, TypeError, "3"),
+    ("bytes", b"loss", TypeError, "b'loss'"),
+    ("list", ["loss"], TypeError, "['loss']"),
+]
+
+PLATEAU = (
+    family("ReduceLROnPlateau", "monitor", lambda v: ReduceLROnPlateau(monitor=v), BAD_MONITOR)
+    + family("ReduceLROnPlateau", "factor", lambda v: ReduceLROnPlateau(factor=v), BAD_FACTOR)
+    + family("ReduceLROnPlateau", "patience", lambda v: ReduceLROnPlateau(patience=v), BAD_COUNT)
+    + family("ReduceLROnPlateau", "mode", lambda v: ReduceLROnPlateau(mode=v), BAD_MODE)
+    + family("ReduceLROnPlateau", "min_delta", lambda v: ReduceLROnPlateau(min_delta=v),
+             BAD_NON_NEGATIVE)
+    + family("ReduceLROnPlateau", "cooldown", lambda v: ReduceLROnPlateau(cooldown=v), BAD_COUNT)
+    + family("ReduceLROnPlateau", "min_lr", lambda v: ReduceLROnPlateau(min_lr=v),
+             BAD_NON_NEGATIVE)
+    + family("ReduceLROnPlateau", "verbose", lambda v: ReduceLROnPlateau(verbose=v), BAD_COUNT)
+)
+
+# --------------------------------------------------------------------------------------
+# LRLogger(per)
+
+LOGGER = family("LRLogger", "per", lambda v: LRLogger(per=v), [
+    ("unknown", "step", ValueError, "'step'"),
+    ("upper-case", "Epoch", ValueError, "'Epoch'"),
+    ("none", None, TypeError, "None"),
+    ("number", 1, TypeError, "1"),
+    ("bool", True, TypeError, "True"),
+    ("list", ["batch"], TypeError, "['batch']"),
+])
+
+# --------------------------------------------------------------------------------------
+# ControlledRate(schedule, learning_rate, multiplier, min_lr, best, wait,
+#                cooldown_counter, name)
+
+
+def held(**kwargs):
+    return ControlledRate(learning_rate=0.1, **kwargs)
+
+
+CONTROLLED = (
+    [
+        case("ControlledRate-schedule-number", lambda: ControlledRate(0.1), TypeError, "schedule",
+             "0.1"),
+        case("ControlledRate-schedule-string", lambda: ControlledRate("StepDecay"), TypeError,
+             "schedule", "'StepDecay'"),
+        case("ControlledRate-schedule-function", lambda: ControlledRate(one_argument_function),
+             TypeError, "schedule", "<function one_argument_function"),
+        case("ControlledRate-schedule-list", lambda: ControlledRate([GOOD]), TypeError,
+             "schedule", "[StepDecay("),
+        case("ControlledRate-schedule-bool", lambda: ControlledRate(True), TypeError, "schedule",
+             "True"),
+        case("ControlledRate-schedule-nested", lambda: ControlledRate(ControlledRate(GOOD)),
+             TypeError, "schedule", "ControlledRate(schedule=StepDecay("),
+        case("ControlledRate-learning_rate-missing", lambda: ControlledRate(), ValueError,
+             "learning_rate", "None"),
+        case("ControlledRate-learning_rate-negative-beside-a-schedule",
+             lambda: ControlledRate(GOOD, learning_rate=-1.0), ValueError, "learning_rate",
+             "-1.0"),
+    ]
+    + family("ControlledRate", "learning_rate", lambda v: ControlledRate(learning_rate=v),
+             BAD_POSITIVE, skip=("none",))
+    + family("ControlledRate", "multiplier", lambda v: held(multiplier=v), BAD_POSITIVE)
+    + family("ControlledRate", "min_lr", lambda v: held(min_lr=v), BAD_NON_NEGATIVE)
+    + family("ControlledRate", "best", lambda v: held(best=v), WRONG_KIND + NON_FINITE,
+             skip=("none",))
+    + family("ControlledRate", "wait", lambda v: held(wait=v), BAD_COUNT)
+    + family("ControlledRate", "cooldown_counter", lambda v: held(cooldown_counter=v), BAD_COUNT)
+    + family("ControlledRate", "name", lambda v: held(name=v), [
+        ("none", None, TypeError, "None"),
+        ("number", 3, TypeError, "3"),
+        ("list", ["rate"], TypeError, "['rate']"),
+        ("slash", "a/b", ValueError, "'a/b'"),
+    ])
+)
+
+# --------------------------------------------------------------------------------------
+# find_lr(model, x, y, start_lr, end_lr, num_steps, batch_size, smoothing,
+#         diverge_factor, *, sample_weight, shuffle, seed, verbose)
+
+X = np.linspace(-1, 1, 16, dtype="float32").reshape(8, 2)
+Y = (X @ np.float32([[1.0], [-1.0]])).astype("float32")
+
+
+def tiny_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    return model
+
+
+@functools.lru_cache(maxsize=None)
+def guarded_model():
+    """A compiled model that fails the test if find_lr gets as far as training it."""
+    model = tiny_model()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("find_lr trained the model before refusing a bad argument")
+
+    model.train_on_batch = no_training
+    return model
+
+
+@functools.lru_cache(maxsize=None)
+def uncompiled_model():
+    return keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+
+
+def run_find_lr(**overrides):
+    kwargs = dict(model=guarded_model(), x=X, y=Y, num_steps=4, batch_size=4, verbose=0)
+    kwargs.update(overrides)
+    return lrs.find_lr(**kwargs)
+
+
+def find_lr_family(arg, entries, **fixed):
+    return family("find_lr", arg, lambda v: run_find_lr(**{arg: v, **fixed}), entries)
+
+
+FIND_LR = (
+    [
+        case("find_lr-model-string", lambda: run_find_lr(model="model"), TypeError, "model",
+             "'model'"),
+        case("find_lr-model-none", lambda: run_find_lr(model=None), TypeError, "model", "None"),
+        case("find_lr-model-layer", lambda: run_find_lr(model=keras.layers.Dense(1)), TypeError,
+             "model", "<Dense"),
+        case("find_lr-model-list", lambda: run_find_lr(model=[guarded_model()]), TypeError,
+             "model", "[<Sequential"),
+        case("find_lr-model-uncompiled", lambda: run_find_lr(model=uncompiled_model()),
+             ValueError, "model", "<Sequential"),
+        # x
+        case("find_lr-x-none", lambda: run_find_lr(x=None), TypeError, "x", "None"),
+        case("find_lr-x-string", lambda: run_find_lr(x="abcdefgh"), TypeError, "x",
+             "'abcdefgh'"),
+        case("find_lr-x-string-without-y", lambda: run_find_lr(x="abcdefgh", y=None), TypeError,
+             "x", "'abcdefgh'"),
+        case("find_lr-x-number", lambda: run_find_lr(x=5), TypeError, "x", "5"),
+        case("find_lr-x-list-of-strings", lambda: run_find_lr(x=["ab", "cd"]), TypeError, "x",
+             "['ab', 'cd']"),
+        case("find_lr-x-empty-array", lambda: run_find_lr(x=X[:0], y=Y[:0]), ValueError, "x",
+             "[]"),
+        case("find_lr-x-empty-dict", lambda: run_find_lr(x={}), ValueError, "x", "{}"),
+        case("find_lr-x-empty-list", lambda: run_find_lr(x=[]), ValueError, "x", "[]"),
+        case("find_lr-x-ragged-inputs", lambda: run_find_lr(x={"a": X, "b": X[:5]}), ValueError,
+             "x", "{'a': array("),
+        case("find_lr-x-no-batches", lambda: run_find_lr(x=[], y=None), ValueError, "x", "[]"),
+        case("find_lr-x-empty-iterator", lambda: run_find_lr(x=iter([]), y=None), ValueError,
+             "x", "<list_iterator"),
+        case("find_lr-x-batches-not-pairs", lambda: run_find_lr(x=[X, Y], y=None), ValueError,
+             "x", "[array("),
+        case("find_lr-x-a-bad-batch-later", lambda: run_find_lr(x=[(X, Y), "oops"], y=None),
+             ValueError, "x", "[(array("),
+        # y
+        case("find_lr-y-none-with-arrays", lambda: run_find_lr(y=None), ValueError, "y", "None"),
+        case("find_lr-y-none-with-a-dict", lambda: run_find_lr(x={"a": X}, y=None), ValueError,
+             "y", "None"),
+        case("find_lr-y-string", lambda: run_find_lr(y="abcdefgh"), TypeError, "y",
+             "'abcdefgh'"),
+        case("find_lr-y-number", lambda: run_find_lr(y=1.0), TypeError, "y", "1.0"),
+        case("find_lr-y-shorter", lambda: run_find_lr(y=Y[:3]), ValueError, "y", "[["),
+        case("find_lr-y-longer", lambda: run_find_lr(y=np.zeros((9, 1))), ValueError, "y", "[["),
+        case("find_lr-y-empty", lambda: run_find_lr(y=Y[:0]), ValueError, "y", "[]"),
+        # sample_weight
+        case("find_lr-sample_weight-shorter", lambda: run_find_lr(sample_weight=np.ones(7)),
+             ValueError, "sample_weight", "[1.0, 1.0"),
+        case("find_lr-sample_weight-longer", lambda: run_find_lr(sample_weight=np.ones(9)),
+             ValueError, "sample_weight", "[1.0, 1.0"),
+        case("find_lr-sample_weight-string", lambda: run_find_lr(sample_weight="ones"),
+             TypeError, "sample_weight", "'ones'"),
+        case("find_lr-sample_weight-number", lambda: run_find_lr(sample_weight=1.0), TypeError,
+             "sample_weight", "1.0"),
+        case("find_lr-sample_weight-with-batches",
+             lambda: run_find_lr(x=[(X, Y)], y=None, sample_weight=np.ones(8)), ValueError,
+             "sample_weight", "[1.0, 1.0"),
+        # start_lr / end_lr
+        case("find_lr-end_lr-equal", lambda: run_find_lr(start_lr=0.1, end_lr=0.1), ValueError,
+             "end_lr", "0.1"),
+        case("find_lr-end_lr-below-start", lambda: run_find_lr(start_lr=0.1, end_lr=0.01),
+             ValueError, "end_lr", "0.01"),
+    ]
+    + find_lr_family("start_lr", BAD_POSITIVE)
+    + find_lr_family("end_lr", BAD_POSITIVE, start_lr=1e-9)
+    + find_lr_family("num_steps", BAD_COUNT + [("one", 1, ValueError, "1")])
+    + find_lr_family("batch_size", BAD_COUNT + [("zero", 0, ValueError, "0")])
+    + find_lr_family("smoothing", WRONG_KIND + NON_FINITE + NEGATIVE + [
+        ("one", 1.0, ValueError, "1.0"), ("above-one", 1.5, ValueError, "1.5")])
+    + find_lr_family("diverge_factor", WRONG_KIND + NON_FINITE + NEGATIVE + ZERO + [
+        ("one", 1.0, ValueError, "1.0"), ("below-one", 0.5, ValueError, "0.5")], )
+    + find_lr_family("shuffle", BAD_FLAG)
+    + find_lr_family("seed", [e for e in BAD_COUNT if e[0] != "none"])
+    + find_lr_family("verbose", BAD_COUNT)
+)
+# diverge_factor=None means "never stop early"; the family's None entry is not a bad value.
+FIND_LR = [c for c in FIND_LR if c[0] != "find_lr-diverge_factor-none"]
+
+def as_ax(value):
+    """The `ax` of a case; "figure" stands for a new matplotlib Figure (not an Axes)."""
+    return plt.figure() if isinstance(value, str) and value == "figure" else value
+
+
+# --------------------------------------------------------------------------------------
+# values(schedule, steps) and plot(schedule, steps, ax, log, **kwargs)
+
+BAD_STEPS = [
+    ("negative", -1, ValueError, "-1"),
+    ("numpy-negative", np.int64(-3), ValueError, None),
+    ("fraction", 2.5, ValueError, "2.5"),
+    ("nan", NAN, ValueError, "nan"),
+    ("inf", INF, ValueError, "inf"),
+    ("-inf", -INF, ValueError, "-inf"),
+    ("matrix", np.zeros((2, 2)), ValueError, "[[0.0, 0.0], [0.0, 0.0]]"),
+    ("nested-list", [[1, 2]], ValueError, "[[1, 2]]"),
+    ("negative-element", [1, -2], ValueError, "[1, -2]"),
+    ("fractional-element", [0.5], ValueError, "[0.5]"),
+    ("nan-element", [1.0, NAN], ValueError, "[1.0, nan]"),
+    ("string", "10", TypeError, "'10'"),
+    ("none", None, TypeError, "None"),
+    ("bool", True, TypeError, "True"),
+    ("numpy-bool", np.bool_(True), TypeError, None),
+    ("bools", [True, False], TypeError, "[True, False]"),
+    ("strings", ["a"], TypeError, "['a']"),
+    ("none-element", [1, None], TypeError, "[1, None]"),
+    ("dict", {"steps": 3}, TypeError, "{'steps': 3}"),
+    ("complex", 3j, TypeError, "3j"),
+]
+BAD_SCHEDULE = [
+    ("string", "cosine", TypeError, "'cosine'"),
+    ("none", None, TypeError, "None"),
+    ("bool", True, TypeError, "True"),
+    ("list", [0.1], TypeError, "[0.1]"),
+    ("vector", np.array([0.1, 0.2]), TypeError, "[0.1, 0.2]"),
+    ("dict", {"lr": 0.1}, TypeError, "{'lr': 0.1}"),
+    ("function", one_argument_function, TypeError, "<function one_argument_function"),
+    ("negative", -1, ValueError, "-1"),
+    ("numpy-negative", np.float64(-0.5), ValueError, None),
+    ("nan", NAN, ValueError, "nan"),
+    ("inf", INF, ValueError, "inf"),
+]
+
+INSPECTION = (
+    family("values", "schedule", lambda v: lrs.values(v, 5), BAD_SCHEDULE)
+    + family("values", "steps", lambda v: lrs.values(GOOD, v), BAD_STEPS)
+    + family("plot", "schedule", lambda v: lrs.plot(v, 5), BAD_SCHEDULE)
+    + family("plot", "steps", lambda v: lrs.plot(GOOD, v), BAD_STEPS)
+    + family("plot", "log", lambda v: lrs.plot(GOOD, 5, log=v), BAD_FLAG)
+    + family("plot", "ax", lambda v: lrs.plot(GOOD, 5, ax=as_ax(v)), [
+        ("string", "ax", TypeError, "'ax'"),
+        ("number", 1, TypeError, "1"),
+        ("figure", "figure", TypeError, "<Figure"),
+    ])
+)
+
+# --------------------------------------------------------------------------------------
+# LRFinderResult(rates, losses, smoothed_losses, diverged, num_steps, skip_start,
+#                skip_end) and its plot(ax, skip_end, suggestions)
+
+RATES = [1e-4, 1e-3, 1e-2, 1e-1]
+LOSSES = [1.0, 0.8, 0.5, 2.0]
+
+
+def result(**overrides):
+    kwargs = dict(rates=RATES, losses=LOSSES, smoothed_losses=LOSSES, diverged=False,
+                  num_steps=4, skip_start=0, skip_end=0)
+    kwargs.update(overrides)
+    return LRFinderResult(**kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def a_result():
+    return result()
+
+
+def plot_result(**kwargs):
+    if "ax" in kwargs:
+        kwargs["ax"] = as_ax(kwargs["ax"])
+    return a_result().plot(**kwargs)
+
+
+RESULT = (
+    family("LRFinderResult", "rates", lambda v: result(rates=v), [
+        ("string", "rates", TypeError, "'rates'"),
+        ("none", None, TypeError, "None"),
+        ("number", 0.1, TypeError, "0.1"),
+        ("strings", ["a", "b", "c", "d"], TypeError, "['a', 'b', 'c', 'd']"),
+        ("matrix", [[1e-4, 1e-3], [1e-2, 1e-1]], ValueError, "[[0.0001, 0.001], [0.01, 0.1]]"),
+        ("zero", [0.0, 1e-3, 1e-2, 1e-1], ValueError, "[0.0, 0.001, 0.01, 0.1]"),
+        ("negative", [-1e-4, 1e-3, 1e-2, 1e-1], ValueError, "[-0.0001, 0.001"),
+        ("nan", [NAN, 1e-3, 1e-2, 1e-1], ValueError, "[nan, 0.001"),
+        ("inf", [1e-4, 1e-3, 1e-2, INF], ValueError, "[0.0001, 0.001, 0.01, inf]"),
+    ])
+    + family("LRFinderResult", "losses", lambda v: result(losses=v), [
+        ("shorter", [1.0, 0.5], ValueError, "[1.0, 0.5]"),
+        ("string", "loss", TypeError, "'loss'"),
+        ("none", None, TypeError, "None"),
+        ("strings", ["a", "b", "c", "d"], TypeError, "['a', 'b', 'c', 'd']"),
+    ])
+    + family("LRFinderResult", "smoothed_losses", lambda v: result(smoothed_losses=v), [
+        ("longer", LOSSES + [1.0], ValueError, "[1.0, 0.8, 0.5, 2.0, 1.0]"),
+        ("number", 1.0, TypeError, "1.0"),
+    ])
+    + family("LRFinderResult", "diverged", lambda v: result(diverged=v), BAD_FLAG)
+    + family("LRFinderResult", "num_steps", lambda v: result(num_steps=v), [
+        ("fewer-than-rates", 3, ValueError, "3"),
+        ("fraction", 4.5, ValueError, "4.5"),
+        ("string", "4", TypeError, "'4'"),
+        ("bool", True, TypeError, "True"),
+        ("none", None, TypeError, "None"),
+    ])
+    + family("LRFinderResult", "skip_start", lambda v: result(skip_start=v), [
+        ("negative", -1, ValueError, "-1"),
+        ("fraction", 1.5, ValueError, "1.5"),
+        ("string", "1", TypeError, "'1'"),
+    ])
+    + family("LRFinderResult", "skip_end", lambda v: result(skip_end=v), [
+        ("negative", -5, ValueError, "-5"),
+        ("nan", NAN, ValueError, "nan"),
+        ("bool", False, TypeError, "False"),
+    ])
+    + family("LRFinderResult.plot", "skip_end", lambda v: plot_result(skip_end=v),
+             BAD_COUNT, skip=("none",))
+    + family("LRFinderResult.plot", "suggestions", lambda v: plot_result(suggestions=v),
+             BAD_FLAG + [("array", np.array([True]), TypeError, "[True]")])
+    + family("LRFinderResult.plot", "ax", lambda v: plot_result(ax=v), [
+        ("string", "ax", TypeError, "'ax'"),
+        ("number", 1, TypeError, "1"),
+        ("figure", "figure", TypeError, "<Figure"),
+    ])
+)
+
+CASES = SCHEDULE_LR + PLATEAU + LOGGER + CONTROLLED + FIND_LR + INSPECTION + RESULT
+API_OF = {"LRFinderResult.plot": "LRFinderResult", "plot": "values/plot",
+          "values": "values/plot"}
+
+
+def cases_per_api():
+    counts = {}
+    for name, *_ in CASES:
+        api = name.split("-")[0]
+        api = API_OF.get(api, api)
+        counts[api] = counts.get(api, 0) + 1
+    return counts
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize("call, error, arg, shown", [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_bad_argument_is_refused_naming_the_argument_and_the_value(call, error, arg, shown):
+    figures = plt.get_fignums()
+    with pytest.raises(error) as info:
+        call()
+    message = str(info.value)
+    assert type(info.value) is error, message  # not a subclass such as KeyError
+    assert f"Argument `{arg}` must be " in message, message
+    assert f"Received: {arg}={shown}" in message, message
+    # Refused before anything was drawn (a figure passed as `ax` is the test's own).
+    assert len(plt.get_fignums()) <= len(figures) + (shown == "<Figure"), message
+
+
+def test_the_table_is_systematic():
+    counts = cases_per_api()
+    assert sum(counts.values()) == len(CASES) >= 120
+    assert len({c[0] for c in CASES}) == len(CASES)  # ids are unique
+    for api in ("ScheduleLR", "ReduceLROnPlateau", "LRLogger", "ControlledRate", "find_lr",
+                "values/plot", "LRFinderResult"):
+        assert counts[api] >= 5, api
+
+
+def test_message_format_is_keras_exactly():
+    with pytest.raises(ValueError) as info:
+        ReduceLROnPlateau(factor=1.5)
+    assert str(info.value) == "Argument `factor` must be < 1. Received: factor=1.5"
+    with pytest.raises(TypeError) as info:
+        ReduceLROnPlateau(patience=True)
+    assert str(info.value) == (
+        "Argument `patience` must be an integer. Received: patience=True (of type bool)"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Valid edge values are accepted (and normalised to plain Python types)
+
+
+@pytest.mark.parametrize(
+    "kwargs, attribute, expected",
+    [
+        ({"patience": 0}, "patience", 0),
+        ({"patience": np.int64(3)}, "patience", 3),
+        ({"patience": 10.0}, "patience", 10),
+        ({"patience": np.array(2)}, "patience", 2),
+        ({"cooldown": 0}, "cooldown", 0),
+        ({"cooldown": np.int32(2)}, "cooldown", 2),
+        ({"min_lr": 0}, "min_lr", 0.0),
+        ({"min_lr": np.float32(1e-6)}, "min_lr", float(np.float32(1e-6))),
+        ({"min_delta": 0}, "min_delta", 0.0),
+        ({"factor": np.float32(0.5)}, "factor", 0.5),
+        ({"factor": 1e-9}, "factor", 1e-9),
+        ({"factor": 0.999}, "factor", 0.999),
+        ({"mode": "min"}, "mode", "min"),
+        ({"mode": "max"}, "mode", "max"),
+        ({"monitor": "loss"}, "monitor", "loss"),
+        ({"verbose": np.int64(1)}, "verbose", 1),
+    ],
+    ids=lambda v: repr(v) if not isinstance(v, str) else v,
+)
+def test_plateau_accepts_valid_edge_values(kwargs, attribute, expected):
+    callback = ReduceLROnPlateau(**kwargs)
+    value = getattr(callback, attribute)
+    assert value == expected and type(value) is type(expected)
+    assert type(callback.get_config()[attribute]) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "make, arity",
+    [
+        (lambda: ScheduleLR(one_argument_function), 1),
+        (lambda: ScheduleLR(two_argument_function), 2),
+        (lambda: ScheduleLR(varargs_function, arity=2.0), 2),
+        (lambda: ScheduleLR(varargs_function, arity=np.int64(1)), 1),
+        (lambda: ScheduleLR(GOOD, verbose=np.int32(0)), None),
+        (lambda: ScheduleLR(GOOD, arity=None), None),
+    ],
+    ids=["one-argument", "two-arguments", "integral-float-arity", "numpy-arity",
+         "schedule-numpy-verbose", "schedule-arity-none"],
+)
+def test_schedule_lr_accepts_valid_edge_values(make, arity):
+    callback = make()
+    assert callback._arity == arity
+    config = callback.get_config()
+    assert config["arity"] is None or type(config["arity"]) is int
+    assert type(config["verbose"]) is int
+
+
+def test_logger_accepts_both_choices():
+    assert LRLogger("epoch").per == "epoch" and LRLogger(per="batch").per == "batch"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"learning_rate": 0.1, "min_lr": 0, "wait": 0, "cooldown_counter": 0},
+        {"learning_rate": np.float32(0.1), "multiplier": np.float64(0.5)},
+        {"learning_rate": np.array(0.1), "wait": 3.0, "cooldown_counter": np.int64(2)},
+        {"learning_rate": 0.1, "best": -1.5, "name": "rate"},
+        {"learning_rate": 0.1, "best": np.float32(0.25), "multiplier": 2.0},
+        {"schedule": GOOD},
+        {"schedule": GOOD, "learning_rate": None, "best": None},
+        {"schedule": keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5), "min_lr": 1e-3},
+    ],
+    ids=["zeros", "numpy-floats", "0d-array-and-integral-float", "negative-best",
+         "multiplier-above-one", "schedule", "schedule-explicit-nones", "keras-schedule"],
+)
+def test_controlled_rate_accepts_valid_edge_values(kwargs):
+    rate = ControlledRate(**kwargs)
+    config = rate.get_config()
+    assert type(config["wait"]) is int and type(config["cooldown_counter"]) is int
+    assert np.isfinite(float(keras.ops.convert_to_numpy(rate(0))))
+
+
+@pytest.mark.parametrize(
+    "steps, expected",
+    [
+        (0, []),
+        (3, [0, 1, 2]),
+        (np.int64(2), [0, 1]),
+        (2.0, [0, 1]),
+        (np.array(2), [0, 1]),
+        ([], []),
+        ([4, 0, 4], [4, 0, 4]),
+        (np.array([3.0, 1.0]), [3, 1]),
+        ((5,), [5]),
+    ],
+    ids=["zero", "int", "numpy-int", "integral-float", "0d-array", "empty-list", "unsorted",
+         "whole-floats", "tuple"],
+)
+def test_values_and_plot_accept_valid_steps(steps, expected):
+    schedule = lrs.StepDecay(1.0, step_size=2, gamma=0.5)
+    rates = lrs.values(schedule, steps)
+    np.testing.assert_allclose(rates, [0.5 ** (s // 2) for s in expected])
+    ax = lrs.plot(schedule, steps, log=np.bool_(True))
+    assert ax.get_yscale() == "log"
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), expected)
+
+
+@pytest.mark.parametrize("schedule", [0, 0.1, np.float32(0.1), np.array(0.1)],
+                         ids=["zero", "float", "numpy-float", "0d-array"])
+def test_values_accepts_a_number_as_a_constant_rate(schedule):
+    np.testing.assert_allclose(lrs.values(schedule, 3), [float(schedule)] * 3)
+
+
+def test_plot_draws_on_a_given_axes_with_log_false():
+    _, ax = plt.subplots()
+    assert lrs.plot(GOOD, 4, ax=ax, log=False, color="red") is ax
+    assert ax.get_yscale() == "linear"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"num_steps": 2.0, "batch_size": np.int64(8), "seed": 0, "shuffle": np.bool_(False)},
+        {"num_steps": np.int32(3), "smoothing": 0, "diverge_factor": None, "verbose": 0.0},
+        {"y": Y[:, 0], "sample_weight": np.ones(8), "batch_size": 100, "seed": np.int64(7),
+         "start_lr": np.float32(1e-5), "end_lr": 1e-4},
+        {"x": [(X[:4], Y[:4]), (X[4:], Y[4:], np.ones(4))], "y": None},
+        {"x": {"inputs": X}, "smoothing": 0.999, "diverge_factor": 1.0001},
+    ],
+    ids=["integral-float-steps", "zero-smoothing-no-divergence", "weights-and-one-batch",
+         "batches", "dict-input-and-extreme-factors"],
+)
+def test_find_lr_accepts_valid_edge_values(kwargs):
+    if isinstance(kwargs.get("x"), dict):
+        keras.utils.set_random_seed(0)
+        inputs = {"inputs": keras.Input((2,), name="inputs")}
+        model = keras.Model(inputs, keras.layers.Dense(1)(inputs["inputs"]))
+        model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    else:
+        model = tiny_model()
+    run = dict(model=model, x=X, y=Y, num_steps=4, batch_size=4, verbose=0)
+    run.update(kwargs)
+    found = lrs.find_lr(**run)
+    assert 1 <= len(found.rates) <= int(run["num_steps"])
+    assert found.num_steps == int(run["num_steps"])
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"skip_end": 0},
+        {"skip_end": np.int64(2), "suggestions": False},
+        {"skip_end": 100.0, "suggestions": np.bool_(True)},
+    ],
+    ids=["defaults", "skip-none", "numpy-skip-no-marks", "skip-all-numpy-flag"],
+)
+def test_finder_result_plot_accepts_valid_edge_values(kwargs):
+    ax = a_result().plot(**kwargs)
+    assert ax.get_xscale() == "log"
+
+
+def test_finder_result_accepts_what_find_lr_and_r_give_it():
+    # numpy arrays, a diverged test ending on a non-finite loss, an empty test
+    finder = LRFinderResult(np.float64(RATES[:2]), [1.0, INF], [1.0, INF], np.bool_(True),
+                            np.int64(50), skip_start=5.0, skip_end=np.int32(5))
+    assert finder.suggestions == {"steep": None, "minimum": None, "valley": None}
+    assert finder.to_dict()["diverged"] is True and type(finder.skip_start) is int
+    empty = LRFinderResult([], [], [], False, 0, 0, 0)
+    assert repr(empty) == "LRFinderResult(no steps)"
