@@ -6,6 +6,12 @@ fmt_value <- function(x) {
   if (is.null(x)) return("NULL")
   if (inherits(x, "python.builtin.object")) return(paste0("a Python ", class(x)[[1]]))
   if (is.function(x)) return("an R function")
+  # dput() would show a matrix as its flat values, a data frame as a list
+  if (is.data.frame(x)) return(sprintf("a data frame of %d x %d", nrow(x), ncol(x)))
+  if (is.atomic(x) && length(dim(x)) >= 2) {
+    return(sprintf("a %s %s of %s", paste(dim(x), collapse = " x "),
+                   if (length(dim(x)) == 2) "matrix" else "array", typeof(x)))
+  }
   text <- paste(utils::capture.output(dput(x, control = NULL)), collapse = "")
   if (nchar(text) > 80) text <- paste0(substr(text, 1, 77), "...")
   text
@@ -75,6 +81,41 @@ check_string <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env
     abort_arg(arg, x, "a single string", call)
   }
   x
+}
+
+check_string_or_null <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
+  if (is.null(x)) return(NULL)
+  check_string(x, arg, call)
+}
+
+# A character vector without NA (may be empty).
+check_character <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
+  if (!is.character(x) || anyNA(x)) {
+    abort_arg(arg, x, "a character vector without NA", call)
+  }
+  x
+}
+
+# An R function that can be called with `n` arguments: refused when it takes none (and
+# has no `...`) or requires more than `n`. `what` says what the arguments are, as in
+# "a function of the step". Primitives have no formals of their own; args() gives
+# their documented ones.
+check_function_arity <- function(fn, n, what, arg = rlang::caller_arg(fn),
+                                 call = rlang::caller_env()) {
+  params <- formals(if (is.primitive(fn)) args(fn) else fn)
+  named <- setdiff(names(params), "...")
+  required <- named[vapply(named, function(p) identical(params[[p]], quote(expr = )), logical(1))]
+  if (length(required) > n) {
+    cli::cli_abort(c(
+      "{.arg {arg}} must be {what}.",
+      "x" = "It requires {length(required)} arguments: {.code {required}}."
+    ), class = "lrschedule_argument_error", call = call)
+  }
+  if (length(named) == 0 && !"..." %in% names(params)) {
+    cli::cli_abort(c("{.arg {arg}} must be {what}.", "x" = "It takes no argument."),
+                   class = "lrschedule_argument_error", call = call)
+  }
+  invisible(fn)
 }
 
 py_isinstance <- function(x, cls) {

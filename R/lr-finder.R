@@ -43,7 +43,8 @@
 #'   Defaults to `0.98`.
 #' @param diverge_factor A float > 1, or `NULL` to never stop early.
 #'   Defaults to `4`.
-#' @param sample_weight A numeric vector of sample weights, or `NULL`.
+#' @param sample_weight A numeric vector of sample weights, one per sample of `x`,
+#'   or `NULL`. With batches (`y = NULL`), weights go in each batch instead.
 #'   Defaults to `NULL`.
 #' @param shuffle Logical. Shuffle the arrays at each pass. Defaults to `TRUE`.
 #' @param seed Integer >= 0 or `NULL`. Seed of the shuffling. Defaults to `NULL`.
@@ -77,9 +78,8 @@ lr_find <- function(model, x, y = NULL, start_lr = 1e-7, end_lr = 10, num_steps 
                     batch_size = 32, smoothing = 0.98, diverge_factor = 4,
                     sample_weight = NULL, shuffle = TRUE, seed = NULL, verbose = 1) {
   call <- rlang::current_env()
-  if (!inherits(model, "python.builtin.object")) {
-    abort_arg("model", model, "a compiled Keras model", call)
-  }
+  check_compiled_model(model, call)
+  if (is.null(x)) abort_arg("x", x, "input data, or batches with `y = NULL`", call)
   args <- list(
     model = model,
     x = as_numpy_data(x, "x", call),
@@ -95,9 +95,66 @@ lr_find <- function(model, x, y = NULL, start_lr = 1e-7, end_lr = 10, num_steps 
     seed = check_whole_or_null(seed),
     verbose = check_whole(verbose)
   )
+  if (is.null(y) && is_array_data(x)) {
+    # the core would train on None targets and fail inside Keras
+    abort_arg("y", y, "target data when `x` is an array (`NULL` only when `x` yields batches)",
+              call)
+  }
+  check_sample_weight(sample_weight, x, y, call)
   # keeps the NULLs (Python None) in the list
   result <- py_call(lrs()$find_lr, args, call = call)
   new_lr_find(result)
+}
+
+check_compiled_model <- function(model, call) {
+  if (!py_isinstance(model, keras()$Model)) {
+    abort_arg("model", model, "a compiled Keras model", call)
+  }
+  optimizer <- tryCatch(reticulate::py_get_attr(model, "optimizer"), error = function(e) NULL)
+  if (is.null(optimizer) || inherits(optimizer, "python.builtin.NoneType")) {
+    abort_arg("model", model, "a compiled Keras model (call its `compile()` first)", call)
+  }
+}
+
+# R numbers as a whole (not a list of batches or of inputs).
+is_r_array_data <- function(x) {
+  is.data.frame(x) || (is.atomic(x) && !is.null(x))
+}
+
+# Input arrays for sure, not batches: R numbers, a named list of them (a dict for the
+# core), a NumPy array.
+is_array_data <- function(x) {
+  is_r_array_data(x) || is.list(x) && !is.null(names(x)) && !is.data.frame(x) ||
+    inherits(x, "python.builtin.object") && reticulate::py_has_attr(x, "__array__")
+}
+
+# The samples of R data: rows of a data frame or matrix, elements of a vector; of the
+# first input for a list of inputs. NA when it cannot be told in R.
+r_samples <- function(x) {
+  if (is.data.frame(x)) return(nrow(x))
+  if (is.atomic(x)) return(if (is.null(dim(x))) length(x) else dim(x)[[1]])
+  if (is.list(x) && length(x) > 0) return(r_samples(x[[1]]))
+  NA_integer_
+}
+
+# Weights go with arrays, one per sample; the core would ignore them with batches and
+# index out of range (or Keras fail to broadcast) with the wrong count. Runs after
+# as_numpy_data() has checked that they are numbers.
+check_sample_weight <- function(sample_weight, x, y, call) {
+  if (is.null(sample_weight)) return(invisible())
+  if (is.null(y)) {
+    abort_arg("sample_weight", sample_weight, paste0(
+      "`NULL` when `x` yields batches (give each batch as `list(x, y, sample_weight)`)"
+    ), call)
+  }
+  if (!is_r_array_data(sample_weight) || inherits(x, "python.builtin.object")) {
+    return(invisible())  # Python objects and lists go to the core as they are
+  }
+  samples <- r_samples(x)
+  if (!is.na(samples) && length(as.matrix(sample_weight)) != samples) {
+    abort_arg("sample_weight", sample_weight,
+              sprintf("a vector of one weight per sample of `x` (%d)", samples), call)
+  }
 }
 
 # R numbers -> float32 NumPy arrays (a list of them -> a list, a named one -> a dict);

@@ -3,18 +3,18 @@
 #' @param learning_rate A positive number, or any learning-rate schedule (a
 #'   `schedule_*()` object, Keras's own or lrschedule's). An R function is refused:
 #'   use [schedule_function()] (per step) or [callback_schedule_lr()] (per epoch).
-#' @param weight_decay A float or `NULL`. Weight decay. Defaults to `NULL`.
-#' @param clipnorm A float or `NULL`. Clip each gradient to this norm. Defaults to `NULL`.
-#' @param clipvalue A float or `NULL`. Clip each gradient to this value. Defaults to `NULL`.
-#' @param global_clipnorm A float or `NULL`. Clip all gradients to this global norm.
+#' @param weight_decay A float >= 0 or `NULL`. Weight decay. Defaults to `NULL`.
+#' @param clipnorm A float > 0 or `NULL`. Clip each gradient to this norm. Defaults to `NULL`.
+#' @param clipvalue A float > 0 or `NULL`. Clip each gradient to this value. Defaults to `NULL`.
+#' @param global_clipnorm A float > 0 or `NULL`. Clip all gradients to this global norm.
 #'   Defaults to `NULL`.
 #' @param use_ema Logical. Keep an exponential moving average of the weights.
 #'   Defaults to `FALSE`.
-#' @param ema_momentum A float. Momentum of that average. Defaults to `0.99`.
-#' @param ema_overwrite_frequency Integer or `NULL`. Steps between overwrites of the
+#' @param ema_momentum A float between 0 and 1. Momentum of that average. Defaults to `0.99`.
+#' @param ema_overwrite_frequency Integer >= 1 or `NULL`. Steps between overwrites of the
 #'   weights by their average. Defaults to `NULL`.
-#' @param loss_scale_factor A float or `NULL`. Loss scaling factor. Defaults to `NULL`.
-#' @param gradient_accumulation_steps Integer or `NULL`. Steps over which to
+#' @param loss_scale_factor A float > 0 or `NULL`. Loss scaling factor. Defaults to `NULL`.
+#' @param gradient_accumulation_steps Integer >= 2 or `NULL`. Steps over which to
 #'   accumulate gradients before an update. Defaults to `NULL`.
 #' @name optimizer-arguments
 #' @keywords internal
@@ -33,9 +33,45 @@ new_optimizer <- function(class_name, env, call = rlang::caller_env()) {
       whole_or_null = check_whole_or_null, number_or_null = check_number_or_null
     )
     coerced <- checker(value, arg = name, call = call)
+    check_optimizer_range(coerced, name, call)
     args[name] <- list(coerced)  # keeps NULLs in the list
   }
   py_call(keras()$optimizers[[class_name]], args, call = call)
+}
+
+# Ranges of arguments that Keras takes as given although they break training: a
+# negative `clipnorm` flips the gradients, `beta_1 = 1` divides by zero, a negative
+# `epsilon` or `initial_accumulator_value` takes square roots of negative numbers,
+# `gradient_accumulation_steps = 0` and `ema_overwrite_frequency = 0` silently mean
+# "never", and Keras checks `ema_momentum` only with `use_ema = TRUE`. The bounds are
+# those PyTorch's optimizers check where it has them, else Keras's own (momentum of
+# SGD, ema_momentum), applied whatever the other arguments; Keras's remaining checks
+# (Ftrl's strengths, the clipping arguments set together) run after these. By argument
+# name: the same meaning in every optimizer that has it.
+optimizer_argument_ranges <- list(
+  beta_1 = list(ok = function(x) x >= 0 && x < 1, expected = "a number in [0, 1)"),
+  beta_2 = list(ok = function(x) x >= 0 && x < 1, expected = "a number in [0, 1)"),
+  rho = list(ok = function(x) x >= 0 && x <= 1, expected = "a number in [0, 1]"),
+  momentum = list(ok = function(x) x >= 0 && x <= 1, expected = "a number in [0, 1]"),
+  epsilon = list(ok = function(x) x >= 0, expected = "a number >= 0"),
+  epsilon_1 = list(ok = function(x) x >= 0, expected = "a number >= 0"),
+  epsilon_2 = list(ok = function(x) x >= 0, expected = "a number >= 0"),
+  initial_accumulator_value = list(ok = function(x) x >= 0, expected = "a number >= 0"),
+  weight_decay = list(ok = function(x) x >= 0, expected = "a number >= 0"),
+  clipnorm = list(ok = function(x) x > 0, expected = "a number > 0 or NULL"),
+  clipvalue = list(ok = function(x) x > 0, expected = "a number > 0 or NULL"),
+  global_clipnorm = list(ok = function(x) x > 0, expected = "a number > 0 or NULL"),
+  clip_threshold = list(ok = function(x) x > 0, expected = "a number > 0"),
+  loss_scale_factor = list(ok = function(x) x > 0, expected = "a number > 0 or NULL"),
+  ema_momentum = list(ok = function(x) x >= 0 && x <= 1, expected = "a number in [0, 1]"),
+  ema_overwrite_frequency = list(ok = function(x) x >= 1, expected = "a whole number >= 1 or NULL"),
+  gradient_accumulation_steps = list(ok = function(x) x >= 2,
+                                     expected = "a whole number >= 2 or NULL")
+)
+
+check_optimizer_range <- function(x, arg, call) {
+  range <- optimizer_argument_ranges[[arg]]
+  if (!is.null(x) && !is.null(range) && !range$ok(x)) abort_arg(arg, x, range$expected, call)
 }
 
 check_learning_rate <- function(x, arg = "learning_rate", call = rlang::caller_env()) {

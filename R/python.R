@@ -145,7 +145,10 @@ python_requirements <- function() {
 #' @export
 install_lrschedule <- function(envname = lrschedule_envname, python = NULL,
                                extra_packages = character()) {
+  # all checked before anything is created or installed
   envname <- check_string(envname)
+  python <- check_string_or_null(python)
+  extra_packages <- check_character(extra_packages)
   if (!reticulate::virtualenv_exists(envname)) {
     # reticulate's default would put NumPy 2 in first, only for it to be replaced.
     reticulate::virtualenv_create(envname, python = python, packages = "numpy<2")

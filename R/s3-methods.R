@@ -107,8 +107,10 @@ format.lrschedule_schedule <- function(x, steps = NULL, ...) {
     at <- unique(round(c(0, 0.25, 0.5, 0.75, 1) * (n - 1)))
   } else {
     at <- check_steps(steps)
+    if (length(at) == 0) abort_arg("steps", steps, "a number of steps > 0, or a vector of steps",
+                                   rlang::current_env())
   }
-  values <- lr_values(x, c(0, at))[-1]  # a vector, even when `at` is one step
+  values <- schedule_rates(x, at)
   c(paste0("<", name, "> learning-rate schedule"),
     if (length(params)) paste0("  ", params),
     paste0("  lr at step ", paste0(format(at, big.mark = ","), ": ", signif(values, 4),
@@ -126,12 +128,20 @@ print.lrschedule_schedule <- function(x, ...) {
 #' @export
 plot.lrschedule_schedule <- function(x, steps = NULL, log = FALSE, main = NULL,
                                      xlab = "step", ylab = "learning rate", type = "l", ...) {
-  steps <- check_steps(if (is.null(steps)) default_steps(x) else steps)
-  rates <- lr_values(x, steps)
-  if (is.null(main)) main <- schedule_class_name(x)
+  check_schedule(x)
   log <- check_flag(log)
+  given <- if (is.null(steps)) default_steps(x) else steps
+  steps <- check_steps(given)
+  if (length(steps) == 0) abort_arg("steps", given, "a number of steps > 0, or a vector of steps",
+                                    rlang::current_env())
+  rates <- schedule_rates(x, steps)
+  if (is.null(main)) main <- schedule_class_name(x)
   if (log && any(rates <= 0)) {
     keep <- rates > 0
+    if (!any(keep)) {
+      abort_arg("log", log, "FALSE when no rate is > 0 (a log scale has no room for them)",
+                rlang::current_env())
+    }
     steps <- steps[keep]
     rates <- rates[keep]
   }
@@ -144,6 +154,7 @@ plot.lrschedule_schedule <- function(x, steps = NULL, log = FALSE, main = NULL,
 #' @export
 as.data.frame.lrschedule_schedule <- function(x, row.names = NULL, optional = FALSE,
                                               steps = NULL, ...) {
+  check_schedule(x)
   steps <- check_steps(if (is.null(steps)) default_steps(x) else steps)
-  data.frame(step = steps, learning_rate = lr_values(x, steps))
+  data.frame(step = steps, learning_rate = schedule_rates(x, steps))
 }

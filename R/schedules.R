@@ -541,6 +541,7 @@ schedule_per_epoch <- function(schedule, steps_per_epoch) {
 schedule_function <- function(fn, total_steps) {
   call <- rlang::current_env()
   if (!is.function(fn)) abort_arg("fn", fn, "a function of the step", call)
+  check_function_arity(fn, 1, "a function of one argument, the step", arg = "fn", call = call)
   total_steps <- check_whole(total_steps)
   if (total_steps < 1) abort_arg("total_steps", total_steps, "a whole number > 0", call)
   steps <- seq.int(0L, total_steps - 1L)
@@ -565,5 +566,7 @@ schedule_function <- function(fn, total_steps) {
                      "x" = "At step {bad[[1]] - 1} it returned {.code {values[[bad[[1]]]]}}."),
                    class = "lrschedule_argument_error", call = call)
   }
-  new_schedule(lrs()$Tabulated, list(values = np()$asarray(as.double(values))))
+  # np_array(): a 1-d array even for one step (np$asarray() would get a scalar)
+  ensure_python()
+  new_schedule(lrs()$Tabulated, list(values = reticulate::np_array(as.double(values))))
 }

@@ -175,7 +175,8 @@ test_that("R data reach Keras as float32 arrays; arguments are coerced and check
   expect_error(lr_find(model, data$x, data$y[1:5]), "as many samples",
                class = "python.builtin.ValueError")
   uncompiled <- keras$Sequential(list(keras$Input(shape = list(2L)), keras$layers$Dense(1L)))
-  expect_error(lr_find(uncompiled, data$x, data$y), "compiled", class = "python.builtin.ValueError")
+  expect_error(lr_find(uncompiled, data$x, data$y), "`model` must be a compiled",
+               class = "lrschedule_argument_error")
 })
 
 test_that("a test too short for suggestions prints and plots them as NA", {
