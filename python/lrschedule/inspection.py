@@ -14,6 +14,11 @@ __all__ = ["values", "plot"]
 _MAX_STEP = 2**63 - 1
 
 
+# The longest run of steps values() builds from a count: 2**31 - 1, R's largest
+# integer (the float32 rates alone take 8 GiB).
+_MAX_COUNT = 2**31 - 1
+
+
 def _steps_array(steps):
     """An int `n` means steps 0..n-1; a sequence means exactly those steps."""
     what = "a number of steps or a 1-D array of step numbers"
@@ -22,6 +27,12 @@ def _steps_array(steps):
         check.fail_type("steps", steps, what)
     if isinstance(scalar, (numbers.Real, np.integer, np.floating)):
         n = check.integer("steps", scalar, minimum=0)
+        if n > _MAX_COUNT:
+            check.fail_value(
+                "steps", steps,
+                f"a number of steps <= {_MAX_COUNT} (for later steps, pass an array of "
+                "the step numbers wanted)",
+            )
         return np.arange(n, dtype=np.int64)
     if isinstance(steps, (str, bytes, dict)) or steps is None:
         check.fail_type("steps", steps, what)
@@ -42,6 +53,8 @@ def _steps_array(steps):
             check.fail_value("steps", steps, "whole step numbers")
     if np.any(array < 0):
         check.fail_value("steps", steps, "step numbers >= 0")
+    if array.dtype.kind != "i" and np.any(array >= 2.0**63):
+        check.fail_value("steps", steps, "step numbers < 2**63")
     return array.astype(np.int64)
 
 

@@ -381,6 +381,10 @@ BAD_STEPS = [
     ("none-element", [1, None], TypeError, "[1, None]"),
     ("dict", {"steps": 3}, TypeError, "{'steps': 3}"),
     ("complex", 3j, TypeError, "3j"),
+    # counts past 2**31 - 1 would allocate 8+ GiB (1e30 used to fail inside numpy)
+    ("count-past-2**31", 2**31, ValueError, "2147483648"),
+    ("count-1e30", 1e30, ValueError, "1e+30"),
+    ("element-past-2**63", [0.0, 1e300], ValueError, "[0.0, 1e+300]"),
 ]
 BAD_SCHEDULE = [
     ("string", "cosine", TypeError, "'cosine'"),
