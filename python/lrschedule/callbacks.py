@@ -135,7 +135,7 @@ class ControlledRate(_LearningRateSchedule):
         name="ControlledRate",
     ):
         if isinstance(schedule, dict):
-            schedule = keras.saving.deserialize_keras_object(schedule)
+            schedule = _from_config("schedule", schedule)
         if schedule is not None:
             schedule = check.schedule("schedule", schedule)
             if isinstance(schedule, ControlledRate):
@@ -252,6 +252,17 @@ class ControlledRate(_LearningRateSchedule):
             f"schedule={self.schedule!r}"
         )
         return f"ControlledRate({base}, multiplier={self.multiplier!r})"
+
+
+def _from_config(name, config):
+    """A schedule from its serialized config (a saved callback's), or a clear error."""
+    try:
+        return keras.saving.deserialize_keras_object(config)
+    except Exception as error:  # noqa: BLE001 - Keras raises TypeError/ValueError/KeyError
+        check.fail_value(
+            name, config,
+            f"a schedule or the serialized config of one ({type(error).__name__}: {error})",
+        )
 
 
 def _reduced(base, multiplier, min_lr):
@@ -507,7 +518,7 @@ class ScheduleLR(_RateCallback):
     def __init__(self, schedule, verbose=0, arity=None):
         super().__init__()
         if isinstance(schedule, dict):
-            schedule = keras.saving.deserialize_keras_object(schedule)
+            schedule = _from_config("schedule", schedule)
         if isinstance(schedule, _LearningRateSchedule):
             self._arity = None
             if arity is not None:
