@@ -4,10 +4,15 @@
 # vector, or with `expand = FALSE` a count as an integer (so that a count of a billion
 # steps is not first made in R). A count is at most R's largest integer, steps below
 # 2^63 (the core's int64): beyond, R would fail to allocate or the values wrap around.
-check_steps <- function(steps, arg = "steps", call = rlang::caller_env(), expand = TRUE) {
+# With `allow_empty = FALSE`, no steps at all (0 or a vector of length 0) is refused.
+check_steps <- function(steps, arg = "steps", call = rlang::caller_env(), expand = TRUE,
+                        allow_empty = TRUE) {
   if (!is.numeric(steps) || anyNA(steps) || any(!is.finite(steps)) || any(steps != trunc(steps)) ||
       any(steps < 0)) {
     abort_arg(arg, steps, "a number of steps, or a vector of whole step numbers >= 0", call)
+  }
+  if (!allow_empty && (length(steps) == 0 || identical(as.double(steps), 0))) {
+    abort_arg(arg, steps, "a number of steps > 0, or a vector of steps", call)
   }
   if (length(steps) == 1) {
     if (steps > .Machine$integer.max) {

@@ -106,9 +106,7 @@ format.lrschedule_schedule <- function(x, steps = NULL, ...) {
                          rlang::current_env())
     at <- unique(round(c(0, 0.25, 0.5, 0.75, 1) * (n - 1)))
   } else {
-    at <- check_steps(steps)
-    if (length(at) == 0) abort_arg("steps", steps, "a number of steps > 0, or a vector of steps",
-                                   rlang::current_env())
+    at <- check_steps(steps, allow_empty = FALSE)
   }
   values <- schedule_rates(x, at)
   c(paste0("<", name, "> learning-rate schedule"),
@@ -130,10 +128,7 @@ plot.lrschedule_schedule <- function(x, steps = NULL, log = FALSE, main = NULL,
                                      xlab = "step", ylab = "learning rate", type = "l", ...) {
   check_schedule(x)
   log <- check_flag(log)
-  given <- if (is.null(steps)) default_steps(x) else steps
-  steps <- check_steps(given)
-  if (length(steps) == 0) abort_arg("steps", given, "a number of steps > 0, or a vector of steps",
-                                    rlang::current_env())
+  steps <- check_steps(if (is.null(steps)) default_steps(x) else steps, allow_empty = FALSE)
   rates <- schedule_rates(x, steps)
   if (is.null(main)) main <- schedule_class_name(x)
   if (log && any(rates <= 0)) {

@@ -172,6 +172,29 @@ def numbers_list(name, value, *, minimum=None, allow_empty=False):
     return out
 
 
+def real_array(name, value, what, *, element_what=None):
+    """A 1-D numpy array of real numbers (possibly empty), in its own dtype.
+
+    Refuses None, strings, dicts, what numpy cannot make an array of, a single value
+    and anything else than real numbers (TypeError), and more than one dimension
+    (ValueError). `element_what` is the expectation shown for elements of the wrong
+    kind; `what` otherwise.
+    """
+    if value is None or isinstance(value, (str, bytes, dict)):
+        fail_type(name, value, what)
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001 - ragged, or not array-like
+        fail_type(name, value, what)
+    if array.ndim == 0:  # one value, not a real number (complex, an object...)
+        fail_type(name, value, what)
+    if array.ndim != 1:
+        fail_value(name, value, what)
+    if array.size and array.dtype.kind not in "iuf":
+        fail_type(name, value, element_what or what)
+    return array
+
+
 def schedule(name, value):
     """A Keras LearningRateSchedule (ours or Keras's own)."""
     from keras.optimizers.schedules import LearningRateSchedule

@@ -403,9 +403,10 @@ def _arity(function, arity):
         arity = getattr(function, "lrschedule_arity", None)
     if arity is not None:
         # check.integer refuses a bool (TypeError) before the value is compared.
-        if check.integer("arity", arity) not in (1, 2):
+        checked = check.integer("arity", arity)
+        if checked not in (1, 2):
             check.fail_value("arity", arity, "1 (a function of epoch) or 2 (of epoch and lr)")
-        return check.integer("arity", arity)
+        return checked
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):

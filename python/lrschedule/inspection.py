@@ -34,20 +34,11 @@ def _steps_array(steps):
                 "the step numbers wanted)",
             )
         return np.arange(n, dtype=np.int64)
-    if isinstance(steps, (str, bytes, dict)) or steps is None:
-        check.fail_type("steps", steps, what)
-    try:
-        array = np.asarray(steps)
-    except Exception:  # noqa: BLE001
-        check.fail_type("steps", steps, what)
-    if array.ndim == 0:  # one value, not a real number (complex, an object...)
-        check.fail_type("steps", steps, what)
-    if array.ndim != 1:
-        check.fail_value("steps", steps, what)
+    array = check.real_array(
+        "steps", steps, what, element_what="a 1-D array of integer step numbers"
+    )
     if array.size == 0:
         return array.astype(np.int64)
-    if array.dtype.kind not in "iuf":
-        check.fail_type("steps", steps, "a 1-D array of integer step numbers")
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or np.any(array != np.floor(array)):
             check.fail_value("steps", steps, "whole step numbers")

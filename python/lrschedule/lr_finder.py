@@ -216,19 +216,7 @@ def _curve(name, value, *, positive=False, length=None):
     Losses may be non-finite: a test stops on a non-finite loss, and records it.
     """
     what = "a 1-D list or array of " + ("finite numbers > 0" if positive else "numbers")
-    if value is None or isinstance(value, (str, bytes, dict)):
-        check.fail_type(name, value, what)
-    try:
-        array = np.asarray(value)
-    except Exception:  # noqa: BLE001 - ragged, or not array-like
-        check.fail_type(name, value, what)
-    if array.ndim == 0:
-        check.fail_type(name, value, what)
-    if array.ndim != 1:
-        check.fail_value(name, value, what)
-    if array.size and array.dtype.kind not in "iuf":
-        check.fail_type(name, value, what)
-    array = array.astype(np.float64)
+    array = check.real_array(name, value, what).astype(np.float64)
     if positive and not np.all(np.isfinite(array) & (array > 0)):
         check.fail_value(name, value, what)
     if length is not None and len(array) != length:
