@@ -90,25 +90,12 @@ callback_schedule_lr <- function(schedule, verbose = 0) {
 
 schedule_lr_expected <- "an R function of (epoch) or (epoch, lr), or a learning-rate schedule"
 
-# 1 for a function of (epoch), 2 for (epoch, lr), from the formals. Primitives have no
-# formals of their own; args() gives their documented ones.
+# 1 for a function of (epoch), 2 for (epoch, lr), from the formals (a function of
+# `...` alone takes the epoch).
 schedule_arity <- function(fn, call) {
-  params <- formals(if (is.primitive(fn)) args(fn) else fn)
-  named <- setdiff(names(params), "...")
-  has_dots <- "..." %in% names(params)
-  required <- named[vapply(named, function(n) identical(params[[n]], quote(expr = )), logical(1))]
-  if (length(required) > 2) {
-    cli::cli_abort(c(
-      "{.arg schedule} must be a function of {.code (epoch)} or {.code (epoch, lr)}.",
-      "x" = "It requires {length(required)} arguments: {.code {required}}."
-    ), class = "lrschedule_argument_error", call = call)
-  }
-  if (length(named) >= 2) return(2L)
-  if (length(named) == 1 || has_dots) return(1L)
-  cli::cli_abort(c(
-    "{.arg schedule} must be a function of {.code (epoch)} or {.code (epoch, lr)}.",
-    "x" = "It takes no argument."
-  ), class = "lrschedule_argument_error", call = call)
+  named <- check_function_arity(fn, 2, "a function of {.code (epoch)} or {.code (epoch, lr)}",
+                                arg = "schedule", call = call)
+  if (named >= 2) 2L else 1L
 }
 
 # The function Python calls: the user's, with an error that names the epoch and values

@@ -98,24 +98,26 @@ check_character <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_
 
 # An R function that can be called with `n` arguments: refused when it takes none (and
 # has no `...`) or requires more than `n`. `what` says what the arguments are, as in
-# "a function of the step". Primitives have no formals of their own; args() gives
-# their documented ones.
+# "a function of the step" (a constant of ours: cli markup in it is applied).
+# Returns the number of named arguments. Primitives have no formals of their own;
+# args() gives their documented ones.
 check_function_arity <- function(fn, n, what, arg = rlang::caller_arg(fn),
                                  call = rlang::caller_env()) {
   params <- formals(if (is.primitive(fn)) args(fn) else fn)
   named <- setdiff(names(params), "...")
   required <- named[vapply(named, function(p) identical(params[[p]], quote(expr = )), logical(1))]
+  header <- paste0("{.arg {arg}} must be ", what, ".")
   if (length(required) > n) {
     cli::cli_abort(c(
-      "{.arg {arg}} must be {what}.",
+      header,
       "x" = "It requires {length(required)} arguments: {.code {required}}."
     ), class = "lrschedule_argument_error", call = call)
   }
   if (length(named) == 0 && !"..." %in% names(params)) {
-    cli::cli_abort(c("{.arg {arg}} must be {what}.", "x" = "It takes no argument."),
+    cli::cli_abort(c(header, "x" = "It takes no argument."),
                    class = "lrschedule_argument_error", call = call)
   }
-  invisible(fn)
+  invisible(length(named))
 }
 
 py_isinstance <- function(x, cls) {
