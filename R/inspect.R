@@ -1,45 +1,42 @@
 # lr_values(): the rate of any schedule at given steps, in one vectorized call.
 
-# A number n means steps 0..n-1; a vector means those steps. Returns the steps as a
-# vector, or with `expand = FALSE` a count as an integer (so that a count of a billion
-# steps is not first made in R). A count is at most R's largest integer, steps below
-# 2^63 (the core's int64): beyond, R would fail to allocate or the values wrap around.
-# With `allow_empty = FALSE`, no steps at all (0 or a vector of length 0) is refused.
-check_steps <- function(steps, arg = "steps", call = rlang::caller_env(), expand = TRUE,
-                        allow_empty = TRUE) {
+# Steps are step numbers at every length: `lr_values(s, 1000)` is the rate at step
+# 1000, `0:999` the first thousand steps (a single number meaning "that many steps"
+# was misread by every new user). Returns the steps as doubles (R's integers stop at
+# 2^31 - 1; the core's steps are int64, so below 2^63). With `min_length`, fewer steps
+# are refused (plot() needs two to draw a line).
+check_steps <- function(steps, arg = "steps", call = rlang::caller_env(), min_length = 0) {
   if (!is.numeric(steps) || anyNA(steps) || any(!is.finite(steps)) || any(steps != trunc(steps)) ||
       any(steps < 0)) {
-    abort_arg(arg, steps, "a number of steps, or a vector of whole step numbers >= 0", call)
-  }
-  if (!allow_empty && (length(steps) == 0 || identical(as.double(steps), 0))) {
-    abort_arg(arg, steps, "a number of steps > 0, or a vector of steps", call)
-  }
-  if (length(steps) == 1) {
-    if (steps > .Machine$integer.max) {
-      abort_arg(arg, steps, paste0("a number of steps up to ", .Machine$integer.max,
-                                   ", or a vector of step numbers"), call)
-    }
-    return(if (expand) seq.int(0, length.out = steps) else as.integer(steps))
+    abort_arg(arg, steps, "a step number or a vector of whole step numbers >= 0", call)
   }
   if (any(steps >= 2^63)) {
-    abort_arg(arg, steps, "a vector of whole step numbers >= 0 and < 2^63", call)
+    abort_arg(arg, steps, "step numbers < 2^63", call)
+  }
+  if (length(steps) < min_length) {
+    abort_arg(arg, steps, paste0(
+      "a vector of at least ", min_length, " step numbers, e.g. 0:999 (a single number ",
+      "is one step)"), call)
   }
   as.double(steps)
 }
 
-# The rates at `steps`, a vector of step numbers already checked (one element is one
-# step, not a count): one call into the core.
+# The rates at `steps`, a vector of step numbers already checked: one call into the core.
 schedule_rates <- function(schedule, steps, call = rlang::caller_env()) {
   n <- length(steps)
   if (n == 0) return(numeric())
-  # Steps 0..n-1 go as the count n (the core makes the range); other steps as one
-  # NumPy array (an R vector would cross as a Python list, element by element).
-  index <- if (steps[[1]] == 0 && steps[[n]] == n - 1 && all(diff(steps) == 1)) {
-    as.integer(n)
+  # Steps 0..n-1 go as a Python range (the core makes it with numpy); other steps as
+  # one NumPy array (an R vector would cross as a Python list, element by element).
+  index <- if (n > 1 && steps[[1]] == 0 && steps[[n]] == n - 1 && all(diff(steps) == 1)) {
+    py_range(n)
   } else {
     reticulate::np_array(steps, dtype = "int64")
   }
   as.double(py_call(lrs()$values, list(schedule, index), call = call))
+}
+
+py_range <- function(n) {
+  reticulate::import_builtins(convert = FALSE)$range(as.integer(n))
 }
 
 #' The learning rate of a schedule at given steps
@@ -47,24 +44,28 @@ schedule_rates <- function(schedule, steps, call = rlang::caller_env()) {
 #' One vectorized call into the Python core: a million steps take milliseconds.
 #' Works for lrschedule's schedules and Keras's own.
 #'
+#' A number is a step at every length: `lr_values(s, 1000)` is the rate at step
+#' 1000, and `lr_values(s, 0:999)` the rates of the first thousand steps. (Before
+#' lrschedule 0.2.0 a single number `n` meant the steps `0:(n - 1)`.)
+#'
 #' @param schedule A schedule (`schedule_*()`, or any Keras
 #'   `LearningRateSchedule`), or a number (a constant rate).
-#' @param steps A number `n` (steps `0:(n - 1)`, `n` at most 2147483647), or a vector
-#'   of step numbers.
+#' @param steps Numeric vector of step numbers (whole numbers >= 0, counted from
+#'   0 as the optimizer counts its updates): one number for one step, a range
+#'   such as `0:999` for several.
 #' @returns A numeric vector, one rate per step.
 #' @family inspection
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   lr_values(schedule_step_decay(1, step_size = 2, gamma = 0.5), 5)
+#'   s <- schedule_step_decay(1, step_size = 2, gamma = 0.5)
+#'   lr_values(s, 0:4)   # steps 0 to 4
+#'   lr_values(s, 4)     # step 4 only
 #' }
 #' @export
 lr_values <- function(schedule, steps) {
   call <- rlang::current_env()
-  steps <- check_steps(steps, call = call, expand = FALSE)
+  steps <- check_steps(steps, call = call)
   if (!is.numeric(schedule)) schedule <- check_schedule(schedule, call = call)
   else schedule <- check_number(schedule, call = call)
-  if (length(steps) != 1) return(schedule_rates(schedule, steps, call = call))
-  # a count n: the core makes the range 0..n-1
-  if (steps == 0) return(numeric())
-  as.double(py_call(lrs()$values, list(schedule, steps), call = call))
+  schedule_rates(schedule, steps, call = call)
 }

@@ -12,32 +12,11 @@ schedule_class_name <- function(x) {
   reticulate::py_to_r(reticulate::py_get_attr(reticulate::py_get_attr(x, "__class__"), "__name__"))
 }
 
-# A horizon to show by default: the schedule's own length where it has one.
-default_steps <- function(x) {
-  config <- tryCatch(schedule_config(x), error = function(e) list())
-  whole <- function(name) if (is.numeric(config[[name]])) config[[name]] else 0
-  n <- switch(schedule_class_name(x),
-    OneCycle = , Linear = whole("total_steps"),
-    WarmupStableDecay = whole("warmup_steps") + whole("stable_steps") + whole("decay_steps"),
-    Cyclic = 2 * (whole("step_size_up") + if (is.numeric(config$step_size_down))
-      config$step_size_down else whole("step_size_up")),
-    CosineDecay = whole("decay_steps") + whole("warmup_steps"),
-    Warmup = whole("warmup_steps") + default_steps(as_lr_schedule(x$schedule)),
-    PerEpoch = whole("steps_per_epoch") * default_steps(as_lr_schedule(x$schedule)),
-    Sequence = {
-      pieces <- x$schedules
-      max(unlist(config$boundaries), 0) + default_steps(as_lr_schedule(pieces[[length(pieces)]]))
-    },
-    CosineDecayRestarts = 7 * whole("first_decay_steps"),
-    Tabulated = length(config$values),
-    ExponentialDecay = , InverseTimeDecay = , PolynomialDecay = 2 * whole("decay_steps"),
-    StepDecay = 4 * whole("step_size"),
-    MultiStepDecay = max(unlist(config$milestones), 0) * 1.25,
-    PiecewiseConstantDecay = max(unlist(config$boundaries), 0) * 1.25,
-    0
-  )
-  n <- as.integer(ceiling(n))
-  if (is.na(n) || n < 2) 1000L else n
+# The steps that show the schedule's whole shape (its own length where it has one): the
+# core's default_steps(), also what Python's plot() draws by default.
+default_steps <- function(x, call = rlang::caller_env()) {
+  span <- py_call(lrs()$inspection$default_steps, list(x), call = call)
+  seq.int(0, length.out = reticulate::py_len(span))
 }
 
 format_config_value <- function(value) {
@@ -69,10 +48,12 @@ format_config_value <- function(value) {
 #' lrschedule's schedules and for Keras's own schedule objects.
 #'
 #' @param x A schedule.
-#' @param steps A number `n` (steps `0:(n - 1)`) or a vector of steps; by default
-#'   the schedule's own length where it has one (else 1000 steps). For `format()`
-#'   and `print()`, the rate is shown at five steps spread over `n`, or at each
-#'   step of the vector.
+#' @param steps Numeric vector of step numbers: a range such as `0:999`, or any
+#'   steps (one number is one step). By default the steps that show the
+#'   schedule's whole shape: its own length where it has one (`total_steps` of a
+#'   one-cycle, a warmup plus what follows...), a few periods of a decay that goes
+#'   on forever, else `0:999`. `format()` and `print()` show the rate at five steps
+#'   spread over that default, or at each step given; `plot()` needs at least two.
 #' @param log Logical. Logarithmic rate axis. Defaults to `FALSE`.
 #' @param main,xlab,ylab,type Passed to [graphics::plot()].
 #' @param row.names,optional Ignored (for compatibility with [as.data.frame()]).
@@ -99,14 +80,12 @@ format.lrschedule_schedule <- function(x, steps = NULL, ...) {
   config <- schedule_config(x)
   config$name <- NULL
   params <- vapply(names(config), function(n) paste0(n, " = ", format_config_value(config[[n]])), "")
-  if (is.null(steps) || length(steps) == 1) {
-    # Five steps spread over the horizon: the schedule's own, or the count given.
-    n <- if (is.null(steps)) default_steps(x) else check_whole(steps, arg = "steps")
-    if (n < 1) abort_arg("steps", steps, "a number of steps > 0, or a vector of steps",
-                         rlang::current_env())
+  if (is.null(steps)) {
+    # five steps spread over the schedule's whole shape
+    n <- length(default_steps(x))
     at <- unique(round(c(0, 0.25, 0.5, 0.75, 1) * (n - 1)))
   } else {
-    at <- check_steps(steps, allow_empty = FALSE)
+    at <- check_steps(steps, min_length = 1)
   }
   values <- schedule_rates(x, at)
   c(paste0("<", name, "> learning-rate schedule"),
@@ -128,7 +107,7 @@ plot.lrschedule_schedule <- function(x, steps = NULL, log = FALSE, main = NULL,
                                      xlab = "step", ylab = "learning rate", type = "l", ...) {
   check_schedule(x)
   log <- check_flag(log)
-  steps <- check_steps(if (is.null(steps)) default_steps(x) else steps, allow_empty = FALSE)
+  steps <- if (is.null(steps)) default_steps(x) else check_steps(steps, min_length = 2)
   rates <- schedule_rates(x, steps)
   if (is.null(main)) main <- schedule_class_name(x)
   if (log && any(rates <= 0)) {
@@ -150,6 +129,6 @@ plot.lrschedule_schedule <- function(x, steps = NULL, log = FALSE, main = NULL,
 as.data.frame.lrschedule_schedule <- function(x, row.names = NULL, optional = FALSE,
                                               steps = NULL, ...) {
   check_schedule(x)
-  steps <- check_steps(if (is.null(steps)) default_steps(x) else steps)
+  steps <- if (is.null(steps)) default_steps(x) else check_steps(steps)
   data.frame(step = steps, learning_rate = schedule_rates(x, steps))
 }

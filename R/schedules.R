@@ -90,7 +90,7 @@ schedule_piecewise_constant <- function(boundaries, values) {
 #' @seealso <https://keras.io/api/optimizers/learning_rate_schedules/polynomial_decay/>
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   lr_values(schedule_polynomial_decay(0.1, decay_steps = 10, power = 2), 11)
+#'   lr_values(schedule_polynomial_decay(0.1, decay_steps = 10, power = 2), 0:10)
 #' }
 #' @export
 schedule_polynomial_decay <- function(initial_learning_rate, decay_steps,
@@ -207,7 +207,7 @@ schedule_cosine_restarts <- function(initial_learning_rate, first_decay_steps, t
 #' @inherit schedule_exponential_decay return
 #' @family learning rate schedules
 #' @examples
-#' if (lrschedule:::python_ready()) lr_values(schedule_constant(0.01), 3)
+#' if (lrschedule:::python_ready()) lr_values(schedule_constant(0.01), 0:2)
 #' @export
 schedule_constant <- function(learning_rate) {
   new_schedule(lrs()$Constant, list(learning_rate = check_number(learning_rate)))
@@ -228,7 +228,7 @@ schedule_constant <- function(learning_rate) {
 #' @family learning rate schedules
 #' @seealso <https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.LinearLR.html>
 #' @examples
-#' if (lrschedule:::python_ready()) lr_values(schedule_linear(0, 0.01, total_steps = 4), 6)
+#' if (lrschedule:::python_ready()) lr_values(schedule_linear(0, 0.01, total_steps = 4), 0:5)
 #' @export
 schedule_linear <- function(initial_learning_rate, end_learning_rate, total_steps) {
   new_schedule(lrs()$Linear, list(
@@ -251,7 +251,7 @@ schedule_linear <- function(initial_learning_rate, end_learning_rate, total_step
 #' @family learning rate schedules
 #' @seealso <https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.StepLR.html>
 #' @examples
-#' if (lrschedule:::python_ready()) lr_values(schedule_step_decay(1, step_size = 2, gamma = 0.5), 5)
+#' if (lrschedule:::python_ready()) lr_values(schedule_step_decay(1, step_size = 2, gamma = 0.5), 0:4)
 #' @export
 schedule_step_decay <- function(initial_learning_rate, step_size, gamma = 0.1) {
   new_schedule(lrs()$StepDecay, list(
@@ -273,7 +273,7 @@ schedule_step_decay <- function(initial_learning_rate, step_size, gamma = 0.1) {
 #' @family learning rate schedules
 #' @seealso <https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.MultiStepLR.html>
 #' @examples
-#' if (lrschedule:::python_ready()) lr_values(schedule_multistep_decay(1, c(2, 4)), 6)
+#' if (lrschedule:::python_ready()) lr_values(schedule_multistep_decay(1, c(2, 4)), 0:5)
 #' @export
 schedule_multistep_decay <- function(initial_learning_rate, milestones, gamma = 0.1) {
   new_schedule(lrs()$MultiStepDecay, list(
@@ -427,7 +427,7 @@ schedule_warmup_stable_decay <- function(learning_rate, warmup_steps, stable_ste
 #' @family learning rate schedules
 #' @seealso <https://huggingface.co/docs/transformers/main_classes/optimizer_schedules>
 #' @examples
-#' if (lrschedule:::python_ready()) lr_values(schedule_inverse_sqrt(1e-3, warmup_steps = 4), 8)
+#' if (lrschedule:::python_ready()) lr_values(schedule_inverse_sqrt(1e-3, warmup_steps = 4), 0:7)
 #' @export
 schedule_inverse_sqrt <- function(learning_rate, warmup_steps, timescale = NULL) {
   new_schedule(lrs()$InverseSqrt, list(

@@ -183,8 +183,8 @@ inspect <- list(
 )
 for (name in names(inspect)) {
   s <- inspect[[name]]
-  lr_values(s, 10)
-  vec <- min(replicate(3, system.time(lr_values(s, 1e6))[["elapsed"]]))
+  lr_values(s, 0:9)
+  vec <- min(replicate(3, system.time(lr_values(s, 0:999999))[["elapsed"]]))
   picks <- round(seq(0, 1e6 - 1, length.out = 100))
   per <- system.time(for (p in picks) s(as.integer(p)))[["elapsed"]] / length(picks)
   cat(sprintf("%-36s %12.1f %12.3f %14.0f\n", name, vec * 1000, per * 1000, per * 1e6))

@@ -243,7 +243,7 @@ def bench_inspection(n=1_000_000, sample=200):
     steps = np.arange(n)
     for name, make in schedules.items():
         schedule = make()
-        lrs.values(schedule, 10)
+        lrs.values(schedule, range(10))
         times = []
         for _ in range(3):
             start = time.perf_counter()

@@ -9,7 +9,8 @@ torch backends, and evaluates a whole vector of steps in one call.
 
     schedule = lrs.OneCycle(max_lr=1e-2, total_steps=1000)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule), loss="mse")
-    lrs.values(schedule, 1000)        # the learning rate at steps 0..999
+    lrs.values(schedule, range(1000)) # the learning rate at steps 0..999
+    lrs.values(schedule, 1000)        # the learning rate at step 1000
 """
 
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError

@@ -1,5 +1,6 @@
 """Looking at a schedule before training with it: `values()` and `plot()`."""
 
+import math
 import numbers
 
 import keras
@@ -7,38 +8,48 @@ import numpy as np
 from keras import ops
 
 from lrschedule import _validation as check
+from lrschedule import schedules as ours
 from lrschedule.schedules import Schedule, evaluate
 
-__all__ = ["values", "plot"]
+__all__ = ["values", "plot", "default_steps"]
 
-_MAX_STEP = 2**63 - 1
-
-
-# The longest run of steps values() builds from a count: 2**31 - 1, R's largest
-# integer (the float32 rates alone take 8 GiB).
+# The most steps values() evaluates in one call: 2**31 - 1, R's largest integer (the
+# float32 rates alone take 8 GiB).
 _MAX_COUNT = 2**31 - 1
 
 
 def _steps_array(steps):
-    """An int `n` means steps 0..n-1; a sequence means exactly those steps."""
-    what = "a number of steps or a 1-D array of step numbers"
+    """The steps as an int64 array, and whether one step (a number) was given.
+
+    A number is one step number, at every size: `1000` is step 1000, never "1000
+    steps" (a meaning that changed with the length of the argument was misread by
+    every new user). A `range`, list or 1-D array means exactly those steps.
+    """
+    what = "a step number, or a range or 1-D array of step numbers"
     scalar = check._unwrap_scalar(steps)
     if isinstance(scalar, (bool, np.bool_)):
         check.fail_type("steps", steps, what)
     if isinstance(scalar, (numbers.Real, np.integer, np.floating)):
-        n = check.integer("steps", scalar, minimum=0)
-        if n > _MAX_COUNT:
-            check.fail_value(
-                "steps", steps,
-                f"a number of steps <= {_MAX_COUNT} (for later steps, pass an array of "
-                "the step numbers wanted)",
-            )
-        return np.arange(n, dtype=np.int64)
+        step = check.integer("steps", scalar, minimum=0)
+        if step >= 2**63:
+            check.fail_value("steps", steps, "a step number < 2**63")
+        return np.asarray(step, dtype=np.int64), True
+    if isinstance(steps, range):
+        # np.arange, not np.asarray: a range of a million steps is not walked in Python.
+        if len(steps) > _MAX_COUNT:
+            check.fail_value("steps", steps, f"a range of at most {_MAX_COUNT} steps")
+        if len(steps) and min(steps[0], steps[-1]) < 0:
+            check.fail_value("steps", steps, "a range of step numbers >= 0")
+        if len(steps) and max(steps[0], steps[-1]) >= 2**63:
+            check.fail_value("steps", steps, "a range of step numbers < 2**63")
+        return np.arange(steps.start, steps.stop, steps.step, dtype=np.int64), False
     array = check.real_array(
         "steps", steps, what, element_what="a 1-D array of integer step numbers"
     )
+    if array.size > _MAX_COUNT:
+        check.fail_value("steps", steps, f"at most {_MAX_COUNT} step numbers")
     if array.size == 0:
-        return array.astype(np.int64)
+        return array.astype(np.int64), False
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or np.any(array != np.floor(array)):
             check.fail_value("steps", steps, "whole step numbers")
@@ -46,7 +57,77 @@ def _steps_array(steps):
         check.fail_value("steps", steps, "step numbers >= 0")
     if array.dtype.kind != "i" and np.any(array >= 2.0**63):
         check.fail_value("steps", steps, "step numbers < 2**63")
-    return array.astype(np.int64)
+    return array.astype(np.int64), False
+
+
+_K = keras.optimizers.schedules
+# Steps shown for a schedule whose shape says nothing about its length.
+_DEFAULT_SPAN = 1000
+
+
+def _length(schedule):
+    """The steps over which `schedule` shows its whole shape, or 0 when it has no length.
+
+    A schedule that ends (OneCycle, Linear, WarmupStableDecay, CosineDecay...) up to
+    its end; one that decays forever over a few of its periods; wrappers add their
+    own steps to the inner schedule's.
+    """
+    def whole(value):
+        return int(value) if isinstance(value, numbers.Real) else 0
+
+    def shown(inner):  # an inner schedule's span, the default one when it has no length
+        return len(default_steps(inner))
+
+    if isinstance(schedule, (ours.OneCycle, ours.Linear)):
+        return whole(schedule.total_steps)
+    if isinstance(schedule, ours.WarmupStableDecay):
+        return sum(whole(schedule.get_config()[k])
+                   for k in ("warmup_steps", "stable_steps", "decay_steps"))
+    if isinstance(schedule, ours.Cyclic):
+        up = whole(schedule.step_size_up)
+        down = up if schedule.step_size_down is None else whole(schedule.step_size_down)
+        return 2 * (up + down)
+    if isinstance(schedule, ours.Warmup):
+        return whole(schedule.warmup_steps) + shown(schedule.schedule)
+    if isinstance(schedule, ours.PerEpoch):
+        return whole(schedule.steps_per_epoch) * shown(schedule.schedule)
+    if isinstance(schedule, ours.Sequence):
+        return max(schedule.boundaries, default=0) + shown(schedule.schedules[-1])
+    if isinstance(schedule, ours.Tabulated):
+        return len(schedule.values)
+    if isinstance(schedule, ours.StepDecay):
+        return 4 * whole(schedule.step_size)
+    if isinstance(schedule, ours.MultiStepDecay):
+        return math.ceil(1.25 * max(schedule.milestones, default=0))
+    if isinstance(schedule, _K.CosineDecay):
+        return whole(schedule.decay_steps) + whole(schedule.warmup_steps)
+    if isinstance(schedule, _K.CosineDecayRestarts):
+        return 7 * whole(schedule.first_decay_steps)
+    if isinstance(schedule, (_K.ExponentialDecay, _K.InverseTimeDecay, _K.PolynomialDecay)):
+        return 2 * whole(schedule.decay_steps)
+    if isinstance(schedule, _K.PiecewiseConstantDecay):
+        return math.ceil(1.25 * max((whole(b) for b in schedule.boundaries), default=0))
+    inner = getattr(schedule, "schedule", None)  # ControlledRate, or a user wrapper
+    if isinstance(inner, _K.LearningRateSchedule):
+        return _length(inner)
+    return 0
+
+
+def default_steps(schedule):
+    """The steps `plot()` draws when none are given: a range showing the whole shape.
+
+    The schedule's own length where it has one (OneCycle's `total_steps`, a warmup
+    plus its inner schedule...), a few periods of a decay that goes on forever, else
+    1000 steps.
+
+    Args:
+        schedule: any Keras schedule, or a number.
+
+    Returns:
+        A `range` starting at step 0.
+    """
+    n = _length(schedule) if isinstance(schedule, _K.LearningRateSchedule) else 0
+    return range(n if n >= 2 else _DEFAULT_SPAN)
 
 
 def _vectorized_map(schedule, steps):
@@ -70,31 +151,46 @@ def _vectorized_map(schedule, steps):
 
 
 def values(schedule, steps):
-    """The learning rate of any Keras schedule at the given steps, as a numpy array.
+    """The learning rate of any Keras schedule at the given steps.
+
+    A number is one step: `values(s, 1000)` is the rate at step 1000. Several steps
+    are a range or an array: `values(s, range(1000))` gives the rates of steps
+    0..999, `values(s, [0, 500, 999])` those three.
 
     Our schedules and Keras's own are evaluated in one vectorized call (a million
     steps take milliseconds); Keras's `CosineDecay` with a warmup, which branches with
     a scalar-only `ops.cond`, is evaluated with its own two formulas merged
-    elementwise. A plain number is a constant rate.
+    elementwise. A plain number as `schedule` is a constant rate.
 
     Args:
         schedule: a `keras.optimizers.schedules.LearningRateSchedule` (ours or Keras's,
             or a user subclass), or a number.
-        steps: int n >= 0 for steps 0..n-1, or a 1-D array of step numbers >= 0.
+        steps: a step number >= 0, or a `range`, list or 1-D array of step numbers
+            >= 0 (at most 2**31 - 1 of them).
 
     Returns:
-        A numpy array with one rate per step, in the schedule's own float dtype
-        (float32 for ours and for Keras's under the default float type).
+        For one step, the rate as a numpy scalar; otherwise a 1-D numpy array with one
+        rate per step. In the schedule's own float dtype (float32 for ours and for
+        Keras's under the default float type).
 
     These are the rates training uses, to float32 rounding: a compiled train step may
     round the same formula an ulp or two differently (TensorFlow's and XLA's optimizers
     fold products of constants; vectorized sin/cos round differently from scalar ones).
 
     Example:
-        >>> lrschedule.values(lrschedule.StepDecay(1.0, step_size=2, gamma=0.5), 5)
+        >>> s = lrschedule.StepDecay(1.0, step_size=2, gamma=0.5)
+        >>> lrschedule.values(s, range(5))
         array([1.  , 1.  , 0.5 , 0.5 , 0.25], dtype=float32)
+        >>> lrschedule.values(s, 4)
+        0.25
     """
-    steps = _steps_array(steps)
+    steps, one_step = _steps_array(steps)
+    rates = _rates(schedule, steps.reshape(-1))
+    return rates.reshape(())[()] if one_step else rates
+
+
+def _rates(schedule, steps):
+    """The rates at a 1-D int64 array of steps, as a 1-D numpy array."""
     if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
         if callable(schedule) or not check._is_real(check._unwrap_scalar(schedule)):
             check.fail_type(
@@ -143,12 +239,14 @@ def check_axes(name, ax):
     return ax
 
 
-def plot(schedule, steps, ax=None, log=False, **kwargs):
+def plot(schedule, steps=None, ax=None, log=False, **kwargs):
     """Draws the learning rate against the step with matplotlib.
 
     Args:
         schedule: any Keras schedule (see `values`).
-        steps: int n for steps 0..n-1, or a 1-D array of step numbers.
+        steps: the steps to draw, a `range` or 1-D array of at least two step numbers
+            (e.g. `range(1000)`); a single number is one step, not a count, and is
+            refused here. Defaults to `default_steps(schedule)`, the whole shape.
         ax: a matplotlib Axes to draw on; a new figure when None.
         log: bool (True or False). Logarithmic rate axis.
         **kwargs: passed to `Axes.plot`.
@@ -157,10 +255,18 @@ def plot(schedule, steps, ax=None, log=False, **kwargs):
         The matplotlib Axes.
     """
     plt = require_pyplot("lrschedule.plot()")
-    step_array = _steps_array(steps)
+    if steps is None:
+        steps = default_steps(schedule)
+    step_array, one_step = _steps_array(steps)
+    if one_step or step_array.size < 2:
+        check.fail_value(
+            "steps", steps,
+            "a range or array of at least two step numbers to draw, e.g. range(1000) "
+            "(a single number is one step)",
+        )
     log = check.boolean("log", log)
     check_axes("ax", ax)
-    rates = values(schedule, step_array)
+    rates = _rates(schedule, step_array)
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(step_array, rates, **kwargs)

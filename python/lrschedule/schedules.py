@@ -239,7 +239,7 @@ class Constant(Schedule):
         learning_rate: float >= 0. The rate at every step.
 
     Example:
-        >>> lrschedule.values(Constant(0.01), 3)
+        >>> lrschedule.values(Constant(0.01), range(3))
         array([0.01, 0.01, 0.01])
     """
 

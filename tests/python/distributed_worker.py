@@ -56,7 +56,7 @@ def cases():
                                          [4]),
         "Tabulated": lambda: lrs.Tabulated([0.3, 0.2, 0.1]),
     }
-    out = {name: (make, list, 1, STEPS, lrs.values(make(), STEPS).tolist())
+    out = {name: (make, list, 1, STEPS, lrs.values(make(), range(STEPS)).tolist())
            for name, make in plain.items()}
     n = EPOCHS_WITH_CALLBACKS * STEPS_PER_EPOCH
     step_decay = lambda: lrs.StepDecay(0.4, step_size=2, gamma=0.8)  # noqa: E731
@@ -67,7 +67,7 @@ def cases():
     multiplier = np.repeat([1.0, 1.0, 0.5, 0.25], STEPS_PER_EPOCH)
     out["ReduceLROnPlateau-over-StepDecay"] = (
         step_decay, plateau, EPOCHS_WITH_CALLBACKS, STEPS_PER_EPOCH,
-        (lrs.values(step_decay(), n) * multiplier).tolist())
+        (lrs.values(step_decay(), range(n)) * multiplier).tolist())
     epoch_rate = lambda epoch: 0.3 / (1 + epoch)  # noqa: E731
     out["ScheduleLR"] = (
         lambda: 0.01, lambda: [lrs.ScheduleLR(epoch_rate)], EPOCHS_WITH_CALLBACKS,
@@ -111,7 +111,7 @@ def run(make_schedule, make_callbacks, epochs, steps_per_epoch, distributed):
         model.save(path)
         with scope(distributed):
             loaded = keras.models.load_model(path, safe_mode=True)
-        restored = lrs.values(loaded.optimizer._learning_rate, epochs * steps_per_epoch).tolist()
+        restored = lrs.values(loaded.optimizer._learning_rate, range(epochs * steps_per_epoch)).tolist()
         iterations = int(ops.convert_to_numpy(loaded.optimizer.iterations))
     set_distribution(False)
     return {"rates": rates, "restored": restored, "iterations": iterations}

@@ -392,9 +392,12 @@ BAD_STEPS = [
     ("none-element", [1, None], TypeError, "[1, None]"),
     ("dict", {"steps": 3}, TypeError, "{'steps': 3}"),
     ("complex", 3j, TypeError, "3j"),
-    # counts past 2**31 - 1 would allocate 8+ GiB (1e30 used to fail inside numpy)
-    ("count-past-2**31", 2**31, ValueError, "2147483648"),
-    ("count-1e30", 1e30, ValueError, "1e+30"),
+    # a step is an int64 (1e30 used to fail inside numpy); a range past 2**31 - 1 steps
+    # would allocate 8+ GiB
+    ("step-2**63", 2**63, ValueError, "9223372036854775808"),
+    ("step-1e30", 1e30, ValueError, "1e+30"),
+    ("range-past-2**31", range(2**31), ValueError, "range(0, 2147483648)"),
+    ("negative-range", range(-2, 2), ValueError, "range(-2, 2)"),
     ("element-past-2**63", [0.0, 1e300], ValueError, "[0.0, 1e+300]"),
 ]
 BAD_SCHEDULE = [
@@ -414,10 +417,15 @@ BAD_SCHEDULE = [
 INSPECTION = (
     family("values", "schedule", lambda v: lrs.values(v, 5), BAD_SCHEDULE)
     + family("values", "steps", lambda v: lrs.values(GOOD, v), BAD_STEPS)
-    + family("plot", "schedule", lambda v: lrs.plot(v, 5), BAD_SCHEDULE)
-    + family("plot", "steps", lambda v: lrs.plot(GOOD, v), BAD_STEPS)
-    + family("plot", "log", lambda v: lrs.plot(GOOD, 5, log=v), BAD_FLAG)
-    + family("plot", "ax", lambda v: lrs.plot(GOOD, 5, ax=as_ax(v)), [
+    + family("plot", "schedule", lambda v: lrs.plot(v, range(5)), BAD_SCHEDULE)
+    + family("plot", "steps", lambda v: lrs.plot(GOOD, v), BAD_STEPS + [
+        # one step (a number is a step, not a count) draws nothing
+        ("one-step", 5, ValueError, "5"),
+        ("one-element", [5], ValueError, "[5]"),
+        ("empty", [], ValueError, "[]"),
+    ])
+    + family("plot", "log", lambda v: lrs.plot(GOOD, range(5), log=v), BAD_FLAG)
+    + family("plot", "ax", lambda v: lrs.plot(GOOD, range(5), ax=as_ax(v)), [
         ("string", "ax", TypeError, "'ax'"),
         ("number", 1, TypeError, "1"),
         ("figure", "figure", TypeError, "<Figure"),
@@ -638,37 +646,57 @@ def test_controlled_rate_accepts_valid_edge_values(kwargs):
 @pytest.mark.parametrize(
     "steps, expected",
     [
-        (0, []),
-        (3, [0, 1, 2]),
-        (np.int64(2), [0, 1]),
-        (2.0, [0, 1]),
-        (np.array(2), [0, 1]),
+        (0, 0),
+        (3, 3),
+        (np.int64(2), 2),
+        (2.0, 2),
+        (np.array(2), 2),
+        (2**62, 2**62),
+    ],
+    ids=["zero", "int", "numpy-int", "integral-float", "0d-array", "2**62"],
+)
+def test_values_takes_a_number_as_one_step(steps, expected):
+    schedule = lrs.StepDecay(1.0, step_size=2, gamma=0.5)
+    rate = lrs.values(schedule, steps)
+    assert np.ndim(rate) == 0
+    assert rate == pytest.approx(0.5 ** (expected // 2) if expected < 2000 else 0.0)
+
+
+@pytest.mark.parametrize(
+    "steps, expected",
+    [
+        (range(3), [0, 1, 2]),
+        (range(4, 0, -2), [4, 2]),
         ([], []),
+        (range(0), []),
         ([4, 0, 4], [4, 0, 4]),
         (np.array([3.0, 1.0]), [3, 1]),
         ((5,), [5]),
+        (np.array([2]), [2]),
     ],
-    ids=["zero", "int", "numpy-int", "integral-float", "0d-array", "empty-list", "unsorted",
-         "whole-floats", "tuple"],
+    ids=["range", "reversed-range", "empty-list", "empty-range", "unsorted", "whole-floats",
+         "tuple", "one-element-array"],
 )
 def test_values_and_plot_accept_valid_steps(steps, expected):
     schedule = lrs.StepDecay(1.0, step_size=2, gamma=0.5)
     rates = lrs.values(schedule, steps)
+    assert rates.shape == (len(expected),)
     np.testing.assert_allclose(rates, [0.5 ** (s // 2) for s in expected])
-    ax = lrs.plot(schedule, steps, log=np.bool_(True))
-    assert ax.get_yscale() == "log"
-    np.testing.assert_array_equal(ax.lines[0].get_xdata(), expected)
+    if len(expected) >= 2:
+        ax = lrs.plot(schedule, steps, log=np.bool_(True))
+        assert ax.get_yscale() == "log"
+        np.testing.assert_array_equal(ax.lines[0].get_xdata(), expected)
 
 
 @pytest.mark.parametrize("schedule", [0, 0.1, np.float32(0.1), np.array(0.1)],
                          ids=["zero", "float", "numpy-float", "0d-array"])
 def test_values_accepts_a_number_as_a_constant_rate(schedule):
-    np.testing.assert_allclose(lrs.values(schedule, 3), [float(schedule)] * 3)
+    np.testing.assert_allclose(lrs.values(schedule, range(3)), [float(schedule)] * 3)
 
 
 def test_plot_draws_on_a_given_axes_with_log_false():
     _, ax = plt.subplots()
-    assert lrs.plot(GOOD, 4, ax=ax, log=False, color="red") is ax
+    assert lrs.plot(GOOD, range(4), ax=ax, log=False, color="red") is ax
     assert ax.get_yscale() == "linear"
 
 

@@ -171,7 +171,7 @@ def test_controlled_rate_formula_is_elementwise():
     expected = np.maximum(base * 0.1, np.minimum(base, 0.004))
     got = ops.convert_to_numpy(rate(ops.convert_to_tensor(steps)))
     np.testing.assert_allclose(got, expected, rtol=1e-6)
-    np.testing.assert_allclose(lrschedule.values(rate, 15), expected, rtol=1e-6)
+    np.testing.assert_allclose(lrschedule.values(rate, range(15)), expected, rtol=1e-6)
     # Base below min_lr is left alone (steps 15.. have base 0.1 * 0.5**5 = 0.003125).
     np.testing.assert_allclose(float(ops.convert_to_numpy(rate(15))), 0.003125, rtol=1e-6)
 
@@ -558,7 +558,7 @@ def test_plateau_multiplies_any_schedule(make_schedule, formula):
     schedule = make_schedule()
     steps = np.arange(18)
     if formula is None:  # OneCycle: its own values (tested against torch elsewhere)
-        base = lrschedule.values(schedule, 18).astype(np.float64)
+        base = lrschedule.values(schedule, range(18)).astype(np.float64)
     else:
         base = formula(steps)
     model = bias_model(schedule)

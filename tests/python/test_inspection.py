@@ -13,18 +13,39 @@ matplotlib.use("Agg")
 K = keras.optimizers.schedules
 
 
-def test_int_means_the_first_n_steps_and_arrays_mean_those_steps():
+def test_a_number_is_one_step_at_every_size():
     schedule = lrs.StepDecay(1.0, step_size=1, gamma=0.5)
-    np.testing.assert_array_equal(lrs.values(schedule, 3), [1.0, 0.5, 0.25])
-    np.testing.assert_array_equal(lrs.values(schedule, [2, 0]), [0.25, 1.0])
-    np.testing.assert_array_equal(lrs.values(schedule, np.array([1.0, 3.0])), [0.5, 0.125])
-    assert lrs.values(schedule, 0).shape == (0,)
-    assert lrs.values(schedule, []).shape == (0,)
+    # values(s, 3) is the rate at step 3, not "3 steps": the length-dependent meaning
+    # was misread by every new user.
+    assert lrs.values(schedule, 3) == np.float32(0.125)
+    assert np.ndim(lrs.values(schedule, 3)) == 0
+    assert lrs.values(schedule, 0) == np.float32(1.0)
+    assert lrs.values(schedule, np.int64(2)) == np.float32(0.25)
+    assert lrs.values(schedule, 2.0) == np.float32(0.25)
+    assert lrs.values(schedule, np.array(1)) == np.float32(0.5)
     assert lrs.values(schedule, 3).dtype == np.float32
+    big = lrs.MultiStepDecay(1.0, milestones=[2**40], gamma=0.5)
+    assert lrs.values(big, 2**40) == np.float32(0.5)
+    assert lrs.values(big, 2**40 - 1) == np.float32(1.0)
+
+
+def test_ranges_lists_and_arrays_are_those_steps():
+    schedule = lrs.StepDecay(1.0, step_size=1, gamma=0.5)
+    np.testing.assert_array_equal(lrs.values(schedule, range(3)), [1.0, 0.5, 0.25])
+    np.testing.assert_array_equal(lrs.values(schedule, range(1, 6, 2)), [0.5, 0.125, 0.03125])
+    np.testing.assert_array_equal(lrs.values(schedule, range(2, -1, -1)), [0.25, 0.5, 1.0])
+    np.testing.assert_array_equal(lrs.values(schedule, [2, 0]), [0.25, 1.0])
+    np.testing.assert_array_equal(lrs.values(schedule, [3]), [0.125])
+    np.testing.assert_array_equal(lrs.values(schedule, np.array([1.0, 3.0])), [0.5, 0.125])
+    assert lrs.values(schedule, range(0)).shape == (0,)
+    assert lrs.values(schedule, []).shape == (0,)
+    assert lrs.values(schedule, range(3)).dtype == np.float32
+    assert lrs.values(schedule, range(10**6)).shape == (10**6,)
 
 
 def test_a_number_is_a_constant_rate():
-    np.testing.assert_array_equal(lrs.values(0.01, 3), np.float32([0.01, 0.01, 0.01]))
+    np.testing.assert_array_equal(lrs.values(0.01, range(3)), np.float32([0.01, 0.01, 0.01]))
+    assert lrs.values(0.01, 7) == np.float32(0.01)
 
 
 @pytest.mark.parametrize(
@@ -35,12 +56,15 @@ def test_a_number_is_a_constant_rate():
         ([1, -2], ValueError, "steps=[1, -2]"),
         ([0.5], ValueError, "steps=[0.5]"),
         (np.zeros((2, 2)), ValueError, "steps="),
+        (2**63, ValueError, "steps=9223372036854775808"),
+        (range(-1, 3), ValueError, "steps=range(-1, 3)"),
+        (range(2**31), ValueError, "steps=range(0, 2147483648)"),
         ("10", TypeError, "steps='10'"),
         (None, TypeError, "steps=None"),
         (["a"], TypeError, "steps=['a']"),
     ],
-    ids=["negative", "fraction", "negative-element", "fractional-element", "matrix", "string",
-         "none", "strings"],
+    ids=["negative", "fraction", "negative-element", "fractional-element", "matrix",
+         "past-2**63", "negative-range", "range-past-2**31", "string", "none", "strings"],
 )
 def test_bad_steps(steps, error, text):
     with pytest.raises(error, match=r"Argument `steps`") as info:
@@ -75,15 +99,25 @@ class ScalarOnly(K.LearningRateSchedule):
 
 
 def test_scalar_only_user_schedule_still_evaluates():
-    np.testing.assert_allclose(lrs.values(ScalarOnly(), 5), [0.1, 0.1, 0.1, 0.01, 0.01],
+    np.testing.assert_allclose(lrs.values(ScalarOnly(), range(5)), [0.1, 0.1, 0.1, 0.01, 0.01],
                                rtol=1e-6)
+    assert lrs.values(ScalarOnly(), 4) == pytest.approx(0.01)
 
 
 @pytest.mark.parametrize("name, schedule", catalogue(), ids=[c[0] for c in catalogue()])
 def test_plot_draws_the_values(name, schedule):
-    ax = lrs.plot(schedule, 30, log=name != "Keras-CosineDecay-warmup")
+    ax = lrs.plot(schedule, range(30), log=name != "Keras-CosineDecay-warmup")
     x, y = ax.lines[0].get_data()
     np.testing.assert_array_equal(x, np.arange(30))
-    np.testing.assert_array_equal(y, lrs.values(schedule, 30))
+    np.testing.assert_array_equal(y, lrs.values(schedule, range(30)))
     assert ax.get_xlabel() == "step" and ax.get_ylabel() == "learning rate"
     matplotlib.pyplot.close(ax.figure)
+
+
+@pytest.mark.parametrize("steps", [30, np.int64(30), [30], range(30, 31)],
+                         ids=["int", "numpy-int", "one-element-list", "one-step-range"])
+def test_plot_refuses_a_single_step(steps):
+    # plot(s, 30) drew steps 0..29 before 0.2.0: it is refused, not drawn as one point.
+    with pytest.raises(ValueError, match=r"Argument `steps` must be a range or array of at "
+                       r"least two step numbers to draw, e\.g\. range\(1000\)"):
+        lrs.plot(lrs.Constant(0.1), steps)

@@ -18,7 +18,7 @@ REL = 1e-5  # float32 evaluation against float64 bounds
 
 
 def trajectory(schedule, steps):
-    v = lrs.values(schedule, steps).astype(np.float64)
+    v = lrs.values(schedule, range(steps)).astype(np.float64)
     assert np.all(np.isfinite(v))
     return v
 

@@ -21,7 +21,7 @@ if rsupport.r_available_reason():
 
 TABLE = rsupport.ROOT / "tests" / "testthat" / "fixtures" / "bad-input-table.R"
 BATCH = 120  # rows per r.run() call
-AFTER = "0.25 0.25"  # lr_values(schedule_constant(0.25), 2), run after every row
+AFTER = "0.25 0.25"  # lr_values(schedule_constant(0.25), 0:1), run after every row
 
 _LOAD = """
 .bad <- new.env()
@@ -36,7 +36,7 @@ sys.source({path}, envir = .bad)
     eval(parse(text = code), envir = .bad$objects)
     c(message = NA_character_, class = NA_character_)
   }}, error = function(e) c(message = conditionMessage(e), class = paste(class(e), collapse = " ")))
-  after <- tryCatch(paste(lr_values(schedule_constant(0.25), 2), collapse = " "),
+  after <- tryCatch(paste(lr_values(schedule_constant(0.25), 0:1), collapse = " "),
                     error = function(e) paste("error:", conditionMessage(e)))
   c(outcome, after = after)
 }}
@@ -170,12 +170,12 @@ def test_valid_edge_values_are_accepted(r, rows):
 
 
 def test_r_and_python_still_work_after_the_table(r, rows):
-    assert r.run("lr_values(schedule_step_decay(1, step_size = 2, gamma = 0.5), 4)") == [
+    assert r.run("lr_values(schedule_step_decay(1, step_size = 2, gamma = 0.5), 0:3)") == [
         1.0, 1.0, 0.5, 0.5]
     r.run("to_python('r_after_table', schedule_one_cycle(0.1, total_steps = 10))")
     schedule = r.py("r_after_table")
-    np.testing.assert_allclose(lrs.values(schedule, 10),
-                               lrs.values(lrs.OneCycle(0.1, total_steps=10), 10))
+    np.testing.assert_allclose(lrs.values(schedule, range(10)),
+                               lrs.values(lrs.OneCycle(0.1, total_steps=10), range(10)))
     message, classes = r.error("lr_values(schedule_constant(0.1), steps = -1)")
     assert "`steps`" in message and "lrschedule_argument_error" in classes
-    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+    assert r.run("lr_values(schedule_constant(0.25), 0:1)") == [0.25, 0.25]

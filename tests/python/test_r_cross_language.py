@@ -118,10 +118,11 @@ def test_saved_in_r_loads_in_this_python_with_the_same_trajectory(saved_in_r, ca
     assert type(rate) is type(original)
     assert rate.get_config() == original.get_config()
     n = horizon(case)
-    np.testing.assert_array_equal(lrs.values(rate, n), lrs.values(original, n))
+    np.testing.assert_array_equal(lrs.values(rate, range(n)), lrs.values(original, range(n)))
     # And the Python-built schedule of the table: the R file holds the same schedule.
     python_class, args = CASES[case][:2]
-    np.testing.assert_array_equal(lrs.values(rate, n), lrs.values(build(python_class, args), n))
+    np.testing.assert_array_equal(lrs.values(rate, range(n)),
+                                  lrs.values(build(python_class, args), range(n)))
 
 
 def test_saved_in_r_loads_in_a_fresh_python_that_only_imports_lrschedule(saved_in_r, r):
@@ -137,7 +138,7 @@ def test_saved_in_r_loads_in_a_fresh_python_that_only_imports_lrschedule(saved_i
             rate = model.optimizer._learning_rate
             out[name] = {
                 "class": type(rate).__module__ + "." + type(rate).__qualname__,
-                "values": lrschedule.values(rate, n).tolist(),
+                "values": lrschedule.values(rate, range(n)).tolist(),
                 "iterations": int(model.optimizer.iterations),
             }
         print(json.dumps(out))
@@ -154,17 +155,17 @@ def test_saved_in_r_loads_in_a_fresh_python_that_only_imports_lrschedule(saved_i
         got = results[case]
         assert got["class"] == type(original).__module__ + "." + type(original).__qualname__
         np.testing.assert_array_equal(np.asarray(got["values"], np.float32),
-                                      lrs.values(original, _n_for(case)), err_msg=case)
+                                      lrs.values(original, range(_n_for(case))), err_msg=case)
         assert got["iterations"] == 0
     trained = r.py("r_trained").optimizer
     assert results["trained"]["iterations"] == TRAINED_STEPS == int(trained.iterations)
     np.testing.assert_array_equal(np.asarray(results["trained"]["values"], np.float32),
-                                  lrs.values(trained._learning_rate, 40))
+                                  lrs.values(trained._learning_rate, range(40)))
     if "plateau" in results:
         assert results["plateau"]["class"] == "lrschedule.callbacks.ControlledRate"
         np.testing.assert_array_equal(
             np.asarray(results["plateau"]["values"], np.float32),
-            lrs.values(r.py("r_plateau_model").optimizer._learning_rate, 40))
+            lrs.values(r.py("r_plateau_model").optimizer._learning_rate, range(40)))
 
 
 def test_trained_model_saved_in_r_resumes_at_its_step(saved_in_r, r):
@@ -191,7 +192,7 @@ def test_plateau_state_saved_in_r_loads_in_python(saved_in_r, r):
     assert type(rate) is lrs.ControlledRate
     assert type(rate.schedule) is lrs.StepDecay
     assert _state(rate) == _state(in_r)
-    np.testing.assert_array_equal(lrs.values(rate, 40), lrs.values(in_r, 40))
+    np.testing.assert_array_equal(lrs.values(rate, range(40)), lrs.values(in_r, range(40)))
 
 
 def test_saved_in_r_loads_back_in_r(saved_in_r, r):
@@ -201,7 +202,7 @@ def test_saved_in_r_loads_back_in_r(saved_in_r, r):
         lines.append(f"m <- keras$models$load_model({rsupport.r_string(path)}, safe_mode = TRUE)")
         lines.append(f"loaded[['{name}']] <- m$optimizer")
         lines.append(f"rates[['{name}']] <- lr_values("
-                     f"reticulate::py_get_attr(m$optimizer, '_learning_rate'), {_n_for(name)})")
+                     f"reticulate::py_get_attr(m$optimizer, '_learning_rate'), 0:{_n_for(name) - 1})")
     lines += ["to_python('r_reloaded', reticulate::r_to_py(loaded))",
               "to_python('r_reloaded_rates', reticulate::r_to_py(rates))",
               "rm(loaded, rates, m)"]
@@ -212,14 +213,14 @@ def test_saved_in_r_loads_back_in_r(saved_in_r, r):
         rate = optimizers[case]._learning_rate
         assert type(rate) is type(original), case
         assert rate.get_config() == original.get_config(), case
-        expected = lrs.values(original, _n_for(case)).astype(np.float64)
+        expected = lrs.values(original, range(_n_for(case))).astype(np.float64)
         np.testing.assert_array_equal(np.asarray(rates[case], np.float64), expected, err_msg=case)
     assert int(optimizers["trained"].iterations) == TRAINED_STEPS
     if "plateau" in paths:
         in_r = r.py("r_plateau_model").optimizer._learning_rate
         assert _state(optimizers["plateau"]._learning_rate) == _state(in_r)
         np.testing.assert_array_equal(np.asarray(rates["plateau"], np.float64),
-                                      lrs.values(in_r, 40).astype(np.float64))
+                                      lrs.values(in_r, range(40)).astype(np.float64))
 
 
 # --------------------------------------------------------------------------------------
@@ -243,7 +244,7 @@ def test_saved_in_python_loads_in_r_with_the_same_trajectory(r, tmp_path):
         lines.append(f"m <- keras$models$load_model({rsupport.r_string(path)}, safe_mode = TRUE)")
         lines.append(f"s <- reticulate::py_get_attr(m$optimizer, '_learning_rate')")
         lines.append(f"loaded[['{case}']] <- s")
-        lines.append(f"rates[['{case}']] <- lr_values(s, {horizon(case)})")
+        lines.append(f"rates[['{case}']] <- lr_values(s, 0:{horizon(case) - 1})")
     lines += ["to_python('py_saved_in_r', reticulate::r_to_py(loaded))",
               "to_python('py_saved_in_r_rates', reticulate::r_to_py(rates))",
               "rm(loaded, rates, m, s)"]
@@ -252,7 +253,7 @@ def test_saved_in_python_loads_in_r_with_the_same_trajectory(r, tmp_path):
     for case, original in originals.items():
         assert type(loaded[case]) is type(original), case
         assert loaded[case].get_config() == original.get_config(), case
-        expected = lrs.values(original, horizon(case)).astype(np.float64)
+        expected = lrs.values(original, range(horizon(case))).astype(np.float64)
         np.testing.assert_array_equal(np.asarray(rates[case], np.float64), expected, err_msg=case)
     for path in paths.values():
         assert_no_code(path)
@@ -320,4 +321,4 @@ def test_r_refuses_to_load_code_with_safe_mode(r, tmp_path):
     message, _ = r.error(f"reticulate::import('keras')$models$load_model("
                          f"{rsupport.r_string(path)}, safe_mode = TRUE)")
     assert "safe_mode" in message and "lambda" in message
-    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+    assert r.run("lr_values(schedule_constant(0.25), 0:1)") == [0.25, 0.25]

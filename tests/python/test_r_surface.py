@@ -133,7 +133,7 @@ def test_r_refuses_what_only_r_can_get_wrong(r, code, arg, value):
     assert "lrschedule_argument_error" in classes  # refused in R, before Python
     assert "Traceback" not in message
     # The session still works after the error.
-    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+    assert r.run("lr_values(schedule_constant(0.25), 0:1)") == [0.25, 0.25]
 
 
 # Every argument of every schedule_*() call of the reference table gets a bad value,
@@ -204,7 +204,7 @@ def test_every_schedule_argument_refuses_bad_values_naming_argument_and_value(r)
         if f"`{arg}`" not in flat or not any(v in flat for v in shown) or "Traceback" in flat:
             problems.append(f"{call}: {flat}")
     assert problems == []
-    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+    assert r.run("lr_values(schedule_constant(0.25), 0:1)") == [0.25, 0.25]
 
 
 def test_learning_rate_refusals_say_what_to_do_instead(r):
@@ -216,7 +216,7 @@ def test_learning_rate_refusals_say_what_to_do_instead(r):
         message, classes = r.error("optimizer_sgd(learning_rate = callback_lr_logger())")
         assert "`learning_rate` cannot be a callback" in message and "callbacks" in message
         assert "lrschedule_argument_error" in classes
-    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+    assert r.run("lr_values(schedule_constant(0.25), 0:1)") == [0.25, 0.25]
 
 
 # (id, R call, the same constructor called from Python)
@@ -250,7 +250,7 @@ def test_core_validation_errors_reach_r_with_the_core_message(r, code, python_ca
     assert python_message in message
     assert f"python.builtin.{type(python_error.value).__name__}" in classes
     assert "Traceback" not in message and "py_last_error" not in message
-    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+    assert r.run("lr_values(schedule_constant(0.25), 0:1)") == [0.25, 0.25]
 
 
 def test_session_survives_many_errors_and_garbage(r):
@@ -347,7 +347,7 @@ def test_r_optimizer_trains_a_python_model_at_the_schedule_rates(r):
     x = np.ones((STEPS * BATCH, 1), "float32")
     y = np.full((STEPS * BATCH, 1), -1000.0, "float32")
     model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0, callbacks=[trace])
-    assert_trained_at(trace.kernels, lrs.values(opt._learning_rate, STEPS))
+    assert_trained_at(trace.kernels, lrs.values(opt._learning_rate, range(STEPS)))
     assert int(opt.iterations) == STEPS
     # Past total_steps the one-cycle holds its final rate: the last steps move it too.
     assert trace.kernels[-1] < trace.kernels[-2]
@@ -373,7 +373,7 @@ def test_r_optimizer_trains_an_r_model_fed_r_matrices(r):
     schedule = model.optimizer._learning_rate
     assert type(schedule) is lrs.Warmup
     assert type(schedule.schedule) is keras.optimizers.schedules.CosineDecay
-    assert_trained_at(r.py("trace").kernels, lrs.values(schedule, STEPS))
+    assert_trained_at(r.py("trace").kernels, lrs.values(schedule, range(STEPS)))
 
 
 # --------------------------------------------------------------------------------------
@@ -411,7 +411,7 @@ def test_r_plateau_callback_is_the_core_callback_and_reduces_a_schedule(r):
     assert rate.multiplier == 0.125
     assert (rate.wait, rate.cooldown_counter) == (0, 0)
     np.testing.assert_array_equal(
-        lrs.values(rate, 30), lrs.values(lrs.StepDecay(0.1, 10, 0.5), 30) * np.float32(0.125))
+        lrs.values(rate, range(30)), lrs.values(lrs.StepDecay(0.1, 10, 0.5), range(30)) * np.float32(0.125))
 
 
 def _exists_in_r(r, name):
@@ -467,7 +467,7 @@ def test_r_function_failing_inside_fit_names_the_epoch_and_leaves_the_model_usab
     # The next fit() works, and so does R.
     model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
     assert int(model.optimizer.iterations) == 4
-    assert r.run("lr_values(schedule_constant(0.25), 2)") == [0.25, 0.25]
+    assert r.run("lr_values(schedule_constant(0.25), 0:1)") == [0.25, 0.25]
 
 
 def test_r_lr_logger_records_the_rates_used(r):
@@ -481,7 +481,7 @@ def test_r_lr_logger_records_the_rates_used(r):
     assert type(logger) is lrs.LRLogger
     optimizer = r.py("r_logged_sgd")
     _, trace, history = fit_probe(optimizer, 3, [logger])
-    rates = lrs.values(optimizer._learning_rate, 6)
+    rates = lrs.values(optimizer._learning_rate, range(6))
     np.testing.assert_array_equal(np.asarray(logger.batch_rates, np.float32), rates)
     assert_trained_at(trace.kernels, rates)
     np.testing.assert_array_equal(np.asarray(history.history["learning_rate"], np.float32),

@@ -30,7 +30,7 @@ def torch_trajectory(make_scheduler, steps, base_lr=1.0):
 
 
 def assert_trajectory(ours, reference, atol=0.0):
-    np.testing.assert_allclose(lrs.values(ours, len(reference)), reference, rtol=RTOL, atol=atol)
+    np.testing.assert_allclose(lrs.values(ours, range(len(reference))), reference, rtol=RTOL, atol=atol)
 
 
 ONE_CYCLE = [

@@ -99,7 +99,7 @@ def test_tabulated_from_vectorized_and_scalar_only_functions():
 
     tab = lrs.Tabulated.from_function(scalar_only, 4)
     assert tab.values == pytest.approx([0.01, 0.02, 0.05, 0.05])
-    np.testing.assert_allclose(lrs.values(tab, 6), [0.01, 0.02, 0.05, 0.05, 0.05, 0.05],
+    np.testing.assert_allclose(lrs.values(tab, range(6)), [0.01, 0.02, 0.05, 0.05, 0.05, 0.05],
                                rtol=1e-6)
 
 
@@ -158,7 +158,7 @@ def test_inside_tf_function(schedule):
     for step in range(6):
         variable.assign(step)
         got.append(float(compiled()))
-    np.testing.assert_allclose(got, lrs.values(schedule, 6), rtol=1e-6)
+    np.testing.assert_allclose(got, lrs.values(schedule, range(6)), rtol=1e-6)
 
 
 # Past 2**24 a float32 step cannot hold every integer; the schedules count in integers.
@@ -202,7 +202,7 @@ def test_rate_used_inside_fit_is_the_schedule(schedule):
     x, y = probe_data(steps)
     kernel_probe(schedule).fit(x, y, batch_size=1, epochs=1, shuffle=False, verbose=0,
                                callbacks=[trace])
-    np.testing.assert_allclose(trace.rates, lrs.values(schedule, steps), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(trace.rates, lrs.values(schedule, range(steps)), rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("schedule", SCHEDULES, ids=IDS)
@@ -211,7 +211,7 @@ def test_json_round_trip(schedule):
     restored = keras.saving.deserialize_keras_object(json.loads(blob), safe_mode=True)
     assert type(restored) is type(schedule)
     assert json.dumps(keras.saving.serialize_keras_object(restored)) == blob
-    np.testing.assert_array_equal(lrs.values(restored, 30), lrs.values(schedule, 30))
+    np.testing.assert_array_equal(lrs.values(restored, range(30)), lrs.values(schedule, range(30)))
 
 
 @pytest.mark.parametrize("schedule", [s for _, s in ours()], ids=[i for i, _ in ours()])
@@ -219,7 +219,7 @@ def test_config_rebuilds_with_from_config(schedule):
     config = schedule.get_config()
     rebuilt = type(schedule).from_config(config)
     assert rebuilt.get_config() == config
-    np.testing.assert_array_equal(lrs.values(rebuilt, 20), lrs.values(schedule, 20))
+    np.testing.assert_array_equal(lrs.values(rebuilt, range(20)), lrs.values(schedule, range(20)))
 
 
 def test_registered_under_lrschedule_package():
@@ -246,7 +246,7 @@ def test_keras_file_round_trip_safe_mode(schedule, tmp_path):
     loaded = keras.models.load_model(path, safe_mode=True)
     restored = loaded.optimizer._learning_rate
     assert type(restored) is type(schedule)
-    np.testing.assert_array_equal(lrs.values(restored, 40), lrs.values(schedule, 40))
+    np.testing.assert_array_equal(lrs.values(restored, range(40)), lrs.values(schedule, range(40)))
     assert int(ops.convert_to_numpy(loaded.optimizer.iterations)) == 2
     assert float(ops.convert_to_numpy(loaded.optimizer.learning_rate)) == pytest.approx(
         lrs.values(schedule, [2])[0], rel=1e-6

@@ -52,7 +52,7 @@ test_that("every row of the bad-input table is refused, naming the argument and 
   }
   # the lr_find() rows failed before training: the model is untouched
   expect_identical(objects$model$get_weights(), weights)
-  expect_equal(lr_values(schedule_constant(0.25), 2), c(0.25, 0.25))
+  expect_equal(lr_values(schedule_constant(0.25), 0:1), c(0.25, 0.25))
 })
 
 test_that("valid edge values are accepted, so the table cannot pass by refusing everything", {

@@ -46,7 +46,7 @@ test_that("schedules are the core's own Python classes", {
 test_that("schedule_function tabulates vectorized and scalar-only R functions", {
   skip_if_no_lrschedule()
   vectorized <- schedule_function(function(step) 0.1 * 0.5^(step %/% 2), total_steps = 5)
-  expect_equal(lr_values(vectorized, 7), c(0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.025),
+  expect_equal(lr_values(vectorized, 0:6), c(0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.025),
                tolerance = 1e-6)
   calls <- 0
   scalar_only <- function(step) {
@@ -54,20 +54,20 @@ test_that("schedule_function tabulates vectorized and scalar-only R functions", 
     if (step < 2) 0.01 * (step + 1) else 0.05  # `if` fails on a vector
   }
   s <- schedule_function(scalar_only, total_steps = 4)
-  expect_equal(lr_values(s, 5), c(0.01, 0.02, 0.05, 0.05, 0.05), tolerance = 1e-6)
+  expect_equal(lr_values(s, 0:4), c(0.01, 0.02, 0.05, 0.05, 0.05), tolerance = 1e-6)
   expect_equal(calls, 5)  # one vectorized attempt, then 4 calls: nothing at train time
 })
 
 test_that("composed schedules accept Keras's and ours, and numbers in a sequence", {
   skip_if_no_lrschedule()
   w <- schedule_warmup(schedule_exponential_decay(1, 1, 0.5), warmup_steps = 2)
-  expect_equal(lr_values(w, 5), c(0, 0.5, 1, 0.5, 0.25), tolerance = 1e-6)
+  expect_equal(lr_values(w, 0:4), c(0, 0.5, 1, 0.5, 0.25), tolerance = 1e-6)
   s <- schedule_sequence(list(schedule_constant(1), 0.5), boundaries = 2)
-  expect_equal(lr_values(s, 4), c(1, 1, 0.5, 0.5), tolerance = 1e-6)
+  expect_equal(lr_values(s, 0:3), c(1, 1, 0.5, 0.5), tolerance = 1e-6)
   single <- schedule_sequence(list(schedule_constant(0.3)), boundaries = integer())
-  expect_equal(lr_values(single, 2), c(0.3, 0.3), tolerance = 1e-6)
+  expect_equal(lr_values(single, 0:1), c(0.3, 0.3), tolerance = 1e-6)
   p <- schedule_per_epoch(schedule_step_decay(1, 1, 0.5), steps_per_epoch = 3)
-  expect_equal(lr_values(p, 7), c(1, 1, 1, 0.5, 0.5, 0.5, 0.25), tolerance = 1e-6)
+  expect_equal(lr_values(p, 0:6), c(1, 1, 1, 0.5, 0.5, 0.5, 0.25), tolerance = 1e-6)
 })
 
 test_that("every schedule_*() has the argument names and defaults of its Python class", {
