@@ -34,6 +34,91 @@ python_state <- new.env(parent = emptyenv())
   keras_module <<- reticulate::import("keras", delay_load = TRUE)
   np_module <<- reticulate::import("numpy", convert = FALSE, delay_load = TRUE)
   reticulate::register_class_filter(schedule_class_filter)
+  register_schedule_methods(keras_schedule_classes)
+  register_core_with_keras()
+}
+
+# --------------------------------------------------------------------------------------
+# Keras must know the core's classes before it deserializes a model that uses them:
+# `load_model()` as the first call of a new R session, through reticulate or keras3.
+# The core registers them when it is imported, so it is imported as soon as Keras is,
+# whoever imports Keras, and without starting Python at library().
+
+register_core_with_keras <- function() {
+  if (reticulate::py_available(initialize = FALSE)) {
+    # Python already runs (another package, or R embedded in Python by rpy2).
+    watch_keras()
+  } else {
+    setHook("reticulate.onPyInit", watch_keras)
+  }
+}
+
+# Runs once Python runs: now if Keras is imported already (e.g. before reticulate
+# attached to a Python that rpy2 started, when reticulate's import hook never fires),
+# else when Keras is first imported, by anyone, nested imports included.
+watch_keras <- function() {
+  if (keras_imported()) {
+    import_core()
+  } else {
+    setHook("reticulate::keras::load", import_core)
+  }
+}
+
+keras_imported <- function() {
+  isTRUE(tryCatch(
+    reticulate::py_eval("'keras' in __import__('sys').modules"),
+    error = function(e) FALSE
+  ))
+}
+
+# Imports the core (registering its classes with Keras). Hooks must not fail: when the
+# Python in use cannot serve the core, a warning says so and what to run.
+import_core <- function() {
+  if (isTRUE(python_state$core_imported)) return(invisible(TRUE))
+  ok <- tryCatch(
+    {
+      ensure_python()
+      lrs_core$`__version__`
+      register_schedule_methods(keras_schedule_class_in_use())
+      TRUE
+    },
+    error = function(e) {
+      warning(paste0(
+        "Keras was imported, but lrschedule's Python core could not be loaded, so Keras ",
+        "cannot load models that use lrschedule's schedules or callbacks:\n",
+        conditionMessage(e)
+      ), call. = FALSE)
+      FALSE
+    }
+  )
+  python_state$core_imported <- ok
+  invisible(ok)
+}
+
+# --------------------------------------------------------------------------------------
+# print/format/plot/as.data.frame for every Keras LearningRateSchedule, however it
+# reached R. The class filter gives objects made after library(lrschedule) the stable
+# class "lrschedule_schedule"; an object made before (by keras3, or by reticulate with
+# the filter not yet registered) only has the Python class names reticulate gave it, so
+# the methods are registered for Keras's own base class too: its path as of Keras 3.0
+# to 3.15 at load time, and the path of the Keras in use once Keras is imported.
+
+keras_schedule_classes <- "keras.src.optimizers.schedules.learning_rate_schedule.LearningRateSchedule"
+
+keras_schedule_class_in_use <- function() {
+  base <- keras_module$optimizers$schedules$LearningRateSchedule
+  attr <- function(name) reticulate::py_to_r(reticulate::py_get_attr(base, name))
+  paste(attr("__module__"), attr("__name__"), sep = ".")
+}
+
+register_schedule_methods <- function(classes) {
+  ns <- asNamespace("lrschedule")
+  for (class in classes) {
+    for (generic in c("format", "print", "plot", "as.data.frame")) {
+      registerS3method(generic, class, get(paste0(generic, ".lrschedule_schedule"), envir = ns),
+                       envir = ns)
+    }
+  }
 }
 
 # Accessors: the first one used checks the environment, then starts the import.

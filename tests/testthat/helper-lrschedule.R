@@ -31,3 +31,36 @@ build_reference <- function(r_function, args) {
 }
 
 py_keras <- function() reticulate::import("keras")
+
+# Runs `code` in a fresh R with the given environment variables (and this session's
+# library paths, unless `env` sets R_LIBS); returns its output, stderr included.
+run_fresh_r <- function(code, env = character(), wd = NULL) {
+  rscript <- file.path(R.home("bin"), "Rscript")
+  script <- tempfile(fileext = ".R")
+  writeLines(code, script)
+  if (!any(startsWith(env, "R_LIBS="))) {
+    env <- c(env, paste0("R_LIBS=", paste(.libPaths(), collapse = ":")))
+  }
+  if (!is.null(wd)) {
+    old <- setwd(wd)
+    on.exit(setwd(old), add = TRUE)
+  }
+  suppressWarnings(system2(rscript, script, stdout = TRUE, stderr = TRUE, env = env))
+}
+
+# Runs Python `code` in a fresh process of the Python lrschedule uses; returns its output.
+run_fresh_python <- function(code, env = character()) {
+  script <- tempfile(fileext = ".py")
+  writeLines(code, script)
+  suppressWarnings(system2(reticulate::py_config()$python, script, stdout = TRUE, stderr = TRUE,
+                           env = c("TF_CPP_MIN_LOG_LEVEL=3", env)))
+}
+
+# The numbers a fresh process printed on its line "<tag> n1 n2 ...".
+numbers_after <- function(out, tag) {
+  line <- grep(paste0("^", tag, " "), out, value = TRUE)
+  if (length(line) != 1) {
+    stop("no single line '", tag, "' in the output:\n", paste(out, collapse = "\n"))
+  }
+  as.numeric(strsplit(sub(paste0("^", tag, " "), "", line), " ")[[1]])
+}

@@ -44,14 +44,6 @@ test_that("the package ships the wheel of its own core for install_lrschedule()"
   expect_true(file.exists(wheel))
 })
 
-# Runs `code` in a fresh R with the given environment variables; returns its output.
-run_fresh_r <- function(code, env = character()) {
-  rscript <- file.path(R.home("bin"), "Rscript")
-  script <- tempfile(fileext = ".R")
-  writeLines(code, script)
-  suppressWarnings(system2(rscript, script, stdout = TRUE, stderr = TRUE, env = env))
-}
-
 test_that("a Python without NumPy, Keras or the core: one clear error, on every call", {
   skip_on_cran()
   python3 <- Sys.which("python3")
