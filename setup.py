@@ -6,7 +6,7 @@ reads it back from the sdist's PKG-INFO.
 import pathlib
 import re
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -21,4 +21,10 @@ def _version():
     raise RuntimeError("lrschedule: no Version found in DESCRIPTION or PKG-INFO")
 
 
-setup(version=_version())
+# The layout lives here rather than in pyproject.toml (see the note there): the core and
+# its subpackages, from python/.
+setup(
+    version=_version(),
+    package_dir={"": "python"},
+    packages=find_packages(where="python"),
+)
