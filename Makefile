@@ -8,7 +8,6 @@ PY         := $(VENV)/bin/python
 RLIB       := .rlib
 STAMPS     := .stamps
 VERSION    := $(shell sed -n 's/^Version:[[:space:]]*//p' DESCRIPTION)
-WHEEL      := inst/python/lrschedule-$(VERSION)-py3-none-any.whl
 
 # R (through reticulate) and rpy2 must use the project's virtualenv, and R finds the
 # package installed into the project-local library.
@@ -18,10 +17,10 @@ export KERAS_BACKEND     ?= tensorflow
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-PY_SOURCES := $(wildcard python/lrschedule/*.py) pyproject.toml setup.py
+PY_SOURCES := $(shell find python/lrschedule -name '*.py') pyproject.toml setup.py
 R_SOURCES  := DESCRIPTION $(wildcard NAMESPACE R/*.R man/*.Rd inst/examples/* demo/*)
 
-.PHONY: setup install build test test-python test-r test-backends demo bench check clean
+.PHONY: setup install build test test-python test-r test-backends test-install demo bench check clean
 
 setup: $(STAMPS)/venv
 
@@ -37,13 +36,9 @@ $(STAMPS)/venv: requirements-dev.txt requirements-ref.txt pyproject.toml setup.p
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-# The wheel of the Python core that the R package ships for install_lrschedule().
-$(WHEEL): $(PY_SOURCES) DESCRIPTION $(STAMPS)/venv
-	@mkdir -p inst/python && rm -f inst/python/*.whl
-	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w inst/python .
-	@rm -rf build python/*.egg-info
-
-$(STAMPS)/r-package: $(R_SOURCES) $(WHEEL) $(STAMPS)/system
+# The R package carries the core's sources (inst/python links to them) for
+# install_lrschedule(): plain R CMD INSTALL / R CMD build need nothing made first.
+$(STAMPS)/r-package: $(R_SOURCES) $(PY_SOURCES) $(STAMPS)/system
 	@mkdir -p $(RLIB)
 	@if [ -f NAMESPACE ]; then R CMD INSTALL --no-multiarch --library=$(RLIB) . >$(STAMPS)/r-install.log 2>&1 \
 	  || { cat $(STAMPS)/r-install.log; exit 1; }; fi
@@ -65,11 +60,19 @@ test-backends: $(STAMPS)/venv
 	KERAS_BACKEND=jax $(PY) -m pytest $(JAX_TESTS) -q -p no:cacheprovider
 	KERAS_BACKEND=torch $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
 
-# R tests first, other backends next, so that the full TensorFlow pytest run closes it.
+# R tests first, other backends next, so that the full TensorFlow pytest run closes it;
+# then the routes by which users install the R package, and R CMD check of a plain build.
 test: $(STAMPS)/venv $(STAMPS)/r-package
 	$(MAKE) --no-print-directory test-r
 	$(MAKE) --no-print-directory test-backends
 	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory test-install
+	$(MAKE) --no-print-directory check
+
+# A plain clone, R CMD INSTALL . and R CMD build ., install_lrschedule() into a fresh
+# virtualenv, a new R session training (about 2.5 minutes, most of it pip).
+test-install: $(STAMPS)/system
+	bash tools/check-install-routes.sh
 
 demo: $(STAMPS)/r-package
 	Rscript inst/examples/demo.R
@@ -80,14 +83,17 @@ bench: $(STAMPS)/r-package
 	$(PY) bench/bench_steps.py | tee bench/out/python.txt
 	Rscript bench/bench_r.R | tee bench/out/r.txt
 
-# The R source package, with the Python core's wheel inside (for install_lrschedule()).
-build: $(STAMPS)/r-package
+# The R source package, as plain `R CMD build .` makes it (the core's sources inside).
+build: $(STAMPS)/system $(STAMPS)/venv
 	rm -f lrschedule_*.tar.gz
 	R CMD build .
 
+# R CMD check of that tarball; a WARNING fails it as an ERROR does.
 check: build
 	rm -rf lrschedule.Rcheck
 	_R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual lrschedule_$(VERSION).tar.gz
+	@if grep -Eq '^Status: .*(WARNING|ERROR)' lrschedule.Rcheck/00check.log; then \
+	  echo "R CMD check reported a WARNING"; exit 1; fi
 
 clean:
-	rm -rf $(STAMPS) $(RLIB) inst/python build dist python/*.egg-info lrschedule.Rcheck lrschedule_*.tar.gz
+	rm -rf $(STAMPS) $(RLIB) build dist python/*.egg-info lrschedule.Rcheck lrschedule_*.tar.gz

@@ -1,7 +1,8 @@
 """Build shim: the package version lives in one place, the R package's DESCRIPTION.
 
-Building from a checkout reads `Version:` from DESCRIPTION; building from an sdist
-reads it back from the sdist's PKG-INFO.
+Building from a checkout reads `Version:` from DESCRIPTION beside this file; from the
+copy the R package installs (`<R library>/lrschedule/python/`, what
+install_lrschedule() builds from) the DESCRIPTION one folder up; from an sdist, PKG-INFO.
 """
 import pathlib
 import re
@@ -12,13 +13,12 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 
 def _version():
-    for name in ("DESCRIPTION", "PKG-INFO"):
-        path = HERE / name
+    for path in (HERE / "DESCRIPTION", HERE / "PKG-INFO", HERE.parent / "DESCRIPTION"):
         if path.exists():
             match = re.search(r"^Version:\s*(\S+)\s*$", path.read_text(), re.MULTILINE)
             if match:
                 return match.group(1)
-    raise RuntimeError("lrschedule: no Version found in DESCRIPTION or PKG-INFO")
+    raise RuntimeError(f"lrschedule: no Version found in DESCRIPTION or PKG-INFO near {HERE}")
 
 
 # The layout lives here rather than in pyproject.toml (see the note there): the core and

@@ -33,12 +33,12 @@ ensure_python <- function() {
 }
 
 check_python_environment <- function() {
-  wheel <- shipped_wheel()
+  core_source <- shipped_core()
   for (module in c("numpy", "keras", "lrschedule")) {
     available <- tryCatch(reticulate::py_module_available(module), error = function(e) FALSE)
     if (!isTRUE(available)) {
       cli::cli_abort(python_missing_module_problem(module),
-                     .envir = problem_env(list(python = python_path(), wheel = wheel)),
+                     .envir = problem_env(list(python = python_path(), core_source = core_source)),
                      class = "lrschedule_environment_error", call = NULL)
     }
   }
@@ -51,25 +51,26 @@ check_python_environment <- function() {
   )
   problem <- do.call(python_environment_problem, facts)
   if (!is.null(problem)) {
-    cli::cli_abort(problem, .envir = problem_env(c(facts, wheel = wheel)),
+    cli::cli_abort(problem, .envir = problem_env(c(facts, core_source = core_source)),
                    class = "lrschedule_environment_error", call = NULL)
   }
   invisible(TRUE)
 }
 
 # What the messages interpolate; the shell commands are built here because cli's
-# inline markup cannot hold the quotes that `'numpy<2'` needs.
+# inline markup cannot hold the quotes that `'numpy<2'` needs. `core_source` is the
+# folder of the core's sources that the R package ships.
 problem_env <- function(facts) {
   python <- facts$python
-  wheel <- facts$wheel
+  source <- shQuote(facts$core_source)
   list2env(c(facts, list(
     numpy_command = paste(python, "-m pip install 'numpy<2'"),
-    keras_command = paste(python, "-m pip install keras tensorflow-cpu 'numpy<2'", wheel),
-    core_command = paste(python, "-m pip install", wheel)
+    keras_command = paste(python, "-m pip install keras tensorflow-cpu 'numpy<2'", source),
+    core_command = paste(python, "-m pip install", source)
   )))
 }
 
-# The message (a cli template using `python` and `wheel`) for a module that the
+# The message (a cli template using `python` and `core_command`) for a module that the
 # Python in use does not have.
 python_missing_module_problem <- function(module) {
   what <- switch(module,
@@ -100,34 +101,89 @@ python_environment_problem <- function(numpy, reticulate, core, r_package, pytho
     ))
   }
   if (!identical(core, r_package)) {
-    wheel <- shipped_wheel()
     return(c(
       "The Python core {.pkg lrschedule} {core} does not match the R package {.pkg lrschedule} {r_package}.",
       "i" = "Run {.run lrschedule::install_lrschedule()} to install the matching core, or:",
-      " " = "{.code {python} -m pip install {wheel}}"
+      " " = "{.code {core_command}}"
     ))
   }
   NULL
 }
 
-shipped_wheel <- function() {
-  wheels <- list.files(system.file("python", package = "lrschedule"),
-                       pattern = "^lrschedule-.*\\.whl$", full.names = TRUE)
-  if (length(wheels) == 0) "lrschedule" else wheels[[length(wheels)]]
+# The core's sources, shipped in every build of the R package: inst/python holds links
+# to the checkout's pyproject.toml, setup.py and python/ (the one copy of the core),
+# which R CMD build and R CMD INSTALL copy as files. pip builds the core from them, with
+# the version of the DESCRIPTION beside them.
+shipped_core <- function() {
+  system.file("python", package = "lrschedule")
+}
+
+# Whether the shipped sources are complete (a checkout without symbolic links, e.g. on
+# Windows with git's core.symlinks off, would carry the links as small text files).
+shipped_core_problem <- function(source = shipped_core()) {
+  needed <- c("pyproject.toml", "setup.py", file.path("python", "lrschedule", "__init__.py"))
+  missing <- needed[!file.exists(file.path(source, needed))]
+  if (!nzchar(source) || length(missing) > 0) {
+    return(paste0("The R package's copy of the Python core in ", encodeString(source, quote = "'"),
+                  " lacks ", paste(missing, collapse = ", "), "."))
+  }
+  NULL
 }
 
 # What install_lrschedule() puts in the virtualenv: NumPy 1.x for reticulate < 1.36,
 # Keras 3 (whose optimizer signatures R/optimizers-generated.R follows), TensorFlow as
-# its backend, and the core of this very version, from the wheel the package ships.
-python_requirements <- function() {
-  c("keras>=3.0,<4", "tensorflow-cpu", "numpy<2", shipped_wheel())
+# its backend, and the core of this very version, built from `core_source`.
+python_requirements <- function(core_source = shipped_core()) {
+  c("keras>=3.0,<4", "tensorflow-cpu", "numpy<2", core_source)
+}
+
+# A copy of the shipped sources with the package's DESCRIPTION (whose version the build
+# reads) in a temporary folder: pip builds in the source folder, which may be a
+# read-only system library.
+core_build_copy <- function(call = rlang::caller_env()) {
+  problem <- shipped_core_problem()
+  if (!is.null(problem)) {
+    cli::cli_abort(c(problem, "i" = "Reinstall the R package from a complete source."),
+                   class = "lrschedule_environment_error", call = call)
+  }
+  copy <- tempfile("lrschedule-core-")
+  dir.create(copy)
+  file.copy(list.files(shipped_core(), full.names = TRUE), copy, recursive = TRUE)
+  file.copy(system.file("DESCRIPTION", package = "lrschedule"), copy)
+  copy
+}
+
+# Evaluates `code` with the shared-library folder of `python` first on LD_LIBRARY_PATH.
+# R starts programs with the system's library folder first there, so a Python built
+# with a libpython of its own (pyenv, python.org builds) that R runs picks up the
+# system's libpython of another patch version instead, and its extension modules fail
+# to load: seen here, pip without ssl ("_ssl...: undefined symbol: _PyModule_Add"), so
+# it could not reach the package index. (reticulate loads the right libpython by path
+# when it embeds Python; this is for the programs install_lrschedule() runs.)
+with_python_libdir <- function(python, code) {
+  libdir <- tryCatch(
+    suppressWarnings(system2(python, c("-c", shQuote(
+      "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')")),
+      stdout = TRUE, stderr = FALSE)),
+    error = function(e) character()
+  )
+  if (length(libdir) == 1 && nzchar(libdir) && dir.exists(libdir)) {
+    old <- Sys.getenv("LD_LIBRARY_PATH", unset = NA)
+    on.exit(if (is.na(old)) Sys.unsetenv("LD_LIBRARY_PATH") else Sys.setenv(LD_LIBRARY_PATH = old),
+            add = TRUE)
+    Sys.setenv(LD_LIBRARY_PATH = paste(c(libdir, if (!is.na(old) && nzchar(old)) old),
+                                       collapse = .Platform$path.sep))
+  }
+  code
 }
 
 #' Install the Python side of lrschedule
 #'
 #' Creates (or updates) a Python virtualenv with Keras 3, TensorFlow (CPU) as
 #' its backend, NumPy 1.x, and the Python core of lrschedule that matches this R
-#' package, installed from the wheel the R package ships. After a restart of R,
+#' package, built from the sources the R package ships (every way of installing
+#' the R package carries them: no package registry is asked for the core). After a
+#' restart of R,
 #' `library(lrschedule)` uses it automatically (unless `RETICULATE_PYTHON` says
 #' otherwise).
 #'
@@ -149,13 +205,17 @@ install_lrschedule <- function(envname = lrschedule_envname, python = NULL,
   envname <- check_string(envname)
   python <- check_string_or_null(python)
   extra_packages <- check_character(extra_packages)
+  core_source <- core_build_copy()
+  on.exit(unlink(core_source, recursive = TRUE), add = TRUE)
   if (!reticulate::virtualenv_exists(envname)) {
-    # reticulate's default would put NumPy 2 in first, only for it to be replaced.
-    reticulate::virtualenv_create(envname, python = python, packages = "numpy<2")
+    # No packages yet: reticulate's default would put NumPy 2 in first, and would run
+    # pip before the library path below is set.
+    reticulate::virtualenv_create(envname, python = python, packages = FALSE)
   }
-  packages <- c(python_requirements(), extra_packages)
-  reticulate::virtualenv_install(envname, packages = packages, ignore_installed = FALSE)
   path <- reticulate::virtualenv_python(envname)
+  packages <- c("pip", "wheel", "setuptools", python_requirements(core_source), extra_packages)
+  with_python_libdir(path, reticulate::virtualenv_install(envname, packages = packages,
+                                                          ignore_installed = FALSE))
   cli::cli_inform(c("v" = "Installed Keras and the lrschedule core in {.path {path}}.",
                     "i" = "Restart R to use it."))
   invisible(path)

@@ -154,7 +154,7 @@ schedule_inverse_time_decay <- function(initial_learning_rate, decay_steps, deca
 #' if (lrschedule:::python_ready()) {
 #'   s <- schedule_cosine_decay(0.01, decay_steps = 1000, warmup_steps = 100,
 #'                              warmup_target = 0.05)
-#'   plot(s, steps = 1200)
+#'   plot(s, steps = 0:1199)
 #' }
 #' @export
 schedule_cosine_decay <- function(initial_learning_rate, decay_steps, alpha = 0,
@@ -182,7 +182,7 @@ schedule_cosine_decay <- function(initial_learning_rate, decay_steps, alpha = 0,
 #' @seealso <https://keras.io/api/optimizers/learning_rate_schedules/cosine_decay_restarts/>
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   plot(schedule_cosine_restarts(0.01, first_decay_steps = 100), steps = 700)
+#'   plot(schedule_cosine_restarts(0.01, first_decay_steps = 100), steps = 0:699)
 #' }
 #' @export
 schedule_cosine_restarts <- function(initial_learning_rate, first_decay_steps, t_mul = 2,
@@ -394,7 +394,7 @@ schedule_cyclic <- function(base_lr, max_lr, step_size_up = 2000, step_size_down
 #' @seealso <https://huggingface.co/docs/transformers/main_classes/optimizer_schedules>
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   plot(schedule_warmup_stable_decay(1e-3, 100, 600, 300), steps = 1000)
+#'   plot(schedule_warmup_stable_decay(1e-3, 100, 600, 300), steps = 0:999)
 #' }
 #' @export
 schedule_warmup_stable_decay <- function(learning_rate, warmup_steps, stable_steps, decay_steps,
@@ -451,7 +451,7 @@ schedule_inverse_sqrt <- function(learning_rate, warmup_steps, timescale = NULL)
 #' @examples
 #' if (lrschedule:::python_ready()) {
 #'   s <- schedule_warmup(schedule_cosine_decay(0.01, decay_steps = 900), warmup_steps = 100)
-#'   plot(s, steps = 1000)
+#'   plot(s, steps = 0:999)
 #' }
 #' @export
 schedule_warmup <- function(schedule, warmup_steps, start_learning_rate = 0) {

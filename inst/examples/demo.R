@@ -107,7 +107,7 @@ cat(sprintf("ReduceLROnPlateau left the schedule multiplied by %g (%d reduction(
 png_file <- function(name) file.path(out_dir, name)
 
 grDevices::png(png_file("schedule.png"), width = 800, height = 450)
-plot(schedule, steps = total_steps, main = "Warmup + cosine decay (per step)")
+plot(schedule, steps = 0:(total_steps - 1), main = "Warmup + cosine decay (per step)")
 invisible(grDevices::dev.off())
 
 grDevices::png(png_file("training.png"), width = 800, height = 700)

@@ -24,7 +24,7 @@ test_that("a core that does not match the R package says how to install the righ
   expect_match(msg[[1]], "does not match")
   expect_true(any(grepl("install_lrschedule()", msg, fixed = TRUE)))
   err <- expect_error(cli::cli_abort(msg, .envir = list2env(list(
-    core = "0.0.9", r_package = "0.1.0", python = "p", wheel = "w.whl"))))
+    core = "0.0.9", r_package = "0.1.0", python = "p", core_command = "pip install x"))))
   expect_match(conditionMessage(err), "0.0.9 does not match the R package lrschedule 0.1.0")
 })
 
@@ -37,11 +37,31 @@ test_that("the installed core matches and the sitrep says so", {
   expect_identical(info$numpy < "2", TRUE)
 })
 
-test_that("the package ships the wheel of its own core for install_lrschedule()", {
-  wheel <- lrschedule:::shipped_wheel()
-  expect_match(basename(wheel), paste0("^lrschedule-", utils::packageVersion("lrschedule"),
-                                       "-py3-none-any\\.whl$"))
-  expect_true(file.exists(wheel))
+test_that("the package ships the sources of its own core for install_lrschedule()", {
+  source <- lrschedule:::shipped_core()
+  expect_null(lrschedule:::shipped_core_problem(source))
+  # the same modules as the core in use (a Python without the core is checked elsewhere)
+  modules <- list.files(file.path(source, "python", "lrschedule"), pattern = "\\.py$",
+                        recursive = TRUE)
+  expect_true(all(c("__init__.py", "schedules.py", "inspection.py") %in% modules))
+  # setup.py reads the version from the DESCRIPTION next to the installed copy: this one
+  description <- file.path(dirname(source), "DESCRIPTION")
+  expect_identical(read.dcf(description, "Version")[[1]],
+                   as.character(utils::packageVersion("lrschedule")))
+  # the build copy carries it along
+  copy <- lrschedule:::core_build_copy()
+  on.exit(unlink(copy, recursive = TRUE))
+  expect_true(all(file.exists(file.path(copy, c("DESCRIPTION", "setup.py", "pyproject.toml",
+                                                 "python/lrschedule/__init__.py")))))
+})
+
+test_that("incomplete core sources are named before anything is installed", {
+  broken <- tempfile("core-")
+  dir.create(file.path(broken, "python"), recursive = TRUE)
+  writeLines("../../python", file.path(broken, "python", "lrschedule"))  # a link as text
+  file.create(file.path(broken, c("pyproject.toml", "setup.py")))
+  expect_match(lrschedule:::shipped_core_problem(broken), "lacks python/lrschedule/__init__.py",
+               fixed = TRUE)
 })
 
 test_that("a Python without NumPy, Keras or the core: one clear error, on every call", {
@@ -95,12 +115,12 @@ test_that("a core of another version is refused on every call, with the command 
   expect_match(text, paste0("lrschedule 0.0.9 does not match the R package lrschedule ",
                             utils::packageVersion("lrschedule")), fixed = TRUE)
   expect_match(text, "-m pip install", fixed = TRUE)
-  expect_match(text, "lrschedule-[0-9.]+-py3-none-any\\.whl")
+  expect_match(text, paste("-m pip install", shQuote(lrschedule:::shipped_core())), fixed = TRUE)
   expect_true("READY FALSE " %in% out)
 })
 
 test_that("the messages for a broken environment render with their commands", {
-  env <- list(python = "/x/bin/python", wheel = "/lib/lrschedule.whl")
+  env <- list(python = "/x/bin/python", core_source = "/lib/lrschedule/python")
   render <- function(template, facts) {
     err <- expect_error(cli::cli_abort(template, .envir = lrschedule:::problem_env(facts)))
     conditionMessage(err)
@@ -110,11 +130,11 @@ test_that("the messages for a broken environment render with their commands", {
   expect_match(keras_text, "/x/bin/python -m pip install keras tensorflow-cpu 'numpy<2'",
                fixed = TRUE)
   core_text <- render(lrschedule:::python_missing_module_problem("lrschedule"), env)
-  expect_match(core_text, "/x/bin/python -m pip install /lib/lrschedule.whl", fixed = TRUE)
+  expect_match(core_text, "/x/bin/python -m pip install '/lib/lrschedule/python'", fixed = TRUE)
   numpy_facts <- list(numpy = "2.1.3", reticulate = "1.28", core = "0.1.0",
                       r_package = "0.1.0", python = "/x/bin/python")
   numpy_text <- render(do.call(lrschedule:::python_environment_problem, numpy_facts),
-                       c(numpy_facts, wheel = "w.whl"))
+                       c(numpy_facts, core_source = "/lib/lrschedule/python"))
   expect_match(numpy_text, "NumPy 2.1.3 cannot exchange arrays with reticulate 1.28", fixed = TRUE)
   expect_match(numpy_text, "/x/bin/python -m pip install 'numpy<2'", fixed = TRUE)
 })
@@ -171,8 +191,5 @@ test_that("a Python with NumPy 2 is refused before reticulate 1.28 trips over it
 test_that("install_lrschedule() asks for Keras 3, TensorFlow, NumPy 1.x and the shipped core", {
   req <- lrschedule:::python_requirements()
   expect_true(all(c("keras>=3.0,<4", "tensorflow-cpu", "numpy<2") %in% req))
-  wheel <- req[grepl("\\.whl$", req)]
-  expect_length(wheel, 1)
-  expect_true(file.exists(wheel))
-  expect_match(basename(wheel), paste0("^lrschedule-", utils::packageVersion("lrschedule"), "-"))
+  expect_identical(req[[length(req)]], lrschedule:::shipped_core())
 })
