@@ -34,6 +34,7 @@ $(STAMPS)/venv: requirements-dev.txt requirements-ref.txt pyproject.toml setup.p
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-ref.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -rf build *.egg-info python/*.egg-info
 	@touch $@
 
 # The R package carries the core's sources (inst/python links to them) for
@@ -96,4 +97,4 @@ check: build
 	  echo "R CMD check reported a WARNING"; exit 1; fi
 
 clean:
-	rm -rf $(STAMPS) $(RLIB) build dist python/*.egg-info lrschedule.Rcheck lrschedule_*.tar.gz
+	rm -rf $(STAMPS) $(RLIB) build dist *.egg-info python/*.egg-info lrschedule.Rcheck lrschedule_*.tar.gz

@@ -351,7 +351,7 @@ schedule_one_cycle <- function(max_lr, total_steps, pct_start = 0.3, anneal_stra
 #' @seealso <https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.CyclicLR.html>
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   plot(schedule_cyclic(1e-4, 1e-2, step_size_up = 50, mode = "triangular2"), steps = 400)
+#'   plot(schedule_cyclic(1e-4, 1e-2, step_size_up = 50, mode = "triangular2"), steps = 0:399)
 #' }
 #' @export
 schedule_cyclic <- function(base_lr, max_lr, step_size_up = 2000, step_size_down = NULL,
