@@ -18,7 +18,7 @@ export KERAS_BACKEND     ?= tensorflow
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-PY_SOURCES := $(wildcard python/lrschedule/*.py) pyproject.toml setup.py
+PY_SOURCES := $(wildcard python/lrschedule/*.py python/lrschedule/*/*.py) pyproject.toml setup.py
 R_SOURCES  := DESCRIPTION $(wildcard NAMESPACE R/*.R man/*.Rd inst/examples/* demo/*)
 
 .PHONY: setup install build test test-python test-r test-backends demo bench check clean

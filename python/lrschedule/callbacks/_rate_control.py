@@ -48,7 +48,20 @@ from lrschedule import _validation as check
 
 __all__ = ["ScheduleLR", "ReduceLROnPlateau", "LRLogger", "ControlledRate"]
 
-_register = keras.saving.register_keras_serializable(package="lrschedule")
+
+
+def _register(cls):
+    """Registers `cls` for Keras saving as "lrschedule>ClassName", under the module
+    path `lrschedule.callbacks`.
+
+    The path is the one users import from, the one reticulate puts in the R class
+    vector ("lrschedule.callbacks.ControlledRate") and the one Keras writes as
+    "module" in a saved config: the classes kept it when callbacks.py became a
+    package, so configs saved before and after are the same.
+    """
+    cls.__module__ = "lrschedule.callbacks"
+    return keras.saving.register_keras_serializable(package="lrschedule")(cls)
+
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 _STATE_ATTR = "_lrschedule_state"
 
