@@ -8,8 +8,9 @@ and counters) is saved with the model. `_rate_control` explains the design.
 One module per callback, as Keras has, over the rate control they share:
 
     _rate_control.py          ControlledRate and its saved state; installing it in
-                              the optimizer; the only module that touches Keras's
-                              private optimizer attributes
+                              the optimizer; RateCallback, the attach logic of the
+                              callbacks that drive the rate; the only module that
+                              touches Keras's private optimizer attributes
     schedule_lr.py            ScheduleLR
     reduce_lr_on_plateau.py   ReduceLROnPlateau
     lr_logger.py              LRLogger

@@ -26,7 +26,7 @@ a small state object owned by the `ControlledRate`. They are saved twice over:
   `_lrschedule_state`), so `model.save_weights()` / `load_weights()` and therefore
   `keras.callbacks.BackupAndRestore` restore it. The callbacks attach the state in
   `set_model()`, which Keras calls for every callback before any `on_train_begin()`,
-  so it is in place whatever the order of the callbacks list.
+  so it is in place whatever the order of the callbacks list (`RateCallback`).
 
 The variables are deliberately not added to `optimizer.variables`: a model loaded
 from a `.keras` file gets its `ControlledRate` from the config before any callback
@@ -406,7 +406,14 @@ def log_rate(model, logs):
 
 
 class RateCallback(keras.callbacks.Callback):
-    """Shared plumbing: installs the `ControlledRate` as soon as the model is known."""
+    """Attaches the model's `ControlledRate` (`self._controlled`) as soon as the model is known.
+
+    Keras calls `set_model()` for every callback before any `on_train_begin()`, so
+    attaching there puts the state in the optimizer whatever the order of the
+    callbacks list (a `BackupAndRestore` restores into it). `on_train_begin()`
+    attaches again (installing is idempotent), for a model that had no optimizer
+    when it was set. A subclass adds what attaching means for it in `_attached()`.
+    """
 
     def __init__(self):
         super().__init__()
@@ -416,9 +423,15 @@ class RateCallback(keras.callbacks.Callback):
         super().set_model(model)
         if getattr(model, "optimizer", None) is not None:
             self._controlled, _ = install(model)
+        if self._controlled is not None:
+            self._attached()
 
     def on_train_begin(self, logs=None):
         self._controlled, _ = install(self.model)
+        self._attached()
+
+    def _attached(self):
+        """Runs after each attach, with `self._controlled` set; nothing by default."""
 
     @classmethod
     def from_config(cls, config):

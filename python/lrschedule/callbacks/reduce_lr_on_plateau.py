@@ -127,19 +127,10 @@ class ReduceLROnPlateau(RateCallback):
                 return self._best_exact
         return stored
 
-    def _attach(self):
+    def _attached(self):
         # min_lr is a property of the rate the callback drives; a newly attached
         # callback's value wins.
         self._controlled.state.write("min_lr", self.min_lr)
-
-    def set_model(self, model):
-        super().set_model(model)
-        if self._controlled is not None:
-            self._attach()
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self._attach()
 
     def _rate_now(self):
         """The rate in force now (at the next step): the one a reduction scales."""

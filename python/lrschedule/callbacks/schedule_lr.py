@@ -164,7 +164,7 @@ class ScheduleLR(RateCallback):
         self.arity = None if arity is None else check.integer("arity", arity)
         self.verbose = check.integer("verbose", verbose, minimum=0)
 
-    def _take_over(self):
+    def _attached(self):
         """Switches the optimizer to a held rate (ScheduleLR replaces a schedule)."""
         controlled = self._controlled
         if controlled.schedule is not None:
@@ -172,15 +172,6 @@ class ScheduleLR(RateCallback):
             controlled.state.write("base_rate", float(ops.convert_to_numpy(controlled.base(step))))
             controlled.schedule = None
             invalidate_train_function(self.model)
-
-    def set_model(self, model):
-        super().set_model(model)
-        if self._controlled is not None:
-            self._take_over()
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self._take_over()
 
     def on_epoch_begin(self, epoch, logs=None):
         if isinstance(self.schedule, _LearningRateSchedule):
