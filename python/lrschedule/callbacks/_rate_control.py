@@ -128,6 +128,15 @@ class ControlledRate(_LearningRateSchedule):
     install it in the optimizer when training starts (wrapping the optimizer's own
     rate or schedule). It serializes with the optimizer, state included.
 
+    Why it also carries `best`, `wait` and `cooldown_counter`, which only
+    `ReduceLROnPlateau` uses: Keras saves a model's optimizer, never its callbacks.
+    Held here, the plateau's counters are saved with the multiplier they drive, in
+    the one object that holds all of the rate's state (its config in `model.save()`,
+    its variables in `save_weights()` and `BackupAndRestore`), so a callback attached
+    to a restored model continues where the saved one stopped. They are arguments
+    because `from_config()` rebuilds the object from its config; the config keys are
+    fixed by the `.keras` files saved so far.
+
     Args:
         schedule: A `LearningRateSchedule` (ours or Keras's), or None to use
             `learning_rate`.
