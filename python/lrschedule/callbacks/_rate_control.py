@@ -36,7 +36,7 @@ at every step; on JAX, whose compiled step only receives the optimizer's own
 variables, the step is recompiled after each change (once per plateau reduction,
 once per epoch under `ScheduleLR`).
 
-Keras internals the callbacks touch, here only:
+Keras internals, touched here and nowhere else (`find_lr` goes through this module):
 
 * `optimizer.inner_optimizer`: a `LossScaleOptimizer` (mixed precision) delegates
   its rate to it (`optimizer_of()`);
