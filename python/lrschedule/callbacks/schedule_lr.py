@@ -22,11 +22,6 @@ from lrschedule.callbacks._rate_control import (
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
 
-
-# --------------------------------------------------------------------------------------
-# ScheduleLR
-
-
 def _arity(function, arity):
     """How many arguments (1: epoch; 2: epoch, lr) `function` takes."""
     if arity is None:
