@@ -15,6 +15,12 @@ import numpy as np
 from keras import ops
 
 from lrschedule import _validation as check
+from lrschedule.callbacks._rate_control import (
+    invalidate_train_function,
+    optimizer_of,
+    rate_object,
+    step_count,
+)
 from lrschedule.inspection import check_axes, require_pyplot
 
 __all__ = ["find_lr", "LRFinderResult"]
@@ -427,14 +433,13 @@ def find_lr(
         check.fail_value("x", x, "a source of at least one batch")
     if not model.built:
         model(first[0])
-    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    optimizer = optimizer_of(model)
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
 
     model_values = [np.array(ops.convert_to_numpy(v), copy=True) for v in model.variables]
     optimizer_values = [np.array(ops.convert_to_numpy(v), copy=True) for v in model.optimizer.variables]
-    # The rate object itself (not its value): Keras has no public getter for it.
-    original_rate = optimizer._learning_rate
+    original_rate = rate_object(optimizer)
     assign_variable = isinstance(original_rate, keras.Variable)
     rates = sweep_rates(start_lr, end_lr, num_steps)
 
@@ -447,9 +452,9 @@ def find_lr(
     )
     try:
         if not assign_variable:
-            first_step = int(ops.convert_to_numpy(optimizer._iterations))
+            first_step = step_count(optimizer)
             optimizer.learning_rate = _Sweep(start_lr, end_lr, num_steps, first_step)
-        model.train_function = None
+        invalidate_train_function(model)
         average = 0.0
         best = math.inf
         batch = first
@@ -484,7 +489,7 @@ def find_lr(
     finally:
         if not assign_variable:
             optimizer.learning_rate = original_rate
-        model.train_function = None
+        invalidate_train_function(model)
         for variable, value in zip(model.variables, model_values):
             variable.assign(value)
         for variable, value in zip(model.optimizer.variables, optimizer_values):

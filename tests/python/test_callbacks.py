@@ -20,7 +20,7 @@ from keras import ops
 
 import lrschedule
 from lrschedule.callbacks import ControlledRate, LRLogger, ReduceLROnPlateau, ScheduleLR
-from lrschedule.callbacks import _checked_rate
+from lrschedule.callbacks.schedule_lr import _checked_rate
 
 RTOL = 1e-5
 ATOL = 3e-7  # float32 bias of magnitude <= ~2: one rounding of each of two values

@@ -1,0 +1,192 @@
+"""`ScheduleLR`: the learning rate set at the start of every epoch by a function or a schedule."""
+
+import inspect
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from lrschedule import _validation as check
+from lrschedule.callbacks._rate_control import (
+    RateCallback,
+    invalidate_train_function,
+    log_rate,
+    optimizer_of,
+    register,
+    schedule_from_config,
+    state_changed,
+    step_count,
+)
+
+_LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
+
+
+def _arity(function, arity):
+    """How many arguments (1: epoch; 2: epoch, lr) `function` takes."""
+    if arity is None:
+        arity = getattr(function, "lrschedule_arity", None)
+    if arity is not None:
+        # check.integer refuses a bool (TypeError) before the value is compared.
+        checked = check.integer("arity", arity)
+        if checked not in (1, 2):
+            check.fail_value("arity", arity, "1 (a function of epoch) or 2 (of epoch and lr)")
+        return checked
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        signature = None
+
+    def ambiguous(why):
+        check.fail_value(
+            "schedule", function,
+            "a function whose arity can be told. Cannot tell whether the function passed "
+            f"as `schedule` takes (epoch) or (epoch, lr): {why}. Pass arity=1 or arity=2 "
+            "to ScheduleLR (or set the function's `lrschedule_arity` attribute)",
+        )
+
+    if signature is None:
+        ambiguous("its signature cannot be inspected")
+    positional = [
+        p
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    required = [p for p in positional if p.default is p.empty]
+    varargs = any(p.kind == p.VAR_POSITIONAL for p in signature.parameters.values())
+    if len(required) > 2:
+        check.fail_value(
+            "schedule", function, f"a function of (epoch) or (epoch, lr); it requires "
+            f"{len(required)} arguments"
+        )
+    if len(positional) >= 2:
+        return 2
+    if len(positional) == 1 and not varargs:
+        return 1
+    if not positional and not varargs:
+        check.fail_value("schedule", function, "a function of (epoch) or (epoch, lr); it takes no argument")
+    ambiguous(f"its signature is {signature}")
+
+
+def _checked_rate(value, epoch, source="The schedule given to ScheduleLR"):
+    """`value` as a float if it is one finite positive number, else a clear error."""
+    original = value
+    if ops.is_tensor(value) or isinstance(value, keras.Variable):
+        value = ops.convert_to_numpy(value)
+    shown = check._received("value", original).replace("Received: value=", "")
+    message = (
+        f"{source} must return one finite positive number, but at epoch {epoch} it "
+        f"returned {shown}"
+    )
+    if value is None or isinstance(value, (bool, np.bool_, str, bytes)):
+        raise TypeError(message + f" (of type {type(original).__name__}).")
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001 - anything that is not array-like
+        raise TypeError(message + f" (of type {type(original).__name__}).") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(message + f" (of type {type(original).__name__}).")
+    if array.size != 1:
+        raise ValueError(message + f" ({array.size} values).")
+    number = float(array.reshape(()))
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(message + ".")
+    return number
+
+
+@register
+class ScheduleLR(RateCallback):
+    """Sets the learning rate at the start of every epoch from a function or a schedule.
+
+    At the start of epoch `e` (counted from 0, as in Keras) the base learning rate
+    becomes `schedule(e)` or `schedule(e, lr)`, and stays for the whole epoch.
+
+    * A function of one argument receives the epoch index.
+    * A function of two arguments receives the epoch index and `lr`, the base rate
+      in force before this epoch: what the function returned for the previous epoch
+      (for the first epoch of training, the optimizer's rate at that point).
+    * A `LearningRateSchedule` (ours or Keras's) is evaluated at the epoch index, as
+      if one "step" were one epoch.
+
+    The arity is read from the function's signature. Functions whose signature says
+    nothing (`(*args, **kwargs)`, as R functions may look through reticulate) need
+    `arity=1` or `arity=2`, or an `lrschedule_arity` attribute on the function.
+
+    If the optimizer was compiled with a schedule, ScheduleLR **replaces** it: from
+    the first epoch on, the rate is the function's value, constant within the epoch
+    (the optimizer's schedule is no longer evaluated, and a saved model keeps the
+    last value set). The function returns absolute rates, so multiplying them by a
+    schedule would mix two rates into one number. A `ReduceLROnPlateau` used
+    alongside multiplies the function's value: after a reduction by 0.1, the
+    optimizer uses `0.1 * schedule(e)`; `lr` passed to a function of two arguments
+    is the value before that reduction, so reductions are not applied twice.
+
+    The rate used is logged as `learning_rate` in the epoch logs (and so in
+    `History`). A function that raises stops training with its error; a value that is
+    not one finite positive number stops it with an error naming the epoch and value.
+
+    Args:
+        schedule: A function of `(epoch)` or `(epoch, lr)` returning a float, or a
+            `keras.optimizers.schedules.LearningRateSchedule`.
+        verbose: Integer >= 0. 1 prints the rate set at each epoch. Defaults to 0.
+        arity: None, 1 or 2. Overrides the arity read from a function's signature.
+            Defaults to None.
+
+    Example:
+
+        def step_decay(epoch):
+            return 0.01 * 0.5 ** (epoch // 10)
+
+        model.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+        model.fit(x, y, epochs=50, callbacks=[lrschedule.ScheduleLR(step_decay)])
+    """
+
+    def __init__(self, schedule, verbose=0, arity=None):
+        super().__init__()
+        if isinstance(schedule, dict):
+            schedule = schedule_from_config("schedule", schedule)
+        if isinstance(schedule, _LearningRateSchedule):
+            self._arity = None
+            if arity is not None:
+                check.fail_value("arity", arity, "None when `schedule` is a LearningRateSchedule")
+        elif callable(schedule):
+            self._arity = _arity(schedule, arity)
+        else:
+            check.fail_type(
+                "schedule", schedule, "a function of (epoch) or (epoch, lr), or a LearningRateSchedule"
+            )
+        self.schedule = schedule
+        self.arity = None if arity is None else check.integer("arity", arity)
+        self.verbose = check.integer("verbose", verbose, minimum=0)
+
+    def _attached(self):
+        """Switches the optimizer to a held rate (ScheduleLR replaces a schedule)."""
+        controlled = self._controlled
+        if controlled.schedule is not None:
+            step = step_count(optimizer_of(self.model))
+            controlled.state.write("base_rate", float(ops.convert_to_numpy(controlled.base(step))))
+            controlled.schedule = None
+            invalidate_train_function(self.model)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if isinstance(self.schedule, _LearningRateSchedule):
+            value = self.schedule(epoch)
+        elif self._arity == 1:
+            value = self.schedule(epoch)
+        else:
+            value = self.schedule(epoch, self._controlled.learning_rate)
+        rate = _checked_rate(value, epoch)
+        self._controlled.state.write("base_rate", rate)
+        state_changed(self.model)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: ScheduleLR setting learning rate to {rate}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        log_rate(self.model, logs)
+
+    def get_config(self):
+        return {
+            "schedule": keras.saving.serialize_keras_object(self.schedule),
+            "verbose": self.verbose,
+            "arity": self.arity,
+        }
