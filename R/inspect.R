@@ -69,3 +69,31 @@ lr_values <- function(schedule, steps) {
   else schedule <- check_number(schedule, call = call)
   schedule_rates(schedule, steps, call = call)
 }
+
+#' The learning rate in force now
+#'
+#' The rate the optimizer's next update will use, as a number: for a constant
+#' rate, any schedule (evaluated at the optimizer's step count), and a rate driven
+#' by lrschedule's callbacks ([callback_reduce_lr_on_plateau()]'s reductions,
+#' [callback_schedule_lr()]'s per-epoch value), on every Keras backend. It is the
+#' value Keras's `optimizer$learning_rate` reads, as an R number (which
+#' `as.numeric()` cannot make of a backend tensor through reticulate).
+#'
+#' @param model A compiled Keras model, or a Keras optimizer.
+#' @returns A number.
+#' @family inspection
+#' @seealso [lr_values()] for a schedule's rate at any step; [callback_lr_logger()]
+#'   for the rates used during `fit()`.
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   optimizer <- optimizer_sgd(learning_rate = schedule_step_decay(0.1, step_size = 2))
+#'   lr_current(optimizer)
+#' }
+#' @export
+lr_current <- function(model) {
+  call <- rlang::current_env()
+  if (!inherits(model, "python.builtin.object")) {
+    abort_arg("model", model, "a compiled Keras model or a Keras optimizer", call)
+  }
+  as.double(py_call(lrs()$current, list(model), call = call))
+}

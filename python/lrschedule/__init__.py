@@ -32,7 +32,7 @@ from lrschedule.schedules import (
     WarmupStableDecay,
 )
 from lrschedule.inspection import plot, values
-from lrschedule.callbacks import ControlledRate, LRLogger, ReduceLROnPlateau, ScheduleLR
+from lrschedule.callbacks import ControlledRate, LRLogger, ReduceLROnPlateau, ScheduleLR, current
 from lrschedule.lr_finder import LRFinderResult, find_lr
 
 try:
@@ -56,6 +56,7 @@ __all__ = [
     "Tabulated",
     "values",
     "plot",
+    "current",
     "ScheduleLR",
     "ReduceLROnPlateau",
     "LRLogger",

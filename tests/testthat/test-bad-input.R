@@ -26,7 +26,7 @@ test_that("the table covers every exported function that is not a schedule_*()",
   expect_setequal(unique(cases$fn), wanted)
   # every argument of these functions (but `...` and graphics' labels) has rows
   for (fn in c("callback_schedule_lr", "callback_reduce_lr_on_plateau", "callback_lr_logger",
-               "lr_find", "lr_values", "schedule_function", "install_lrschedule")) {
+               "lr_find", "lr_values", "lr_current", "schedule_function", "install_lrschedule")) {
     expect_setequal(unique(cases$arg[cases$fn == fn]), names(formals(fn)))
   }
 })

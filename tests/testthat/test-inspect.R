@@ -106,3 +106,28 @@ test_that("the default span shows the whole shape, as Python's default_steps() d
   expect_equal(span(schedule_constant(0.1)), 1000)
   expect_equal(span(schedule_function(function(step) 0.1 / (1 + step), 50)), 50)
 })
+
+test_that("lr_current gives the rate the next update uses, whatever drives it", {
+  skip_if_no_lrschedule()
+  keras <- py_keras()
+  probe <- function(learning_rate) {
+    m <- keras$Sequential(list(keras$Input(shape = list(1L)), keras$layers$Dense(1L)))
+    m$compile(optimizer = optimizer_sgd(learning_rate = learning_rate), loss = "mse")
+    m
+  }
+  x <- matrix(1:6 / 6)
+  constant <- probe(0.01)
+  expect_equal(lr_current(constant), 0.01, tolerance = 1e-7)
+  # StepDecay: 0.1 * 0.5^floor(step / 2); after 5 updates the next is step 5
+  decay <- probe(schedule_step_decay(0.1, step_size = 2, gamma = 0.5))
+  expect_equal(lr_current(decay), 0.1, tolerance = 1e-6)
+  decay$fit(x[1:5, , drop = FALSE], x[1:5, , drop = FALSE], batch_size = 1L, epochs = 1L,
+            shuffle = FALSE, verbose = 0L)
+  expect_equal(lr_current(decay), 0.025, tolerance = 1e-6)
+  expect_equal(lr_current(decay$optimizer), 0.025, tolerance = 1e-6)
+  # per-epoch R function: the value set at the last epoch's start holds
+  held <- probe(0.05)
+  held$fit(x, x, batch_size = 3L, epochs = 3L, verbose = 0L,
+           callbacks = list(callback_schedule_lr(function(epoch) 0.2 / (1 + epoch))))
+  expect_equal(lr_current(held), 0.2 / 3, tolerance = 1e-6)
+})

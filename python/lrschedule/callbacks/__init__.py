@@ -19,9 +19,9 @@ The classes' module path stays `lrschedule.callbacks` (`_rate_control.register`)
 in saved configs and R class names.
 """
 
-from lrschedule.callbacks._rate_control import ControlledRate, rate_used
+from lrschedule.callbacks._rate_control import ControlledRate, current, rate_used
 from lrschedule.callbacks.lr_logger import LRLogger
 from lrschedule.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from lrschedule.callbacks.schedule_lr import ScheduleLR
 
-__all__ = ["ScheduleLR", "ReduceLROnPlateau", "LRLogger", "ControlledRate"]
+__all__ = ["ScheduleLR", "ReduceLROnPlateau", "LRLogger", "ControlledRate", "current"]

@@ -381,6 +381,18 @@ def state_changed(model):
         model.make_train_function(force=True)
 
 
+def _rate_at(optimizer, step):
+    """The optimizer's rate at `step` (a Python float), whatever drives it."""
+    rate = rate_object(optimizer)
+    if isinstance(rate, _LearningRateSchedule):
+        value = rate(ops.convert_to_tensor(step))
+    elif callable(rate) and not isinstance(rate, keras.Variable):
+        value = rate()
+    else:
+        value = rate
+    return float(np.asarray(ops.convert_to_numpy(value)).reshape(()))
+
+
 def rate_used(model):
     """The learning rate the optimizer used at its most recent step (a Python float).
 
@@ -388,15 +400,41 @@ def rate_used(model):
     rate: a constant, a schedule, a `ControlledRate`.
     """
     optimizer = optimizer_of(model)
-    rate = rate_object(optimizer)
-    if isinstance(rate, _LearningRateSchedule):
-        step = max(step_count(optimizer) - 1, 0)
-        value = rate(ops.convert_to_tensor(step))
-    elif callable(rate) and not isinstance(rate, keras.Variable):
-        value = rate()
+    return _rate_at(optimizer, max(step_count(optimizer) - 1, 0))
+
+
+def current(model):
+    """The learning rate in force now: the one the optimizer's next update will use.
+
+    Whatever drives it: a constant rate, any schedule (ours, Keras's, a user's),
+    evaluated at the optimizer's step count, or a rate driven by lrschedule's
+    callbacks (a plateau's reductions, `ScheduleLR`'s per-epoch value). It is the value
+    Keras's `optimizer.learning_rate` reads (under gradient accumulation Keras evaluates
+    a schedule at its micro-batch counter), as a Python float, on every backend. A
+    `LossScaleOptimizer` reports its inner optimizer's rate.
+
+    Args:
+        model: a compiled `keras.Model`, or a Keras optimizer.
+
+    Returns:
+        A float.
+
+    Example:
+        >>> model.fit(x, y, epochs=3, callbacks=[lrschedule.ReduceLROnPlateau("loss")])
+        >>> lrschedule.current(model)
+        0.001
+    """
+    expected = "a compiled Keras model or a Keras optimizer"
+    if isinstance(model, keras.optimizers.Optimizer):
+        optimizer = getattr(model, "inner_optimizer", model)
+    elif isinstance(model, keras.Model):
+        if getattr(model, "optimizer", None) is None:
+            check.fail_value("model", model, expected + " (this model has no optimizer: "
+                             "compile() it first)")
+        optimizer = optimizer_of(model)
     else:
-        value = rate
-    return float(np.asarray(ops.convert_to_numpy(value)).reshape(()))
+        check.fail_type("model", model, expected)
+    return _rate_at(optimizer, step_count(optimizer))
 
 
 def log_rate(model, logs):

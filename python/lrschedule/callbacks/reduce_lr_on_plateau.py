@@ -72,6 +72,7 @@ class ReduceLROnPlateau(RateCallback):
         factor: A float, 0 < factor < 1: `new_lr = lr * factor`. Defaults to 0.1.
         patience: Integer >= 0, epochs without improvement before a reduction.
             Defaults to 10.
+        verbose: Integer >= 0. 1 prints a message at each reduction. Defaults to 0.
         mode: One of "auto", "min", "max". "auto" infers the direction from the
             name (losses decrease) or the compiled metric. Defaults to "auto".
         min_delta: A float >= 0, the change that counts as improvement.
@@ -79,7 +80,9 @@ class ReduceLROnPlateau(RateCallback):
         cooldown: Integer >= 0, epochs to wait after a reduction before counting
             epochs without improvement again. Defaults to 0.
         min_lr: A float >= 0, lower bound of the rate for reductions. Defaults to 0.
-        verbose: Integer >= 0. 1 prints a message at each reduction. Defaults to 0.
+
+    The arguments come in Keras's order (`verbose` fourth), so positional calls
+    written for `keras.callbacks.ReduceLROnPlateau` mean the same here.
 
     Example:
 
@@ -94,11 +97,11 @@ class ReduceLROnPlateau(RateCallback):
         monitor="val_loss",
         factor=0.1,
         patience=10,
+        verbose=0,
         mode="auto",
         min_delta=1e-4,
         cooldown=0,
         min_lr=0.0,
-        verbose=0,
     ):
         super().__init__()
         if not isinstance(monitor, str):
