@@ -160,6 +160,8 @@ rate_for_python <- function(value) {
 #' @param factor A float, 0 < factor < 1. `new_lr = lr * factor`. Defaults to `0.1`.
 #' @param patience Integer >= 0. Epochs without improvement before a reduction.
 #'   Defaults to `10`.
+#' @param verbose Integer >= 0. `1` prints a message at each reduction.
+#'   Defaults to `0`.
 #' @param mode String, one of `"auto"`, `"min"`, `"max"`. `"auto"` infers the
 #'   direction from the name (losses decrease) or the compiled metric.
 #'   Defaults to `"auto"`.
@@ -168,8 +170,6 @@ rate_for_python <- function(value) {
 #' @param cooldown Integer >= 0. Epochs to wait after a reduction before counting
 #'   epochs without improvement again. Defaults to `0`.
 #' @param min_lr A float >= 0. Lower bound of the rate for reductions.
-#'   Defaults to `0`.
-#' @param verbose Integer >= 0. `1` prints a message at each reduction.
 #'   Defaults to `0`.
 #' @returns The Python callback (`lrschedule.ReduceLROnPlateau`), to pass in
 #'   `callbacks` of `fit()`.
@@ -191,17 +191,17 @@ rate_for_python <- function(value) {
 #' }
 #' @export
 callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, patience = 10,
-                                          mode = "auto", min_delta = 1e-4, cooldown = 0,
-                                          min_lr = 0, verbose = 0) {
+                                          verbose = 0, mode = "auto", min_delta = 1e-4,
+                                          cooldown = 0, min_lr = 0) {
   py_call(lrs()$ReduceLROnPlateau, list(
     monitor = check_string(monitor),
     factor = check_number(factor),
     patience = check_whole(patience),
+    verbose = check_whole(verbose),
     mode = check_string(mode),
     min_delta = check_number(min_delta),
     cooldown = check_whole(cooldown),
-    min_lr = check_number(min_lr),
-    verbose = check_whole(verbose)
+    min_lr = check_number(min_lr)
   ))
 }
 

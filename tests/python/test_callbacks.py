@@ -8,6 +8,7 @@ hand from the rule under test (not with what the callbacks report about
 themselves).
 """
 
+import inspect
 import json
 import math
 import os
@@ -896,3 +897,16 @@ def test_schedule_lr_from_config_rebuilds_a_working_function():
         json.loads(json.dumps(keras.saving.serialize_keras_object(ScheduleLR(seed_step_decay))))
     )
     assert back.schedule(25) == seed_step_decay(25) == 0.0025
+
+
+def test_reduce_lr_on_plateau_takes_keras_arguments_in_keras_order():
+    # A drop-in for keras.callbacks.ReduceLROnPlateau: the same names in the same
+    # order, so a positional call means the same (Keras's 4th argument is verbose).
+    ours = list(inspect.signature(lrschedule.ReduceLROnPlateau).parameters)
+    theirs = [name for name, p in inspect.signature(keras.callbacks.ReduceLROnPlateau)
+              .parameters.items() if p.kind is not p.VAR_KEYWORD]
+    assert ours == theirs
+    positional = lrschedule.ReduceLROnPlateau("loss", 0.5, 3, 1, "min", 0.01, 2, 1e-5)
+    keyword = keras.callbacks.ReduceLROnPlateau("loss", 0.5, 3, 1, "min", 0.01, 2, 1e-5)
+    for name in theirs:
+        assert getattr(positional, name) == getattr(keyword, name), name

@@ -317,3 +317,16 @@ test_that("the callback functions have the arguments and defaults of their Pytho
     }
   }
 })
+
+test_that("callback_reduce_lr_on_plateau takes Keras's and keras3's argument order", {
+  skip_if_no_lrschedule()
+  # a call written for keras3 (or Keras) means the same: the 4th argument is verbose
+  keras_order <- reticulate::py_eval(paste(
+    "list(__import__('inspect').signature(",
+    "__import__('keras').callbacks.ReduceLROnPlateau).parameters)"))
+  expect_identical(names(formals(callback_reduce_lr_on_plateau)),
+                   setdiff(keras_order, "kwargs"))
+  cb <- callback_reduce_lr_on_plateau("loss", 0.5, 2, 1)
+  expect_identical(cb$verbose, 1L)
+  expect_identical(cb$mode, "auto")
+})
