@@ -418,7 +418,9 @@ INSPECTION = (
     family("values", "schedule", lambda v: lrs.values(v, 5), BAD_SCHEDULE)
     + family("values", "steps", lambda v: lrs.values(GOOD, v), BAD_STEPS)
     + family("plot", "schedule", lambda v: lrs.plot(v, range(5)), BAD_SCHEDULE)
-    + family("plot", "steps", lambda v: lrs.plot(GOOD, v), BAD_STEPS + [
+    # None is plot()'s default (the schedule's whole shape), not a bad value there
+    + family("plot", "steps", lambda v: lrs.plot(GOOD, v),
+             [c for c in BAD_STEPS if c[0] != "none"] + [
         # one step (a number is a step, not a count) draws nothing
         ("one-step", 5, ValueError, "5"),
         ("one-element", [5], ValueError, "[5]"),
@@ -651,7 +653,8 @@ def test_controlled_rate_accepts_valid_edge_values(kwargs):
         (np.int64(2), 2),
         (2.0, 2),
         (np.array(2), 2),
-        (2**62, 2**62),
+        pytest.param(2**62, 2**62, marks=pytest.mark.skipif(
+            keras.backend.backend() == "jax", reason="JAX computes steps in int32 (no x64)")),
     ],
     ids=["zero", "int", "numpy-int", "integral-float", "0d-array", "2**62"],
 )
