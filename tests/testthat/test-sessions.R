@@ -49,6 +49,20 @@ save_from_r <- function(dir) {
   list(warmup = numbers_after(out, "SAVED_WARMUP"), plateau = numbers_after(out, "SAVED_PLATEAU"))
 }
 
+# The files save_from_r() wrote, made once for the tests that load them (each load runs
+# in a process of its own; the files are only read).
+saved_in_r <- local({
+  made <- NULL
+  function() {
+    if (is.null(made)) {
+      dir <- tempfile("saved-in-r-")
+      dir.create(dir)
+      made <<- list(dir = dir, kernels = save_from_r(dir))
+    }
+    made
+  }
+})
+
 # R code that, as the first calls after `prelude`, loads both models, trains each 3 more
 # steps and prints the kernels before and after.
 r_load_and_train <- function(dir, prelude) {
@@ -86,9 +100,8 @@ expect_continues <- function(out, saved) {
 test_that("a model saved in R loads as the first call of a new R session, and trains on", {
   skip_on_cran()
   skip_if_no_lrschedule()
-  dir <- tempfile("saved-in-r-")
-  dir.create(dir)
-  saved <- save_from_r(dir)
+  dir <- saved_in_r()$dir
+  saved <- saved_in_r()$kernels
   out <- run_fresh_r(r_load_and_train(dir, c(
     "suppressPackageStartupMessages(library(lrschedule))",
     "keras <- reticulate::import('keras')"
@@ -99,9 +112,8 @@ test_that("a model saved in R loads as the first call of a new R session, and tr
 test_that("it loads too when Keras was imported before library(lrschedule)", {
   skip_on_cran()
   skip_if_no_lrschedule()
-  dir <- tempfile("saved-in-r-")
-  dir.create(dir)
-  saved <- save_from_r(dir)
+  dir <- saved_in_r()$dir
+  saved <- saved_in_r()$kernels
   out <- run_fresh_r(r_load_and_train(dir, c(
     "keras <- reticulate::import('keras')",
     "invisible(keras$`__version__`)",  # Keras imported, then the package attached
@@ -113,9 +125,8 @@ test_that("it loads too when Keras was imported before library(lrschedule)", {
 test_that("a model saved in R loads in a new Python process and trains on", {
   skip_on_cran()
   skip_if_no_lrschedule()
-  dir <- tempfile("saved-in-r-")
-  dir.create(dir)
-  saved <- save_from_r(dir)
+  dir <- saved_in_r()$dir
+  saved <- saved_in_r()$kernels
   out <- run_fresh_python(c(
     "import keras, numpy as np",
     "import lrschedule",
