@@ -99,11 +99,16 @@ def _switch(before, after, switched):
     return before * (1.0 - switched) + after * switched
 
 
-def _interpolate(start, end, done, remaining, anneal):
-    """Anneal from `start` (done=0) to `end` (remaining=0); done + remaining = 1."""
-    if anneal == "cos":
-        return start * _sin2_half_pi(remaining) + end * _sin2_half_pi(done)
-    return start * remaining + end * done
+def _anneal(start, end, left, strategy):
+    """From `start` (left = 1) to `end` (left = 0), `left` the fraction still ahead.
+
+    Cosine (PyTorch's `b + (a - b) * (1 + cos(pi p)) / 2`, p = 1 - left) weighs
+    `start` by sin^2(pi left / 2), as `_sin2_half_pi` explains; linear by `left`. Both
+    terms stay non-negative; `1 - w` loses nothing that matters, because where the
+    weight w is near 1 the start rate dominates the sum.
+    """
+    weight = _sin2_half_pi(left) if strategy == "cos" else left
+    return start * weight + end * (1.0 - weight)
 
 
 def evaluate(schedule, step):
@@ -283,9 +288,8 @@ class Linear(Schedule):
 
     def _compute(self, step):
         done, remaining = _progress(step, self.total_steps)
-        return _interpolate(
-            self.initial_learning_rate, self.end_learning_rate, done, remaining, "linear"
-        )
+        # Both weights from exact integers (no 1 - done): the ends are hit exactly.
+        return self.initial_learning_rate * remaining + self.end_learning_rate * done
 
 
 @_register
@@ -445,11 +449,7 @@ class OneCycle(Schedule):
             if end != whole:
                 left = left + (end - whole)
             left = ops.clip(left / (end - start), 0.0, 1.0)
-            # Weight of the phase's start rate: cosine sin^2(pi r / 2) (as _sin2_half_pi
-            # explains), or linear r. Both terms stay non-negative; 1 - w loses nothing
-            # that matters, because where w is near 1 the start rate dominates the sum.
-            weight = _sin2_half_pi(left) if self.anneal_strategy == "cos" else left
-            values.append(lr_from * weight + lr_to * (1.0 - weight))
+            values.append(_anneal(lr_from, lr_to, left, self.anneal_strategy))
         # Up to max_lr, then down: the phase in force is the smaller value.
         rate = ops.minimum(values[0], values[1])
         if self.three_phase:
