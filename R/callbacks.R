@@ -216,8 +216,14 @@ callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, pa
 #'
 #' With `per = "batch"` the rate of every batch is kept too, in the callback's
 #' `batch_rates` (and the optimizer step of each in `batch_steps`), reset when
-#' training starts. That reads the rate at every batch: use it to inspect, not in
-#' long runs.
+#' training starts. Per-batch logging costs next to nothing when the rate is a
+#' schedule (with or without lrschedule's callbacks): a batch only notes its
+#' index, and at the end of the epoch the schedule is evaluated on all of the
+#' epoch's steps at once, with the callbacks' state as it stood during the epoch
+#' (it changes only between epochs), as [lr_values()] does: equal to the rates
+#' used up to float32 rounding. So `batch_rates` grows at each epoch's end. A rate held in a
+#' variable (an optimizer with a constant rate, which other code may assign at any
+#' batch) is read at every batch.
 #'
 #' @param per String, `"epoch"` or `"batch"`. Defaults to `"epoch"`.
 #' @returns The Python callback (`lrschedule.LRLogger`), to pass in `callbacks` of

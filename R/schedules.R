@@ -540,33 +540,72 @@ schedule_per_epoch <- function(schedule, steps_per_epoch) {
 #' @export
 schedule_function <- function(fn, total_steps) {
   call <- rlang::current_env()
+  # Refused here, before Python starts: what only R can get wrong.
   if (!is.function(fn)) abort_arg("fn", fn, "a function of the step", call)
   check_function_arity(fn, 1, "a function of one argument, the step", arg = "fn", call = call)
   total_steps <- check_whole(total_steps)
   if (total_steps < 1) abort_arg("total_steps", total_steps, "a whole number > 0", call)
-  steps <- seq.int(0L, total_steps - 1L)
-  values <- tryCatch(fn(steps), error = function(e) NULL)
-  if (!is.numeric(values) || length(values) != total_steps) {
-    values <- vapply(steps, function(step) {
-      value <- tryCatch(fn(step), error = function(e) {
-        cli::cli_abort("{.arg fn} failed at step {step}.", parent = e,
-                       class = "lrschedule_argument_error", call = call)
+  rate_fn <- tabulation_fn(fn, call)
+  tryCatch(
+    new_schedule(lrs()$Tabulated$from_function, list(rate_fn$fn, total_steps), call = call),
+    error = function(e) {
+      failure <- rate_fn$failure()
+      stop(if (is.null(failure)) e else failure)
+    }
+  )
+}
+
+# `fn` as the core's Tabulated.from_function calls it: first with all the steps (a
+# numpy array, which reaches R as a 1-d array), then, if that gives no rate per step,
+# with one step at a time. Steps reach `fn` as an R integer vector; rates go back as
+# numbers. What the core would refuse with a Python message is refused here in R's
+# words, naming the step: `fn` failing, returning something that is not one number
+# per step, or a rate that is NA, infinite or < 0. A refusal raised during the core's
+# call ends it, and `failure()` gives the R error to signal instead of the core's;
+# the core finds a bad rate only once the table is complete, so the first one seen
+# is kept until then.
+tabulation_fn <- function(fn, call) {
+  raised <- NULL
+  bad_rate <- NULL
+  refuse <- function(cnd) {
+    raised <<- cnd
+    stop(cnd)
+  }
+  list(
+    fn = function(step) {
+      all_steps <- is.array(step)  # a failure then only makes the core go step by step
+      step <- as.integer(step)
+      raised <<- NULL
+      rates <- tryCatch(fn(step), error = function(e) {
+        if (all_steps) stop(e)
+        refuse(rlang::catch_cnd(cli::cli_abort(
+          "{.arg fn} failed at step {step}.", parent = e,
+          class = "lrschedule_argument_error", call = call
+        )))
       })
-      if (!is.numeric(value) || length(value) != 1) {
-        cli::cli_abort(c("{.arg fn} must return one number per step.",
-                         "x" = "At step {step} it returned {.code {fmt_value(value)}}."),
-                       class = "lrschedule_argument_error", call = call)
+      if (!is.numeric(rates) || (!all_steps && length(rates) != 1)) {
+        if (all_steps) stop("not one number per step")
+        refuse(rlang::catch_cnd(cli::cli_abort(
+          c("{.arg fn} must return one number per step.",
+            "x" = "At step {step} it returned {.code {fmt_value(rates)}}."),
+          class = "lrschedule_argument_error", call = call
+        )))
       }
-      as.double(value)
-    }, numeric(1))
-  }
-  bad <- which(is.na(values) | !is.finite(values) | values < 0)
-  if (length(bad) > 0) {
-    cli::cli_abort(c("{.arg fn} must return finite rates >= 0.",
-                     "x" = "At step {bad[[1]] - 1} it returned {.code {values[[bad[[1]]]]}}."),
-                   class = "lrschedule_argument_error", call = call)
-  }
-  # np_array(): a 1-d array even for one step (np$asarray() would get a scalar)
-  ensure_python()
-  new_schedule(lrs()$Tabulated, list(values = reticulate::np_array(as.double(values))))
+      rates <- as.double(rates)
+      bad <- which(is.na(rates) | !is.finite(rates) | rates < 0)
+      if (length(bad) > 0 && length(rates) == length(step) && is.null(bad_rate)) {
+        bad_step <- step[[bad[[1]]]]
+        bad_value <- rates[[bad[[1]]]]
+        bad_rate <<- rlang::catch_cnd(cli::cli_abort(
+          c("{.arg fn} must return finite rates >= 0.",
+            "x" = "At step {bad_step} it returned {.code {bad_value}}."),
+          class = "lrschedule_argument_error", call = call
+        ))
+      }
+      # np_array(): one array (an R vector would cross as a list, element by element),
+      # 1-d even for one step.
+      if (all_steps) reticulate::np_array(rates) else rates
+    },
+    failure = function() if (is.null(raised)) bad_rate else raised
+  )
 }

@@ -16,6 +16,7 @@ torch backends, and evaluates a whole vector of steps in one call.
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
+from lrschedule import schedules
 from lrschedule.schedules import (
     Constant,
     Cyclic,
@@ -40,20 +41,8 @@ try:
 except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = [
-    "Schedule",
-    "Constant",
-    "Linear",
-    "StepDecay",
-    "MultiStepDecay",
-    "OneCycle",
-    "Cyclic",
-    "WarmupStableDecay",
-    "InverseSqrt",
-    "Warmup",
-    "Sequence",
-    "PerEpoch",
-    "Tabulated",
+# The schedule classes are listed once, in lrschedule.schedules.__all__.
+__all__ = [name for name in schedules.__all__ if isinstance(getattr(schedules, name), type)] + [
     "values",
     "plot",
     "current",

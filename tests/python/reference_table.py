@@ -1,4 +1,9 @@
-"""Reads the shared reference table (tests/testthat/fixtures/reference-rates.csv)."""
+"""Reads the shared reference table (tests/testthat/fixtures/reference-rates.csv).
+
+The table is the catalogue of the schedule family (see
+tests/reference/make_reference_rates.py, which writes it): every schedule class has
+rows naming the class, the R function that builds it and reference rates.
+"""
 
 import csv
 import json
@@ -9,7 +14,8 @@ import keras
 
 import lrschedule as lrs
 
-PATH = pathlib.Path(__file__).resolve().parents[1] / "testthat" / "fixtures" / "reference-rates.csv"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PATH = ROOT / "tests" / "testthat" / "fixtures" / "reference-rates.csv"
 
 
 def load():
@@ -24,6 +30,27 @@ def load():
             entry[2].append(int(row["step"]))
             entry[3].append(float(row["lr"]))
     return cases
+
+
+def name_pairs():
+    """Every (python_class, r_function) pair the table names, nested specs included."""
+    pairs = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            if "python_class" in value:
+                pairs.add((value["python_class"], value["r_function"]))
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    with PATH.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            pairs.add((row["python_class"], row["r_function"]))
+            walk(json.loads(row["args"]))
+    return pairs
 
 
 def build(python_class, args):

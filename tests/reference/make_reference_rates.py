@@ -7,6 +7,12 @@ functions, optax, Keras's own schedules — or, for our compositions (Warmup,
 PerEpoch, Tabulated, Constant), from the formula in plain Python. It never runs
 lrschedule.
 
+The table is also the catalogue of the schedule family: every schedule class, ours
+and Keras's, has rows, each naming the class and the R function that builds it.
+`R_NAMES` below is the one place that pairs them; the tests take the list of
+schedules, the R <-> Python pairs and their examples from the table, and fail when
+an exported class, a Keras schedule or an R schedule_*() function has no rows.
+
 Columns: case, python_class, r_function, args (JSON, DESIGN.md argument names; a
 nested schedule is {"python_class", "r_function", "args"}), step, lr, rtol. The
 relative tolerance is 1e-5 for our schedules and 1e-4 for Keras's own six, whose
@@ -30,6 +36,8 @@ import keras
 
 OUT = pathlib.Path(__file__).resolve().parents[1] / "testthat" / "fixtures" / "reference-rates.csv"
 
+# Each schedule class and the R function that builds it (schedule_function() tabulates
+# an R function into a Tabulated).
 R_NAMES = {
     "Constant": "schedule_constant",
     "Linear": "schedule_linear",
@@ -179,6 +187,9 @@ case("tabulated", spec("Tabulated", values=table), [table[min(s, 29)] for s in r
 
 
 def main():
+    without_rows = set(R_NAMES) - {schedule_spec["python_class"] for _, schedule_spec, _ in CASES}
+    if without_rows:
+        raise SystemExit(f"no case for {sorted(without_rows)}: every schedule needs reference rows")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("w", newline="") as handle:
         writer = csv.writer(handle)

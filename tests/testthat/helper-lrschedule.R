@@ -10,6 +10,16 @@ reference_table <- function() {
   utils::read.csv(path, stringsAsFactors = FALSE)
 }
 
+# The Python callable whose arguments an R schedule function takes: the class the
+# reference table pairs it with (lrschedule's, else Keras's), or for
+# schedule_function(), which tabulates an R function, Tabulated.from_function.
+python_counterpart <- function(r_function, python_class) {
+  lrs <- reticulate::import("lrschedule")
+  cls <- if (reticulate::py_has_attr(lrs, python_class)) lrs[[python_class]]
+         else py_keras()$optimizers$schedules[[python_class]]
+  if (r_function == "schedule_function") cls$from_function else cls
+}
+
 # Builds the schedule a table row describes, through the R functions.
 build_reference <- function(r_function, args) {
   convert <- function(value) {

@@ -330,3 +330,20 @@ test_that("callback_reduce_lr_on_plateau takes Keras's and keras3's argument ord
   expect_identical(cb$verbose, 1L)
   expect_identical(cb$mode, "auto")
 })
+
+test_that("callback_lr_logger()'s help says what LRLogger's docstring says about per-batch cost", {
+  skip_if_no_lrschedule()
+  flat <- function(text) gsub("\\s+", " ", paste(text, collapse = " "))
+  python_doc <- flat(reticulate::import("lrschedule")$LRLogger$`__doc__`)
+  rd <- tools::Rd_db("lrschedule")[["callback_lr_logger.Rd"]]
+  description <- rd[vapply(rd, attr, "", "Rd_tag") == "\\description"]
+  r_doc <- flat(utils::capture.output(tools::Rd2txt(description, fragment = TRUE)))
+  # The claims both texts make; when the logger changes, both change (the R text once
+  # said per-batch logging was for inspection only, long after it stopped being so).
+  for (phrase in c("Per-batch logging costs next to nothing when the rate is a schedule",
+                   "evaluated on all of the epoch's steps at once",
+                   "grows at each epoch's end", "is read at every batch")) {
+    expect_match(python_doc, phrase, fixed = TRUE, label = "LRLogger's docstring")
+    expect_match(r_doc, phrase, fixed = TRUE, label = "callback_lr_logger()'s help")
+  }
+})
