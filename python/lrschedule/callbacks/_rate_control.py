@@ -204,10 +204,8 @@ class ControlledRate(_LearningRateSchedule):
         step = ops.convert_to_tensor(step)
         if self.schedule is None:
             return ops.cast(ops.ones_like(step), "float32") * self.state.variable("base_rate")
-        if len(step.shape) == 0:
-            return ops.cast(self.schedule(step), "float32")
-        # A vector of steps (inspection): Keras's CosineDecay with warmup branches
-        # with ops.cond, which `evaluate` works around.
+        # evaluate(): the schedule itself at a scalar step (the train step); at a vector
+        # of steps (inspection) it works around Keras's scalar-only CosineDecay warmup.
         return ops.cast(evaluate(self.schedule, step), "float32")
 
     def __call__(self, step):
