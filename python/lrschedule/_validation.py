@@ -130,18 +130,27 @@ def _as_list(name, value, what):
         fail_type(name, value, what)
 
 
-def increasing_integers(name, value, *, minimum=0, allow_empty=False):
-    """A sequence of strictly increasing integers >= minimum. Returns a list of int."""
-    what = f"a non-empty list of strictly increasing integers >= {minimum}"
+def _real_items(name, value, what, allow_empty):
+    """(index, item, item as a float) for each element of a list of real numbers.
+
+    Refuses what is not a list (TypeError), an empty list unless `allow_empty`
+    (ValueError) and an element that is not a real number (TypeError).
+    """
     items = _as_list(name, value, what)
     if not items and not allow_empty:
         fail_value(name, value, what)
-    out = []
     for i, item in enumerate(items):
         item = _unwrap_scalar(item)
         if not _is_real(item):
             fail_type(name, value, what)
-        item_f = float(item)
+        yield i, item, float(item)
+
+
+def increasing_integers(name, value, *, minimum=0, allow_empty=False):
+    """A sequence of strictly increasing integers >= minimum. Returns a list of int."""
+    what = f"a non-empty list of strictly increasing integers >= {minimum}"
+    out = []
+    for i, item, item_f in _real_items(name, value, what, allow_empty):
         if not math.isfinite(item_f) or item_f != math.floor(item_f):
             fail_value(name, value, what + f" (element {i} is {item!r})")
         item_i = int(item)
@@ -157,15 +166,8 @@ def numbers_list(name, value, *, minimum=None, allow_empty=False):
     """A sequence of finite numbers (each >= minimum). Returns a list of float."""
     lower = "" if minimum is None else f" >= {minimum:g}"
     what = f"a non-empty list of finite numbers{lower}"
-    items = _as_list(name, value, what)
-    if not items and not allow_empty:
-        fail_value(name, value, what)
     out = []
-    for i, item in enumerate(items):
-        item = _unwrap_scalar(item)
-        if not _is_real(item):
-            fail_type(name, value, what)
-        item_f = float(item)
+    for i, item, item_f in _real_items(name, value, what, allow_empty):
         if not math.isfinite(item_f) or (minimum is not None and item_f < minimum):
             fail_value(name, value, what + f" (element {i} is {item!r})")
         out.append(item_f)
