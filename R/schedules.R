@@ -477,7 +477,7 @@ schedule_warmup <- function(schedule, warmup_steps, start_learning_rate = 0) {
 #' if (lrschedule:::python_ready()) {
 #'   s <- schedule_sequence(list(schedule_linear(0, 0.01, 100),
 #'                               schedule_cosine_decay(0.01, 900)), boundaries = 100)
-#'   plot(s, steps = 1000)
+#'   plot(s, steps = 0:999)
 #' }
 #' @export
 schedule_sequence <- function(schedules, boundaries) {
