@@ -2,23 +2,30 @@
 
 # Steps are step numbers at every length: `lr_values(s, 1000)` is the rate at step
 # 1000, `0:999` the first thousand steps (a single number meaning "that many steps"
-# was misread by every new user). Returns the steps as doubles (R's integers stop at
-# 2^31 - 1; the core's steps are int64, so below 2^63). With `min_length`, fewer steps
-# are refused (plot() needs two to draw a line).
+# was misread by every new user). Returns integer steps as they are, other steps as
+# doubles (R's integers stop at 2^31 - 1; the core's steps are int64, so below 2^63).
+# With `min_length`, fewer steps are refused (plot() needs two to draw a line).
 check_steps <- function(steps, arg = "steps", call = rlang::caller_env(), min_length = 0) {
-  if (!is.numeric(steps) || anyNA(steps) || any(!is.finite(steps)) || any(steps != trunc(steps)) ||
-      any(steps < 0)) {
-    abort_arg(arg, steps, "a step number or a vector of whole step numbers >= 0", call)
-  }
-  if (any(steps >= 2^63)) {
-    abort_arg(arg, steps, "step numbers < 2^63", call)
+  expected <- "a step number or a vector of whole step numbers >= 0"
+  if (!is.numeric(steps) || anyNA(steps)) abort_arg(arg, steps, expected, call)
+  if (is.integer(steps)) {
+    # Whole and finite by type; min() of a range such as 0:999999 costs nothing (R
+    # knows an ALTREP sequence's ends), where the checks below would walk it.
+    if (length(steps) > 0 && min(steps) < 0) abort_arg(arg, steps, expected, call)
+  } else {
+    if (any(!is.finite(steps)) || any(steps != trunc(steps)) || any(steps < 0)) {
+      abort_arg(arg, steps, expected, call)
+    }
+    if (any(steps >= 2^63)) {
+      abort_arg(arg, steps, "step numbers < 2^63", call)
+    }
   }
   if (length(steps) < min_length) {
     abort_arg(arg, steps, paste0(
       "a vector of at least ", min_length, " step numbers, e.g. 0:999 (a single number ",
       "is one step)"), call)
   }
-  as.double(steps)
+  if (is.integer(steps)) steps else as.double(steps)
 }
 
 # The rates at `steps`, a vector of step numbers already checked: one call into the core.
@@ -27,7 +34,10 @@ schedule_rates <- function(schedule, steps, call = rlang::caller_env()) {
   if (n == 0) return(numeric())
   # Steps 0..n-1 go as a Python range (the core makes it with numpy); other steps as
   # one NumPy array (an R vector would cross as a Python list, element by element).
-  index <- if (n > 1 && steps[[1]] == 0 && steps[[n]] == n - 1 && all(diff(steps) == 1)) {
+  # Strictly increasing from 0 to n - 1 is exactly 0..n-1, and R knows that of
+  # 0:(n - 1) without walking it.
+  index <- if (n > 1 && steps[[1]] == 0 && steps[[n]] == n - 1 &&
+               !is.unsorted(steps, strictly = TRUE)) {
     py_range(n)
   } else {
     reticulate::np_array(steps, dtype = "int64")
