@@ -99,16 +99,26 @@ def _switch(before, after, switched):
     return before * (1.0 - switched) + after * switched
 
 
-def _anneal(start, end, left, strategy):
-    """From `start` (left = 1) to `end` (left = 0), `left` the fraction still ahead.
+def _interpolate(start, end, done, remaining, anneal):
+    """Anneal from `start` (done=0) to `end` (remaining=0); done + remaining = 1.
 
-    Cosine (PyTorch's `b + (a - b) * (1 + cos(pi p)) / 2`, p = 1 - left) weighs
-    `start` by sin^2(pi left / 2), as `_sin2_half_pi` explains; linear by `left`. Both
-    terms stay non-negative; `1 - w` loses nothing that matters, because where the
-    weight w is near 1 the start rate dominates the sum.
+    Cosine weighs `start` by sin^2(pi remaining / 2) and `end` by sin^2(pi done / 2)
+    (as `_sin2_half_pi` explains), linear by `remaining` and `done`. Each weight comes
+    from its own exact fraction: a weight taken as `1 - w` loses float32 precision
+    where w is near 1, which matters when `end` is far larger than `start` (a one-cycle
+    with div_factor 1e4 was off PyTorch by 4.5e-4 one step after the start).
     """
-    weight = _sin2_half_pi(left) if strategy == "cos" else left
-    return start * weight + end * (1.0 - weight)
+    if anneal == "cos":
+        return start * _sin2_half_pi(remaining) + end * _sin2_half_pi(done)
+    return start * remaining + end * done
+
+
+def _fraction_until(step, point):
+    """(point - step) as a float, its integer part computed exactly; `point` may be
+    fractional (PyTorch's phase boundaries)."""
+    whole = math.floor(point)
+    fraction = _f(whole - step)
+    return fraction + (point - whole) if point != whole else fraction
 
 
 def evaluate(schedule, step):
@@ -433,6 +443,14 @@ class OneCycle(Schedule):
                 )
             self._phases.append((start, end, lr_from, lr_to))
             start = end
+        # The phase in force can be told by value when the cycle rises to max_lr, then
+        # falls (and, three-phase, phase 3 stays at or below `initial`): true for
+        # div_factor >= 1 with a final rate <= max_lr (two phases) or final_div_factor
+        # >= 1 (three). Other arguments (PyTorch accepts any > 0) select by step.
+        if self.three_phase:
+            self._by_value = self.div_factor >= 1 and self.final_div_factor >= 1
+        else:
+            self._by_value = self.div_factor >= 1 and minimum <= self.max_lr
 
     def _compute(self, step):
         # Every phase's value at every step, from the fraction of the phase still
@@ -443,13 +461,19 @@ class OneCycle(Schedule):
         # these float ops do, and this runs at every step.
         values = []
         for start, end, lr_from, lr_to in self._phases:
-            # Integer part of (end - step) exact, as a float only then.
-            whole = math.floor(end)
-            left = _f(whole - step)
-            if end != whole:
-                left = left + (end - whole)
-            left = ops.clip(left / (end - start), 0.0, 1.0)
-            values.append(_anneal(lr_from, lr_to, left, self.anneal_strategy))
+            # The fractions of the phase behind and ahead, each from an exact integer
+            # difference and clipped to [0, 1].
+            span = end - start
+            left = ops.clip(_fraction_until(step, end) / span, 0.0, 1.0)
+            done = ops.clip(-_fraction_until(step, start) / span, 0.0, 1.0)
+            values.append(_interpolate(lr_from, lr_to, done, left, self.anneal_strategy))
+        if not self._by_value:
+            # PyTorch's rule: phase k runs while step <= its end; the next from the step
+            # after (exact 0/1 switches from integer steps, no ops.where).
+            rate = values[0]
+            for (_, end, _, _), later in zip(self._phases, values[1:]):
+                rate = _switch(rate, later, ops.clip(_f(step - math.floor(end)), 0.0, 1.0))
+            return rate
         # Up to max_lr, then down: the phase in force is the smaller value.
         rate = ops.minimum(values[0], values[1])
         if self.three_phase:

@@ -57,6 +57,36 @@ def test_one_cycle_matches_torch(kwargs):
     assert_trajectory(lrs.OneCycle(**kwargs), reference)
 
 
+# The whole accepted range of the divisors (PyTorch takes any > 0): below 1 the cycle
+# starts above max_lr or ends above it, and the phase in force is no longer the
+# smaller value.
+DIVISORS = [0.01, 0.5, 1.0, 25.0, 1e4]
+
+
+@pytest.mark.parametrize("three_phase", [False, True], ids=["two-phase", "three-phase"])
+@pytest.mark.parametrize("anneal", ["cos", "linear"])
+@pytest.mark.parametrize("final_div_factor", DIVISORS, ids=[f"final{d:g}" for d in DIVISORS])
+@pytest.mark.parametrize("div_factor", DIVISORS, ids=[f"div{d:g}" for d in DIVISORS])
+def test_one_cycle_matches_torch_over_the_divisors(div_factor, final_div_factor, anneal,
+                                                   three_phase):
+    kwargs = dict(max_lr=25.0, total_steps=500, pct_start=0.3, anneal_strategy=anneal,
+                  div_factor=div_factor, final_div_factor=final_div_factor,
+                  three_phase=three_phase)
+    reference = torch_trajectory(
+        lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, cycle_momentum=False, **kwargs),
+        kwargs["total_steps"],
+    )
+    assert_trajectory(lrs.OneCycle(**kwargs), reference)
+
+
+def test_one_cycle_issue_example():
+    # max_lr 25, 10 steps, linear, div_factor 0.5, final_div_factor 2 (PyTorch's values)
+    schedule = lrs.OneCycle(25.0, 10, anneal_strategy="linear", div_factor=0.5,
+                            final_div_factor=2)
+    np.testing.assert_allclose(lrs.values(schedule, range(10)), [50, 37.5] + [25] * 8,
+                               rtol=1e-6)
+
+
 CYCLIC = [
     pytest.param(dict(base_lr=0.001, max_lr=0.006, step_size_up=20), id="triangular"),
     pytest.param(dict(base_lr=0.001, max_lr=0.006, step_size_up=15, step_size_down=35,
