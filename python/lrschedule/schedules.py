@@ -146,11 +146,16 @@ def evaluate(schedule, step):
 
 def _keras_piecewise_constant(schedule, step):
     # Keras: values[0] for step <= boundaries[0], values[i] for
-    # boundaries[i-1] < step <= boundaries[i], values[-1] after the last boundary.
+    # boundaries[i-1] < step <= boundaries[i], values[-1] after the last boundary;
+    # compared, as Keras does, in the step's own dtype (boundaries cast to it): in
+    # float32, step 2**24 + 1 would equal a boundary at 2**24.
     step = ops.convert_to_tensor(step)
-    result = ops.zeros_like(_f(step)) + _f(schedule.values[0])
+    value_dtype = ops.convert_to_tensor(schedule.values[0]).dtype
+    result = ops.zeros(ops.shape(step), dtype=value_dtype) + ops.cast(schedule.values[0],
+                                                                        value_dtype)
     for boundary, value in zip(schedule.boundaries, schedule.values[1:]):
-        result = ops.where(ops.greater(_f(step), float(boundary)), _f(value), result)
+        after = ops.greater(step, ops.cast(boundary, step.dtype))
+        result = ops.where(after, ops.cast(value, value_dtype), result)
     return result
 
 

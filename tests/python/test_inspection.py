@@ -156,3 +156,33 @@ def test_plot_draws_the_whole_shape_by_default():
     ax = lrs.plot(lrs.OneCycle(0.1, 500))
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), np.arange(500))
     matplotlib.pyplot.close(ax.figure)
+
+
+# Late steps: past float32's integers (2**24), at the edge of int32, and (TensorFlow,
+# where Keras computes in int64) far past it. JAX without x64 and Keras on torch stop
+# at int32, Keras's own call included.
+LATE = [0, 1, 2**24 - 1, 2**24, 2**24 + 1, 2**31 - 2, 2**31 - 1]
+if keras.backend.backend() == "tensorflow":
+    LATE += [2**32 + 1, 2**40, 2**40 + 1]
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        K.PiecewiseConstantDecay([2**24], [1.0, 0.5]),
+        K.PiecewiseConstantDecay([2**24 - 1, 2**24, 2**31 - 2], [1.0, 0.5, 0.25, 0.125]),
+        K.ExponentialDecay(0.1, decay_steps=2**24, decay_rate=0.5, staircase=True),
+        K.InverseTimeDecay(0.1, decay_steps=2**24, decay_rate=0.5, staircase=True),
+        K.PolynomialDecay(0.1, decay_steps=2**31 - 2, end_learning_rate=0.01),
+        K.CosineDecay(0.1, decay_steps=2**31 - 2, alpha=0.1),
+        K.CosineDecay(0.0, decay_steps=2**24, warmup_target=0.1, warmup_steps=2**24),
+        K.CosineDecayRestarts(0.1, first_decay_steps=2**24),
+    ],
+    ids=["Piecewise-2**24", "Piecewise-three", "Exponential", "InverseTime", "Polynomial",
+         "Cosine", "Cosine-warmup", "CosineRestarts"],
+)
+def test_values_equal_keras_own_call_at_late_steps(schedule):
+    dtype = "int64" if keras.backend.backend() == "tensorflow" else "int32"
+    expected = [float(ops.convert_to_numpy(schedule(ops.convert_to_tensor(s, dtype=dtype))))
+                for s in LATE]
+    np.testing.assert_allclose(lrs.values(schedule, LATE), expected, rtol=1e-6, atol=0)
