@@ -659,7 +659,27 @@ def test_plateau_warns_when_the_monitored_value_is_missing():
 def test_plateau_verbose_prints_the_reduction(capsys):
     plateau = ReduceLROnPlateau(monitor="synthetic", mode="min", patience=0, factor=0.5, verbose=1)
     fit(bias_model(0.1), 2, [Inject([1.0, 1.0]), plateau])
-    assert "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.05" in capsys.readouterr().out
+    # Keras's wording and number: it prints float(float32 rate) * factor
+    new_lr = float(np.float32(0.1)) * 0.5
+    assert f"\nEpoch 2: ReduceLROnPlateau reducing learning rate to {new_lr}.\n" in (
+        capsys.readouterr().out)
+
+
+def test_messages_follow_keras_logging_mode(capsys, caplog):
+    # With Keras's interactive logging off, Keras's callbacks log through absl instead
+    # of printing; ours too.
+    keras.config.disable_interactive_logging()
+    try:
+        with caplog.at_level("INFO"):
+            fit(bias_model(0.1), 2, [Inject([1.0, 1.0]), ReduceLROnPlateau(
+                monitor="synthetic", mode="min", patience=0, factor=0.5, verbose=1),
+                ScheduleLR(lambda epoch: 0.1, verbose=1)])
+    finally:
+        keras.config.enable_interactive_logging()
+    assert "learning rate" not in capsys.readouterr().out
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "ReduceLROnPlateau reducing learning rate to" in logged
+    assert "ScheduleLR setting learning rate to 0.1." in logged
 
 
 # --------------------------------------------------------------------------------------

@@ -47,7 +47,10 @@ Keras internals, touched here and nowhere else (`find_lr` goes through this modu
 * `model.train_function`: a compiled step captured the rate object it was built
   with, so it is dropped when the object is replaced (`invalidate_train_function()`),
   and rebuilt with `make_train_function(force=True)` on JAX when a state variable
-  changes (`state_changed()`).
+  changes (`state_changed()`);
+* `keras.src.utils.io_utils.print_msg`: how Keras's callbacks print, to stdout or,
+  with `keras.config.disable_interactive_logging()`, to absl logging
+  (`print_message()`).
 """
 
 import math
@@ -60,8 +63,22 @@ from lrschedule import _validation as check
 from lrschedule import inspection
 from lrschedule.schedules import evaluate
 
+try:
+    from keras.src.utils.io_utils import print_msg as _keras_print_msg
+except ImportError:  # pragma: no cover - a Keras that moved it
+    _keras_print_msg = None
+
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 _STATE_ATTR = "_lrschedule_state"
+
+
+def print_message(message, line_break=True):
+    """Prints as Keras's own callbacks do: stdout, or absl logging when Keras's
+    interactive logging is off."""
+    if _keras_print_msg is None:  # pragma: no cover - a Keras that moved it
+        print(message, end="\n" if line_break else "", flush=True)
+    else:
+        _keras_print_msg(message, line_break=line_break)
 
 
 def register(cls):

@@ -9,6 +9,7 @@ from lrschedule import _validation as check
 from lrschedule.callbacks._rate_control import (
     RateCallback,
     optimizer_of,
+    print_message,
     rate_used,
     register,
     state_changed,
@@ -193,9 +194,9 @@ class ReduceLROnPlateau(RateCallback):
             state.write("multiplier", multiplier)
             state_changed(self.model)
             if self.verbose > 0:
-                print(
+                print_message(
                     f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
-                    f"{self._rate_now()} (multiplier {self._controlled.multiplier:g})."
+                    f"{self._rate_now()}."
                 )
 
     def get_config(self):

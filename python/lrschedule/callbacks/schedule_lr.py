@@ -13,6 +13,7 @@ from lrschedule.callbacks._rate_control import (
     invalidate_train_function,
     log_rate,
     optimizer_of,
+    print_message,
     register,
     schedule_from_config,
     state_changed,
@@ -179,7 +180,7 @@ class ScheduleLR(RateCallback):
         self._controlled.state.write("base_rate", rate)
         state_changed(self.model)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: ScheduleLR setting learning rate to {rate}.")
+            print_message(f"\nEpoch {epoch + 1}: ScheduleLR setting learning rate to {rate}.")
 
     def on_epoch_end(self, epoch, logs=None):
         log_rate(self.model, logs)
