@@ -13,14 +13,29 @@ import numbers
 import numpy as np
 
 
+def _plain_scalars(value):
+    """`value` with numpy scalars, in lists and tuples too, made Python numbers."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if type(value) in (list, tuple):
+        return type(value)(_plain_scalars(v) for v in value)
+    return value
+
+
+def shown(value):
+    """The value as messages show it, the same on NumPy 1 and 2 (whose scalar reprs
+    read `np.float64(nan)` where NumPy 1 and Python read `nan`). An array shows as
+    its list of values."""
+    if isinstance(value, np.ndarray):
+        return repr(value.tolist())
+    return repr(_plain_scalars(value))
+
+
 def _received(name, value):
-    if isinstance(value, (list, tuple, np.ndarray)):
-        shown = repr(value.tolist() if isinstance(value, np.ndarray) else value)
-    else:
-        shown = repr(value)
-    if len(shown) > 120:
-        shown = shown[:117] + "..."
-    return f"Received: {name}={shown}"
+    shown_value = shown(value)
+    if len(shown_value) > 120:
+        shown_value = shown_value[:117] + "..."
+    return f"Received: {name}={shown_value}"
 
 
 def _type_name(value):
@@ -152,7 +167,7 @@ def increasing_integers(name, value, *, minimum=0, allow_empty=False):
     out = []
     for i, item, item_f in _real_items(name, value, what, allow_empty):
         if not math.isfinite(item_f) or item_f != math.floor(item_f):
-            fail_value(name, value, what + f" (element {i} is {item!r})")
+            fail_value(name, value, what + f" (element {i} is {shown(item)})")
         item_i = int(item)
         if item_i < minimum:
             fail_value(name, value, what + f" (element {i} is {item_i})")
@@ -169,7 +184,7 @@ def numbers_list(name, value, *, minimum=None, allow_empty=False):
     out = []
     for i, item, item_f in _real_items(name, value, what, allow_empty):
         if not math.isfinite(item_f) or (minimum is not None and item_f < minimum):
-            fail_value(name, value, what + f" (element {i} is {item!r})")
+            fail_value(name, value, what + f" (element {i} is {shown(item)})")
         out.append(item_f)
     return out
 

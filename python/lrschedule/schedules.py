@@ -858,7 +858,7 @@ class Tabulated(Schedule):
                 except (TypeError, ValueError):
                     check.fail_value(
                         "fn", fn, f"a function returning one number per step (at step {s} it "
-                        f"returned {value!r})"
+                        f"returned {check.shown(value)})"
                     )
             table = np.asarray(table)
         bad = np.flatnonzero(~np.isfinite(table) | (table < 0))
@@ -866,7 +866,7 @@ class Tabulated(Schedule):
             s = int(bad[0])
             check.fail_value(
                 "fn", fn, f"a function returning finite rates >= 0 (at step {s} it returned "
-                f"{table[s]!r})"
+                f"{check.shown(table[s])})"
             )
         return cls(table.tolist())
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import lrschedule as lrs
+from lrschedule import _validation as check
 
 K = keras.optimizers.schedules
 GOOD = lrs.Constant(0.1)
@@ -146,3 +147,24 @@ def test_numpy_values_are_stored_as_python_floats():
     schedule = lrs.OneCycle(np.float32(0.5), np.int64(100))
     config = schedule.get_config()
     assert type(config["max_lr"]) is float and type(config["total_steps"]) is int
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (np.float64("nan"), "nan"),
+        (np.float32(0.5), "0.5"),
+        (np.int64(-3), "-3"),
+        ([np.float64(1.5), np.float64("nan")], "[1.5, nan]"),
+        ((np.int64(1), 2), "(1, 2)"),
+        (np.array([1.0, 2.0]), "[1.0, 2.0]"),
+    ],
+    ids=["float64-nan", "float32", "int64", "list-of-scalars", "tuple", "array"],
+)
+def test_messages_show_numpy_values_as_python_does_on_numpy_1_and_2(value, text):
+    # NumPy 2's scalar reprs read np.float64(nan); messages must not carry them.
+    assert check.shown(value) == text
+    with pytest.raises(ValueError) as info:
+        check.fail_value("x", value, "something else")
+    assert str(info.value).endswith(f"Received: x={text}")
+    assert "np." not in str(info.value)
