@@ -81,8 +81,7 @@ def _length(schedule):
     if isinstance(schedule, (ours.OneCycle, ours.Linear)):
         return whole(schedule.total_steps)
     if isinstance(schedule, ours.WarmupStableDecay):
-        return sum(whole(schedule.get_config()[k])
-                   for k in ("warmup_steps", "stable_steps", "decay_steps"))
+        return schedule.warmup_steps + schedule.stable_steps + schedule.decay_steps
     if isinstance(schedule, ours.Cyclic):
         up = whole(schedule.step_size_up)
         down = up if schedule.step_size_down is None else whole(schedule.step_size_down)

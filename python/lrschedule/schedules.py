@@ -303,8 +303,9 @@ class Linear(Schedule):
 
     def _compute(self, step):
         done, remaining = _progress(step, self.total_steps)
-        # Both weights from exact integers (no 1 - done): the ends are hit exactly.
-        return self.initial_learning_rate * remaining + self.end_learning_rate * done
+        return _interpolate(
+            self.initial_learning_rate, self.end_learning_rate, done, remaining, "linear"
+        )
 
 
 @_register
@@ -458,12 +459,13 @@ class OneCycle(Schedule):
             self._by_value = self.div_factor >= 1 and minimum <= self.max_lr
 
     def _compute(self, step):
-        # Every phase's value at every step, from the fraction of the phase still
-        # ahead clipped to [0, 1]: a phase not yet begun sits at its start rate, a
-        # finished one at its end rate. Phases meet at max_lr (and three-phase at
-        # `initial`), so min() and a product pick the phase in force with no
-        # ops.where: a select costs the compiled train step several times what
-        # these float ops do, and this runs at every step.
+        # Every phase's value at every step, from the fractions of the phase behind
+        # and ahead clipped to [0, 1]: a phase not yet begun sits at its start rate, a
+        # finished one at its end rate. For the usual arguments phases meet at max_lr
+        # (and three-phase at `initial`), so min() and a product pick the phase in
+        # force; otherwise exact 0/1 switches by step do. Neither uses ops.where: a
+        # select costs the compiled train step several times what these float ops do,
+        # and this runs at every step.
         values = []
         for start, end, lr_from, lr_to in self._phases:
             # The fractions of the phase behind and ahead, each from an exact integer
