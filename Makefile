@@ -54,11 +54,8 @@ test-r: $(STAMPS)/r-package
 # The core's schedule and callback tests again on the JAX and torch backends, each in its
 # own process (the R-surface tests run on TensorFlow only: R drives the same core).
 BACKEND_TESTS := $(filter-out tests/python/test_r_% tests/python/test_distributed.py,$(wildcard tests/python/test_*.py))
-# On JAX every plateau reduction recompiles the train step, so the resume test (21 schedules,
-# each with reductions, about 2 minutes there) runs on TensorFlow and torch only.
-JAX_TESTS := $(filter-out tests/python/test_resume.py,$(BACKEND_TESTS))
 test-backends: $(STAMPS)/venv
-	KERAS_BACKEND=jax $(PY) -m pytest $(JAX_TESTS) -q -p no:cacheprovider
+	KERAS_BACKEND=jax $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
 	KERAS_BACKEND=torch $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
 
 # R tests first, other backends next, so that the full TensorFlow pytest run closes it;

@@ -5,6 +5,10 @@
 
 schedule_config <- function(x) {
   config <- x$get_config()
+  if (is.list(config$values) && !is.null(config$values$codec)) {
+    # A table (Tabulated) is saved in binary; show its rates.
+    config$values <- as.numeric(reticulate::py_to_r(x$values))
+  }
   config[!vapply(config, is.null, logical(1))]
 }
 

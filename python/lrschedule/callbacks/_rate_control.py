@@ -15,26 +15,41 @@ product of the reductions made by `ReduceLROnPlateau` (1 until the first one).
 `ControlledRate` is itself a `LearningRateSchedule`: it is evaluated inside the
 compiled train step, elementwise, on every backend, and serializes with the model.
 
-Where the state lives (DESIGN principle 3): the held rate, the multiplier, `min_lr`
-and the plateau counters (`best`, `wait`, `cooldown_counter`) are Keras variables of
-a small state object owned by the `ControlledRate`. They are saved twice over:
+The rate state: one layout, which every callback of ours reads and writes
+(DESIGN principle 3). Six float32 scalars, in this order (`_RateState.FIELDS`):
 
-* in the optimizer's config, as numbers (`ControlledRate.get_config()` reads the
-  variables), so `model.save()` / `keras.models.load_model(..., safe_mode=True)`
-  gives back the same state;
-* in the weights store, as a child of the optimizer (attribute
-  `_lrschedule_state`), so `model.save_weights()` / `load_weights()` and therefore
-  `keras.callbacks.BackupAndRestore` restore it. The callbacks attach the state in
-  `set_model()`, which Keras calls for every callback before any `on_train_begin()`,
-  so it is in place whatever the order of the callbacks list (`RateCallback`).
+    base_rate         the held rate (a constant rate, or ScheduleLR's per-epoch value)
+    multiplier        the product of the plateau reductions (1 until the first)
+    min_lr            the floor of reductions
+    best              the best monitored value (NaN before the first)
+    wait              epochs without improvement since the last reset
+    cooldown_counter  cooldown epochs left
 
-The variables are deliberately not added to `optimizer.variables`: a model loaded
-from a `.keras` file gets its `ControlledRate` from the config before any callback
-exists, and an optimizer whose variable count differed from the saved one would
-skip loading all of its state (Keras only warns). TensorFlow and torch read them
-at every step; on JAX, whose compiled step only receives the optimizer's own
-variables, the step is recompiled after each change (once per plateau reduction,
-once per epoch under `ScheduleLR`).
+* **In training** they are variables of the optimizer (`install()` binds them with
+  `optimizer.add_variable`, named `lrschedule_<field>`), so they are among
+  `optimizer.variables`: the state every backend's compiled train step receives,
+  and on JAX the only state it receives. A callback writes them (`write_state()`)
+  and the next step reads the new value: the step is compiled once per fit, not
+  once per change; nothing is read back from the device per batch. Under JAX's
+  `DataParallel` they are replicated like the optimizer's other scalars; under
+  TensorFlow's `MirroredStrategy` they are "only_first_replica" variables.
+* **In a `.keras` file or a weights file** they are written twice: as numbers in
+  the `ControlledRate`'s config (`get_config()`), which `load_model()` rebuilds
+  them from, and as the child `optimizer/_lrschedule_state` of the weights store
+  (`_RateState.save_own_variables()`), which `load_weights()` and therefore
+  `BackupAndRestore` restore them from. The optimizer's own entries
+  (`optimizer/vars`) keep exactly Keras's layout: Keras loads them by position and
+  skips all of them (with only a warning) when their count differs, and a model
+  loaded from a file gets a `ControlledRate` that is not bound yet. So the bound
+  optimizer's `save_own_variables()`/`load_own_variables()` are wrapped, on the
+  instance, to hide the state while Keras's own methods run
+  (`_keep_keras_layout()`). Files written by 0.1.0 have this same layout.
+* **Unbound** (a `ControlledRate` built by hand or from a config, before a
+  callback attaches it) they are Python floats: nothing writes them then.
+
+The callbacks attach the state in `set_model()`, which Keras calls for every
+callback before any `on_train_begin()`, so it is in place whatever the order of the
+callbacks list (`RateCallback`), in particular before `BackupAndRestore` restores.
 
 Keras internals, touched here and nowhere else (`find_lr` goes through this module):
 
@@ -44,16 +59,22 @@ Keras internals, touched here and nowhere else (`find_lr` goes through this modu
   getter for (`rate_object()`);
 * `optimizer._iterations`: the counter the optimizer evaluates its schedule at,
   which counts micro-batches under gradient accumulation (`step_count()`);
-* `model.train_function`: a compiled step captured the rate object it was built
-  with, so it is dropped when the object is replaced (`invalidate_train_function()`),
-  and rebuilt with `make_train_function(force=True)` on JAX when a state variable
-  changes (`state_changed()`);
+* `model.train_function`: a compiled step captured the rate object and the
+  optimizer variables it was built with, so it is dropped when either changes
+  (`invalidate_train_function()`; `fit()` then builds it again);
+* `optimizer._variables`: the list behind `optimizer.variables`, from which the
+  state is hidden while Keras saves or loads the optimizer (`_rate_state_hidden()`);
+* `model.jax_state_sync()`: on JAX, brings the trainer's state back into the
+  variables before a callback writes one (`write_state()`);
 * `keras.src.utils.io_utils.print_msg`: how Keras's callbacks print, to stdout or,
   with `keras.config.disable_interactive_logging()`, to absl logging
   (`print_message()`).
 """
 
+import contextlib
 import math
+import types
+import weakref
 
 import keras
 import numpy as np
@@ -99,35 +120,99 @@ def register(cls):
 
 
 class _RateState(keras.layers.Layer):
-    """The mutable numbers behind a `ControlledRate`, as saved Keras variables.
+    """The numbers behind a `ControlledRate` (`FIELDS`), unbound or bound to an optimizer.
 
-    A `Layer` only because a layer is what Keras's saving walks into and whose
-    variables `save_weights()` stores; it is never called.
+    Unbound (a `ControlledRate` built by hand or from a config), the numbers are Python
+    floats: nothing changes them, and a compiled step may take them as constants.
+    `bind()` moves them into float32 scalar variables created by the optimizer
+    (`optimizer.add_variable`), so they are among `optimizer.variables`: the state every
+    backend's compiled train step receives (on JAX, the only state it receives). A
+    callback's write is then read by the next step without rebuilding it.
+
+    A `Layer` only because a layer is what Keras's saving walks into: attached to the
+    optimizer as `_lrschedule_state`, its `save_own_variables()` writes the numbers
+    under `optimizer/_lrschedule_state` in `save_weights()` and `.keras` files, in
+    `FIELDS` order (the layout of 0.1.0's files). It is never called.
     """
 
-    _FIELDS = ("base_rate", "multiplier", "min_lr", "best", "wait", "cooldown_counter")
+    FIELDS = ("base_rate", "multiplier", "min_lr", "best", "wait", "cooldown_counter")
 
     def __init__(self, values, **kwargs):
         super().__init__(trainable=False, dtype="float32", **kwargs)
-        for field in self._FIELDS:
-            variable = self.add_weight(
-                shape=(),
-                initializer=keras.initializers.Constant(values[field]),
-                dtype="float32",
-                trainable=False,
-                name=field,
-            )
-            object.__setattr__(self, "_var_" + field, variable)
+        # Not tracked by the Layer: the saved layout is written by save_own_variables().
+        object.__setattr__(self, "_values", {f: float(values[f]) for f in self.FIELDS})
+        object.__setattr__(self, "_variables_by_field", None)
+        object.__setattr__(self, "_owner", None)
         self.built = True
 
+    def owner(self):
+        """The optimizer whose variables hold the numbers, or None (unbound).
+
+        A method, not a property: Keras's saving walks a layer's attributes, and an
+        attribute leading back to the optimizer would be walked into forever.
+        """
+        return self._owner() if self._owner is not None else None
+
+    @property
+    def bound_variables(self):
+        """The optimizer variables holding the numbers (empty when unbound)."""
+        if self._variables_by_field is None:
+            return []
+        return [self._variables_by_field[f] for f in self.FIELDS]
+
+    def bind(self, optimizer):
+        """Moves the numbers into variables of `optimizer`; returns True if it did."""
+        if self._owner is not None:
+            if self.owner() is optimizer:
+                return False
+            raise ValueError("this rate state is already bound to another optimizer")
+        variables = {}
+        for field in self.FIELDS:
+            variables[field] = optimizer.add_variable(
+                shape=(),
+                initializer=keras.initializers.Constant(self._values[field]),
+                dtype="float32",
+                # One value for all replicas: TensorFlow's MirroredStrategy keeps it
+                # in sync (the callbacks write it outside the replica context).
+                aggregation="only_first_replica",
+                name=f"lrschedule_{field}",
+            )
+        object.__setattr__(self, "_variables_by_field", variables)
+        object.__setattr__(self, "_owner", weakref.ref(optimizer))
+        return True
+
     def variable(self, field):
-        return getattr(self, "_var_" + field)
+        """What the compiled rate reads: the bound variable, or the unbound float."""
+        if self._variables_by_field is None:
+            return self._values[field]
+        return self._variables_by_field[field]
 
     def read(self, field):
-        return float(ops.convert_to_numpy(self.variable(field)))
+        if self._variables_by_field is None:
+            return self._values[field]
+        return float(ops.convert_to_numpy(self._variables_by_field[field]))
 
     def write(self, field, value):
-        self.variable(field).assign(float(value))
+        if self._variables_by_field is None:
+            self._values[field] = float(value)
+        else:
+            self._variables_by_field[field].assign(float(value))
+
+    # -- saving (the layout of 0.1.0's files: FIELDS order, float32 scalars) ---------------
+
+    def save_own_variables(self, store):
+        for i, field in enumerate(self.FIELDS):
+            store[str(i)] = np.asarray(self.read(field), dtype="float32")
+
+    def load_own_variables(self, store):
+        if len(store.keys()) != len(self.FIELDS):
+            raise ValueError(
+                f"The saved learning-rate state has {len(store.keys())} values where "
+                f"lrschedule expects {len(self.FIELDS)} ({', '.join(self.FIELDS)}): the "
+                "file was not written by lrschedule or is damaged."
+            )
+        for i, field in enumerate(self.FIELDS):
+            self.write(field, np.asarray(store[str(i)]).reshape(()))
 
 
 @register
@@ -345,16 +430,27 @@ def step_count(optimizer):
 
 
 def install(model):
-    """The model's `ControlledRate`, putting one in the optimizer if needed.
+    """The model's `ControlledRate`, in the optimizer and bound to it.
+
+    Puts a `ControlledRate` in the optimizer if it has none (wrapping the optimizer's
+    schedule or constant rate), moves its state into variables of the optimizer
+    (`_RateState.bind()`), and attaches the state for Keras's saving. Idempotent.
 
     Returns `(controlled, changed)`; `changed` is True when the optimizer's rate
-    object was replaced (the compiled train step must then be rebuilt).
+    object or its variables changed (the compiled train step has then been dropped,
+    and `fit()` rebuilds it).
     """
     optimizer = optimizer_of(model)
     current = rate_object(optimizer)
     changed = False
     if isinstance(current, ControlledRate):
         controlled = current
+        owner = controlled.state.owner()
+        if owner is not None and owner is not optimizer:
+            # The one object was given to a second optimizer: each gets its own state.
+            controlled = ControlledRate.from_config(current.get_config())
+            optimizer.learning_rate = controlled
+            changed = True
     else:
         if isinstance(current, _LearningRateSchedule):
             controlled = ControlledRate(schedule=current)
@@ -370,11 +466,77 @@ def install(model):
         # learning-rate variable.
         optimizer.learning_rate = controlled
         changed = True
+    if controlled.state.bind(optimizer):
+        changed = True
     if getattr(optimizer, _STATE_ATTR, None) is not controlled.state:
         setattr(optimizer, _STATE_ATTR, controlled.state)
+    _keep_keras_layout(model.optimizer)
     if changed:
         invalidate_train_function(model)
     return controlled, changed
+
+
+def _optimizer_chain(optimizer):
+    # The model's optimizer, then the ones it wraps (a LossScaleOptimizer's inner one).
+    while optimizer is not None:
+        yield optimizer
+        optimizer = getattr(optimizer, "inner_optimizer", None)
+
+
+@contextlib.contextmanager
+def _rate_state_hidden(optimizer):
+    """Takes the bound rate-state variables out of `optimizer.variables` (and out of
+    those of the optimizers it wraps) for the duration, putting them back in place."""
+    removed = []
+    for owner in _optimizer_chain(optimizer):
+        state = owner.__dict__.get(_STATE_ATTR)
+        if state is None or state.owner() is not owner:
+            continue
+        ours = {id(v) for v in state.bound_variables}
+        positions = [(i, v) for i, v in enumerate(owner._variables) if id(v) in ours]
+        for i, _ in reversed(positions):
+            del owner._variables[i]
+        removed.append((owner, positions))
+    try:
+        yield
+    finally:
+        for owner, positions in removed:
+            for i, variable in positions:
+                owner._variables.insert(i, variable)
+
+
+def _in_keras_layout(name):
+    def method(self, store):
+        with _rate_state_hidden(self):
+            return getattr(type(self), name)(self, store)
+
+    method.__name__ = name
+    return method
+
+
+_save_in_keras_layout = _in_keras_layout("save_own_variables")
+_load_in_keras_layout = _in_keras_layout("load_own_variables")
+
+
+def _keep_keras_layout(optimizer):
+    """Keeps each optimizer's own saved variables in Keras's layout.
+
+    The bound rate state is among `optimizer.variables` (the compiled step's state),
+    but an optimizer saves and loads `optimizer.variables` by position and skips
+    loading all of them when the count differs. A model loaded from a file gets an
+    optimizer whose `ControlledRate` is not bound yet, and a file saved before
+    `install()` (or by 0.1.0) has no state among them. So the optimizer's own entries
+    are kept exactly Keras's (the state is saved by `_RateState`, as its child), by
+    instance methods that hide the state while Keras's own methods run.
+    """
+    for each in _optimizer_chain(optimizer):
+        if not isinstance(each.__dict__.get("save_own_variables"), types.MethodType):
+            # Set on the instance (plain attributes, not tracked); a deep copy rebinds
+            # them to the copy.
+            object.__setattr__(each, "save_own_variables",
+                               types.MethodType(_save_in_keras_layout, each))
+            object.__setattr__(each, "load_own_variables",
+                               types.MethodType(_load_in_keras_layout, each))
 
 
 def invalidate_train_function(model):
@@ -385,15 +547,20 @@ def invalidate_train_function(model):
         model.train_function = None
 
 
-def state_changed(model):
-    """Call after writing a variable the compiled train step reads.
+def write_state(model, controlled, **values):
+    """Writes numbers of the rate state (`field=value`); the next train step reads them.
 
-    TensorFlow and torch read the variables at every step. JAX compiles the step
-    with the values of variables outside the optimizer's own list, so there the step
-    is rebuilt (once per change) to see the new value.
+    The state is among the optimizer's variables, which every backend's compiled step
+    reads, so nothing is rebuilt. On JAX, `fit()` keeps the variables' values in its
+    own state during an epoch and writes them back at its end: that state is synced
+    into the variables first (Keras's `jax_state_sync()`, as a callback's access to
+    `self.model` does), so the trainer reads this write at the next step.
     """
-    if keras.backend.backend() == "jax" and getattr(model, "train_function", None) is not None:
-        model.make_train_function(force=True)
+    sync = getattr(model, "jax_state_sync", None)
+    if sync is not None:
+        sync()
+    for field, value in values.items():
+        controlled.state.write(field, value)
 
 
 def _rate_at(optimizer, step):

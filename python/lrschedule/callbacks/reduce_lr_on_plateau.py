@@ -12,8 +12,8 @@ from lrschedule.callbacks._rate_control import (
     print_message,
     rate_used,
     register,
-    state_changed,
     step_count,
+    write_state,
 )
 
 
@@ -134,7 +134,7 @@ class ReduceLROnPlateau(RateCallback):
     def _attached(self):
         # min_lr is a property of the rate the callback drives; a newly attached
         # callback's value wins.
-        self._controlled.state.write("min_lr", self.min_lr)
+        write_state(self.model, self._controlled, min_lr=self.min_lr)
 
     def _rate_now(self):
         """The rate in force now (at the next step): the one a reduction scales."""
@@ -164,7 +164,6 @@ class ReduceLROnPlateau(RateCallback):
             )
             return
         current = float(ops.convert_to_numpy(current))
-        state = self._controlled.state
         best = self._best()
         wait = self._controlled.wait
         cooldown_counter = self._controlled.cooldown_counter
@@ -187,12 +186,9 @@ class ReduceLROnPlateau(RateCallback):
                     reduced = True
 
         self._best_exact = best
-        state.write("best", best)
-        state.write("wait", wait)
-        state.write("cooldown_counter", cooldown_counter)
+        write_state(self.model, self._controlled, best=best, wait=wait,
+                    cooldown_counter=cooldown_counter, multiplier=multiplier)
         if reduced:
-            state.write("multiplier", multiplier)
-            state_changed(self.model)
             if self.verbose > 0:
                 print_message(
                     f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "

@@ -16,8 +16,8 @@ from lrschedule.callbacks._rate_control import (
     print_message,
     register,
     schedule_from_config,
-    state_changed,
     step_count,
+    write_state,
 )
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
@@ -165,7 +165,8 @@ class ScheduleLR(RateCallback):
         controlled = self._controlled
         if controlled.schedule is not None:
             step = step_count(optimizer_of(self.model))
-            controlled.state.write("base_rate", float(ops.convert_to_numpy(controlled.base(step))))
+            write_state(self.model, controlled,
+                        base_rate=float(ops.convert_to_numpy(controlled.base(step))))
             controlled.schedule = None
             invalidate_train_function(self.model)
 
@@ -177,8 +178,7 @@ class ScheduleLR(RateCallback):
         else:
             value = self.schedule(epoch, self._controlled.learning_rate)
         rate = _checked_rate(value, epoch)
-        self._controlled.state.write("base_rate", rate)
-        state_changed(self.model)
+        write_state(self.model, self._controlled, base_rate=rate)
         if self.verbose > 0:
             print_message(f"\nEpoch {epoch + 1}: ScheduleLR setting learning rate to {rate}.")
 
