@@ -100,6 +100,14 @@ def run(make_schedule, make_callbacks, epochs, steps_per_epoch, distributed):
     set_distribution(distributed)
     with scope(distributed):
         model = kernel_probe(make_schedule())
+    traces = {"n": 0}
+    train_step = model.train_step
+
+    def counted_train_step(*args, **kwargs):  # called once per trace of the compiled step
+        traces["n"] += 1
+        return train_step(*args, **kwargs)
+
+    model.train_step = counted_train_step
     trace = RateTrace()
     x, y = probe_data(2 * steps_per_epoch)
     model.fit(x, y, batch_size=2, epochs=epochs, shuffle=False, verbose=0,
@@ -114,7 +122,8 @@ def run(make_schedule, make_callbacks, epochs, steps_per_epoch, distributed):
         restored = lrs.values(loaded.optimizer._learning_rate, range(epochs * steps_per_epoch)).tolist()
         iterations = int(ops.convert_to_numpy(loaded.optimizer.iterations))
     set_distribution(False)
-    return {"rates": rates, "restored": restored, "iterations": iterations}
+    return {"rates": rates, "restored": restored, "iterations": iterations,
+            "traces": traces["n"]}
 
 
 def main():
