@@ -91,6 +91,8 @@ except ImportError:  # pragma: no cover - a Keras that moved it
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 _STATE_ATTR = "_lrschedule_state"
+# The state fields the rate itself depends on (the others are the plateau's counters).
+_HELD = ("base_rate", "multiplier", "min_lr")
 
 
 def print_message(message, line_break=True):
@@ -124,29 +126,32 @@ class _RateState(keras.layers.Layer):
 
     Unbound (a `ControlledRate` built by hand or from a config), the numbers are Python
     floats: nothing changes them, and a compiled step may take them as constants.
-    `bind()` moves them into float32 scalar variables created by the optimizer
-    (`optimizer.add_variable`), so they are among `optimizer.variables`: the state every
-    backend's compiled train step receives (on JAX, the only state it receives). A
-    callback's write is then read by the next step without rebuilding it.
+    `bind()` moves them into one float32 vector variable created by the optimizer
+    (`optimizer.add_variable`, "lrschedule_rate_state", in `FIELDS` order), so they are
+    among `optimizer.variables`: the state every backend's compiled train step
+    receives (on JAX, the only state it receives). A callback's write is then read by
+    the next step without rebuilding it; one vector costs one read or one write per
+    callback call, where six scalars cost six.
 
     A `Layer` only because a layer is what Keras's saving walks into: attached to the
     optimizer as `_lrschedule_state`, its `save_own_variables()` writes the numbers
-    under `optimizer/_lrschedule_state` in `save_weights()` and `.keras` files, in
-    `FIELDS` order (the layout of 0.1.0's files). It is never called.
+    under `optimizer/_lrschedule_state` in `save_weights()` and `.keras` files, as six
+    scalars in `FIELDS` order (the layout of 0.1.0's files). It is never called.
     """
 
     FIELDS = ("base_rate", "multiplier", "min_lr", "best", "wait", "cooldown_counter")
+    _INDEX = {field: i for i, field in enumerate(FIELDS)}
 
     def __init__(self, values, **kwargs):
         super().__init__(trainable=False, dtype="float32", **kwargs)
         # Not tracked by the Layer: the saved layout is written by save_own_variables().
         object.__setattr__(self, "_values", {f: float(values[f]) for f in self.FIELDS})
-        object.__setattr__(self, "_variables_by_field", None)
+        object.__setattr__(self, "_vector", None)
         object.__setattr__(self, "_owner", None)
         self.built = True
 
     def owner(self):
-        """The optimizer whose variables hold the numbers, or None (unbound).
+        """The optimizer whose variable holds the numbers, or None (unbound).
 
         A method, not a property: Keras's saving walks a layer's attributes, and an
         attribute leading back to the optimizer would be walked into forever.
@@ -155,54 +160,63 @@ class _RateState(keras.layers.Layer):
 
     @property
     def bound_variables(self):
-        """The optimizer variables holding the numbers (empty when unbound)."""
-        if self._variables_by_field is None:
-            return []
-        return [self._variables_by_field[f] for f in self.FIELDS]
+        """The optimizer variable holding the numbers (a list: empty when unbound)."""
+        return [] if self._vector is None else [self._vector]
 
     def bind(self, optimizer):
-        """Moves the numbers into variables of `optimizer`; returns True if it did."""
+        """Moves the numbers into a variable of `optimizer`; returns True if it did."""
         if self._owner is not None:
             if self.owner() is optimizer:
                 return False
             raise ValueError("this rate state is already bound to another optimizer")
-        variables = {}
-        for field in self.FIELDS:
-            variables[field] = optimizer.add_variable(
-                shape=(),
-                initializer=keras.initializers.Constant(self._values[field]),
-                dtype="float32",
-                # One value for all replicas: TensorFlow's MirroredStrategy keeps it
-                # in sync (the callbacks write it outside the replica context).
-                aggregation="only_first_replica",
-                name=f"lrschedule_{field}",
-            )
-        object.__setattr__(self, "_variables_by_field", variables)
+        vector = optimizer.add_variable(
+            shape=(len(self.FIELDS),),
+            initializer=keras.initializers.Constant(
+                np.array([self._values[f] for f in self.FIELDS], dtype="float32")),
+            dtype="float32",
+            # One value for all replicas: TensorFlow's MirroredStrategy keeps it in
+            # sync (the callbacks write it outside the replica context).
+            aggregation="only_first_replica",
+            name="lrschedule_rate_state",
+        )
+        object.__setattr__(self, "_vector", vector)
         object.__setattr__(self, "_owner", weakref.ref(optimizer))
         return True
 
     def variable(self, field):
-        """What the compiled rate reads: the bound variable, or the unbound float."""
-        if self._variables_by_field is None:
+        """What the compiled rate reads: the bound vector's element, or the unbound float."""
+        if self._vector is None:
             return self._values[field]
-        return self._variables_by_field[field]
+        return self._vector[self._INDEX[field]]
+
+    def read_all(self):
+        """All the numbers, as a dict of Python floats (one read of the device)."""
+        if self._vector is None:
+            return dict(self._values)
+        vector = np.asarray(ops.convert_to_numpy(self._vector), dtype=np.float64)
+        return {field: float(vector[i]) for i, field in enumerate(self.FIELDS)}
 
     def read(self, field):
-        if self._variables_by_field is None:
-            return self._values[field]
-        return float(ops.convert_to_numpy(self._variables_by_field[field]))
+        return self.read_all()[field]
 
-    def write(self, field, value):
-        if self._variables_by_field is None:
-            self._values[field] = float(value)
-        else:
-            self._variables_by_field[field].assign(float(value))
+    def write(self, **values):
+        """Sets some of the numbers (`field=value`); one write of the device."""
+        unknown = set(values) - set(self.FIELDS)
+        if unknown:
+            raise KeyError(f"unknown rate-state fields: {sorted(unknown)}")
+        if self._vector is None:
+            self._values.update({f: float(v) for f, v in values.items()})
+            return
+        current = self.read_all()
+        current.update({f: float(v) for f, v in values.items()})
+        self._vector.assign(np.array([current[f] for f in self.FIELDS], dtype="float32"))
 
     # -- saving (the layout of 0.1.0's files: FIELDS order, float32 scalars) ---------------
 
     def save_own_variables(self, store):
+        values = self.read_all()
         for i, field in enumerate(self.FIELDS):
-            store[str(i)] = np.asarray(self.read(field), dtype="float32")
+            store[str(i)] = np.asarray(values[field], dtype="float32")
 
     def load_own_variables(self, store):
         if len(store.keys()) != len(self.FIELDS):
@@ -211,8 +225,8 @@ class _RateState(keras.layers.Layer):
                 f"lrschedule expects {len(self.FIELDS)} ({', '.join(self.FIELDS)}): the "
                 "file was not written by lrschedule or is damaged."
             )
-        for i, field in enumerate(self.FIELDS):
-            self.write(field, np.asarray(store[str(i)]).reshape(()))
+        self.write(**{field: np.asarray(store[str(i)]).reshape(())
+                      for i, field in enumerate(self.FIELDS)})
 
 
 @register
@@ -310,26 +324,60 @@ class ControlledRate(_LearningRateSchedule):
         # of steps (inspection) it works around Keras's scalar-only CosineDecay warmup.
         return ops.cast(evaluate(self.schedule, step), "float32")
 
+    def _formula(self, steps, base_rate, multiplier, min_lr):
+        if self.schedule is None:
+            base = ops.cast(ops.ones_like(steps), "float32") * base_rate
+        else:
+            base = ops.cast(evaluate(self.schedule, steps), "float32")
+        return _reduced(base, ops.cast(multiplier, base.dtype), ops.cast(min_lr, base.dtype))
+
     def __call__(self, step):
         with keras.name_scope(self.name):
-            base = self.base(step)
-            multiplier = ops.cast(self.state.variable("multiplier"), base.dtype)
-            min_lr = ops.cast(self.state.variable("min_lr"), base.dtype)
-            return _reduced(base, multiplier, min_lr)
+            step = ops.convert_to_tensor(step)
+            return self._formula(step, *(self.state.variable(f) for f in _HELD))
 
     def hold(self):
-        """The state numbers the rate depends on now, for `rates_with()`."""
-        return {field: self.state.read(field) for field in ("base_rate", "multiplier", "min_lr")}
+        """The state numbers the rate depends on now, for `values_at()`."""
+        values = self.state.read_all()
+        return {field: values[field] for field in _HELD}
 
-    def rates_with(self, steps, held):
-        """The rates at `steps` (a 1-D array) with the state numbers `held` by `hold()`:
-        the rate as it stood then, whatever a callback has changed since."""
-        if self.schedule is None:
-            base = np.full(np.shape(steps), held["base_rate"], dtype="float32")
-        else:
-            base = inspection.values(self.schedule, steps).astype("float32")
-        rates = _reduced(ops.convert_to_tensor(base), held["multiplier"], held["min_lr"])
-        return np.asarray(ops.convert_to_numpy(rates))
+    def values_at(self, steps, held=None):
+        """The rates at `steps` (a step, or a 1-D array of steps) as numpy float32,
+        with the state as it stands, or as it stood when `hold()` returned `held`.
+
+        The callbacks' queries from Python (the rate to log, the rate a reduction
+        scales). On JAX they run as one compiled function per schedule, taking the
+        state as arguments: eagerly, JAX dispatches each of a schedule's dozens of
+        operations on its own, milliseconds per query at every epoch's end.
+        """
+        held = self.hold() if held is None else held
+        args = [np.float32(held[field]) for field in _HELD]
+        steps = np.asarray(steps, dtype=np.int64)
+        try:
+            if keras.backend.backend() == "jax":
+                out = self._compiled()(steps.astype(np.int32), *args)
+            else:
+                out = self._formula(ops.convert_to_tensor(steps), *args)
+            out = np.asarray(ops.convert_to_numpy(out), dtype=np.float32)
+            if out.shape != steps.shape:
+                raise ValueError("not elementwise")
+            return out
+        except Exception:  # noqa: BLE001 - a user's scalar-only schedule at several steps
+            if steps.ndim == 0 or self.schedule is None:
+                raise
+        base = inspection.values(self.schedule, steps).astype("float32")
+        out = _reduced(ops.convert_to_tensor(base), args[1], args[2])
+        return np.asarray(ops.convert_to_numpy(out), dtype=np.float32)
+
+    def _compiled(self):
+        # Rebuilt when the schedule is replaced (ScheduleLR holds a rate instead).
+        cached = self.__dict__.get("_jitted")
+        if cached is None or cached[0] is not self.schedule:
+            import jax
+
+            cached = (self.schedule, jax.jit(self._formula))
+            self.__dict__["_jitted"] = cached
+        return cached[1]
 
     # -- state, as Python numbers -----------------------------------------------------
 
@@ -361,14 +409,15 @@ class ControlledRate(_LearningRateSchedule):
 
     def get_config(self):
         schedule = self.schedule
+        state = self.state.read_all()
         return {
             "schedule": None if schedule is None else keras.saving.serialize_keras_object(schedule),
-            "learning_rate": self.learning_rate if schedule is None else None,
-            "multiplier": self.multiplier,
-            "min_lr": self.min_lr,
-            "best": self.best,
-            "wait": self.wait,
-            "cooldown_counter": self.cooldown_counter,
+            "learning_rate": state["base_rate"] if schedule is None else None,
+            "multiplier": state["multiplier"],
+            "min_lr": state["min_lr"],
+            "best": None if math.isnan(state["best"]) else state["best"],
+            "wait": int(round(state["wait"])),
+            "cooldown_counter": int(round(state["cooldown_counter"])),
             "name": self.name,
         }
 
@@ -559,15 +608,54 @@ def write_state(model, controlled, **values):
     sync = getattr(model, "jax_state_sync", None)
     if sync is not None:
         sync()
-    for field, value in values.items():
-        controlled.state.write(field, value)
+    controlled.state.write(**values)
+
+
+_JITTED = weakref.WeakKeyDictionary()
+
+
+def host_rates(schedule, steps):
+    """The rates of `schedule` at `steps` (a step or a 1-D array of steps), as numpy
+    float32: the callbacks' queries from Python, made at epoch ends.
+
+    Eagerly, JAX dispatches each of a schedule's dozens of operations on its own
+    (milliseconds per query), so on JAX a schedule whose value depends on its
+    configuration only (lrschedule's, Keras's own) is evaluated by one compiled
+    function per schedule object. Anything else is evaluated as `values()` does.
+    """
+    if isinstance(schedule, ControlledRate):
+        return schedule.values_at(steps)
+    steps = np.asarray(steps, dtype=np.int64)
+    if keras.backend.backend() == "jax" and _is_pure(schedule):
+        try:
+            compiled = _JITTED.get(schedule)
+            if compiled is None:
+                import jax
+
+                compiled = jax.jit(lambda s: ops.cast(evaluate(schedule, s), "float32"))
+                _JITTED[schedule] = compiled
+            out = np.asarray(ops.convert_to_numpy(compiled(steps.astype(np.int32))),
+                             dtype=np.float32)
+            if out.shape == steps.shape:
+                return out
+        except Exception:  # noqa: BLE001 - a schedule that cannot be traced as a whole
+            pass
+    return np.asarray(inspection.values(schedule, steps), dtype=np.float32)
+
+
+def _is_pure(schedule):
+    # Ours and Keras's own hold no variables: their value is a function of the step
+    # and their config, so a compiled evaluation never goes stale.
+    from lrschedule.schedules import Schedule
+
+    return isinstance(schedule, Schedule) or type(schedule).__module__.startswith("keras.")
 
 
 def _rate_at(optimizer, step):
     """The optimizer's rate at `step` (a Python float), whatever drives it."""
     rate = rate_object(optimizer)
     if isinstance(rate, _LearningRateSchedule):
-        value = rate(ops.convert_to_tensor(step))
+        value = host_rates(rate, step)
     elif callable(rate) and not isinstance(rate, keras.Variable):
         value = rate()
     else:

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 
 from lrschedule import _validation as check
-from lrschedule import inspection
 from lrschedule.callbacks._rate_control import (
     ControlledRate,
+    host_rates,
     log_rate,
     optimizer_of,
     rate_object,
@@ -61,34 +61,41 @@ class LRLogger(keras.callbacks.Callback):
         self.batch_steps = []
         self._epoch = None
 
+    def on_train_batch_begin(self, batch, logs=None):
+        # The first batch of an epoch notes where its steps start and the state of the
+        # rate: after every on_epoch_begin() (ScheduleLR sets the rate there), before
+        # the step (ReduceLROnPlateau changes it only after the epoch's last). On JAX
+        # the model's state is still in its variables here: reading it costs no sync.
+        if self.per != "batch" or self._epoch is not None:
+            return
+        optimizer = optimizer_of(self.model)
+        rate = rate_object(optimizer)
+        if not isinstance(rate, _LearningRateSchedule):
+            return
+        held = rate.hold() if isinstance(rate, ControlledRate) else None
+        self._epoch = {"rate": rate, "held": held, "batch": batch,
+                       "step": step_count(optimizer), "batches": []}
+
     def on_train_batch_end(self, batch, logs=None):
         if self.per != "batch":
             return
         if self._epoch is not None:
             self._epoch["batches"].append(batch)
             return
+        # A rate held in a variable, which other code may assign at any batch.
         optimizer = optimizer_of(self.model)
-        rate = rate_object(optimizer)
-        if not isinstance(rate, _LearningRateSchedule):
-            self.batch_steps.append(max(step_count(optimizer) - 1, 0))
-            self.batch_rates.append(rate_used(self.model))
-            return
-        # The first batch of the epoch: where its steps start, and the state of the
-        # rate (ScheduleLR sets it before the first batch, ReduceLROnPlateau changes
-        # it only after the last).
-        held = rate.hold() if isinstance(rate, ControlledRate) else None
-        self._epoch = {"rate": rate, "held": held, "batch": batch,
-                       "step": max(step_count(optimizer) - 1, 0), "batches": [batch]}
+        self.batch_steps.append(max(step_count(optimizer) - 1, 0))
+        self.batch_rates.append(rate_used(self.model))
 
     def _flush(self):
         epoch, self._epoch = self._epoch, None
-        if not epoch:
+        if not epoch or not epoch["batches"]:
             return
         steps = [epoch["step"] + b - epoch["batch"] for b in epoch["batches"]]
         if epoch["held"] is not None:
-            rates = epoch["rate"].rates_with(np.asarray(steps), epoch["held"])
+            rates = epoch["rate"].values_at(np.asarray(steps), epoch["held"])
         else:
-            rates = inspection.values(epoch["rate"], np.asarray(steps))
+            rates = host_rates(epoch["rate"], np.asarray(steps))
         self.batch_steps.extend(steps)
         self.batch_rates.extend(float(r) for r in rates)
 

@@ -1,5 +1,6 @@
 """`ReduceLROnPlateau`: Keras's plateau rule, as a multiplier of whatever drives the rate."""
 
+import math
 import warnings
 
 import numpy as np
@@ -124,8 +125,7 @@ class ReduceLROnPlateau(RateCallback):
         # comparisons are Keras's (a restored run compares with the float32 value).
         self._best_exact = None
 
-    def _best(self):
-        stored = self._controlled.best
+    def _best(self, stored):
         if stored is not None and self._best_exact is not None:
             if np.float32(self._best_exact) == np.float32(stored):
                 return self._best_exact
@@ -139,7 +139,7 @@ class ReduceLROnPlateau(RateCallback):
     def _rate_now(self):
         """The rate in force now (at the next step): the one a reduction scales."""
         step = step_count(optimizer_of(self.model))
-        return float(ops.convert_to_numpy(self._controlled(step)))
+        return float(self._controlled.values_at(step))
 
     def _is_improvement(self, current, best):
         if best is None:
@@ -164,10 +164,11 @@ class ReduceLROnPlateau(RateCallback):
             )
             return
         current = float(ops.convert_to_numpy(current))
-        best = self._best()
-        wait = self._controlled.wait
-        cooldown_counter = self._controlled.cooldown_counter
-        multiplier = self._controlled.multiplier
+        state = self._controlled.state.read_all()  # one read of the device
+        best = self._best(None if math.isnan(state["best"]) else state["best"])
+        wait = int(round(state["wait"]))
+        cooldown_counter = int(round(state["cooldown_counter"]))
+        multiplier = state["multiplier"]
         reduced = False
 
         if cooldown_counter > 0:
