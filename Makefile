@@ -75,10 +75,11 @@ test-install: $(STAMPS)/system
 demo: $(STAMPS)/r-package
 	Rscript inst/examples/demo.R
 
-# Benchmarks, not tests: figures for README's Performance section (about 7 minutes).
+# Benchmarks, not tests: figures for README's Performance section (about 9 minutes).
 bench: $(STAMPS)/r-package
 	@mkdir -p bench/out
 	$(PY) bench/bench_steps.py | tee bench/out/python.txt
+	KERAS_BACKEND=jax $(PY) bench/bench_rate_state.py | tee bench/out/jax-and-tables.txt
 	Rscript bench/bench_r.R | tee bench/out/r.txt
 
 # The R source package, as plain `R CMD build .` makes it (the core's sources inside).

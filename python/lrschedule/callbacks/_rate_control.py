@@ -16,7 +16,7 @@ product of the reductions made by `ReduceLROnPlateau` (1 until the first one).
 compiled train step, elementwise, on every backend, and serializes with the model.
 
 The rate state: one layout, which every callback of ours reads and writes
-(DESIGN principle 3). Six float32 scalars, in this order (`_RateState.FIELDS`):
+(DESIGN principle 3). Six numbers, in this order (`_RateState.FIELDS`):
 
     base_rate         the held rate (a constant rate, or ScheduleLR's per-epoch value)
     multiplier        the product of the plateau reductions (1 until the first)
@@ -25,14 +25,18 @@ The rate state: one layout, which every callback of ours reads and writes
     wait              epochs without improvement since the last reset
     cooldown_counter  cooldown epochs left
 
-* **In training** they are variables of the optimizer (`install()` binds them with
-  `optimizer.add_variable`, named `lrschedule_<field>`), so they are among
-  `optimizer.variables`: the state every backend's compiled train step receives,
-  and on JAX the only state it receives. A callback writes them (`write_state()`)
-  and the next step reads the new value: the step is compiled once per fit, not
-  once per change; nothing is read back from the device per batch. Under JAX's
-  `DataParallel` they are replicated like the optimizer's other scalars; under
-  TensorFlow's `MirroredStrategy` they are "only_first_replica" variables.
+* **In training** they are one float32 vector variable of the optimizer
+  (`install()` binds it with `optimizer.add_variable`, named
+  "lrschedule_rate_state"), so they are among `optimizer.variables`: the state
+  every backend's compiled train step receives, and on JAX the only state it
+  receives. A callback writes them (`write_state()`, one transfer for all six) and
+  the next step reads the new values: the step is compiled once per fit, not once
+  per change, and nothing is read back from the device per batch (the callbacks
+  read the state once per epoch end). Under JAX's `DataParallel` the vector is
+  replicated like the optimizer's other scalars; under TensorFlow's
+  `MirroredStrategy` it is an "only_first_replica" variable. The rates the callbacks
+  report are computed from the same numbers (`ControlledRate.values_at()`), on JAX by
+  one compiled function per schedule.
 * **In a `.keras` file or a weights file** they are written twice: as numbers in
   the `ControlledRate`'s config (`get_config()`), which `load_model()` rebuilds
   them from, and as the child `optimizer/_lrschedule_state` of the weights store
