@@ -350,16 +350,16 @@ class ControlledRate(_LearningRateSchedule):
         with the state as it stands, or as it stood when `hold()` returned `held`.
 
         The callbacks' queries from Python (the rate to log, the rate a reduction
-        scales). On JAX they run as one compiled function per schedule, taking the
-        state as arguments: eagerly, JAX dispatches each of a schedule's dozens of
-        operations on its own, milliseconds per query at every epoch's end.
+        scales). On JAX and TensorFlow they run as one compiled function per schedule,
+        taking the state as arguments (`_compiled()`).
         """
         held = self.hold() if held is None else held
         args = [np.float32(held[field]) for field in _HELD]
         steps = np.asarray(steps, dtype=np.int64)
         try:
-            if keras.backend.backend() == "jax":
-                out = self._compiled()(steps.astype(np.int32), *args)
+            compiled = self._compiled()
+            if compiled is not None:
+                out = compiled(_host_steps(steps), *args)
             else:
                 out = self._formula(ops.convert_to_tensor(steps), *args)
             out = np.asarray(ops.convert_to_numpy(out), dtype=np.float32)
@@ -375,12 +375,10 @@ class ControlledRate(_LearningRateSchedule):
 
     def _compiled(self):
         # Rebuilt when the schedule is replaced (ScheduleLR holds a rate instead).
-        cached = self.__dict__.get("_jitted")
+        cached = self.__dict__.get("_compiled_formula")
         if cached is None or cached[0] is not self.schedule:
-            import jax
-
-            cached = (self.schedule, jax.jit(self._formula))
-            self.__dict__["_jitted"] = cached
+            cached = (self.schedule, _compile(self._formula))
+            self.__dict__["_compiled_formula"] = cached
         return cached[1]
 
     # -- state, as Python numbers -----------------------------------------------------
@@ -615,33 +613,58 @@ def write_state(model, controlled, **values):
     controlled.state.write(**values)
 
 
-_JITTED = weakref.WeakKeyDictionary()
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def _compile(fn):
+    """`fn` compiled for queries from Python, or None where eager is as fast (torch).
+
+    Eagerly, JAX and TensorFlow dispatch each of a schedule's dozens of operations on
+    its own: 2 to 4 ms per query of a one-cycle, at every epoch's end, where a
+    compiled call takes a small fraction of that.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        # One trace per shape of steps: a step, and the length of an epoch (schedules
+        # branch on the rank of the step, which a relaxed shape would hide).
+        return tf.function(fn)
+    return None
+
+
+def _host_steps(steps):
+    # The step dtype of the backend's train step: JAX counts in int32 (without x64).
+    return steps.astype(np.int32) if keras.backend.backend() == "jax" else steps
 
 
 def host_rates(schedule, steps):
     """The rates of `schedule` at `steps` (a step or a 1-D array of steps), as numpy
     float32: the callbacks' queries from Python, made at epoch ends.
 
-    Eagerly, JAX dispatches each of a schedule's dozens of operations on its own
-    (milliseconds per query), so on JAX a schedule whose value depends on its
-    configuration only (lrschedule's, Keras's own) is evaluated by one compiled
-    function per schedule object. Anything else is evaluated as `values()` does.
+    A schedule whose value depends on its configuration only (lrschedule's, Keras's
+    own) is evaluated by one compiled function per schedule object (`_compile()`).
+    Anything else is evaluated as `values()` does.
     """
     if isinstance(schedule, ControlledRate):
         return schedule.values_at(steps)
     steps = np.asarray(steps, dtype=np.int64)
-    if keras.backend.backend() == "jax" and _is_pure(schedule):
+    if _is_pure(schedule):
         try:
-            compiled = _JITTED.get(schedule)
+            compiled = _COMPILED.get(schedule)
             if compiled is None:
-                import jax
-
-                compiled = jax.jit(lambda s: ops.cast(evaluate(schedule, s), "float32"))
-                _JITTED[schedule] = compiled
-            out = np.asarray(ops.convert_to_numpy(compiled(steps.astype(np.int32))),
-                             dtype=np.float32)
-            if out.shape == steps.shape:
-                return out
+                compiled = _compile(lambda s: ops.cast(evaluate(schedule, s), "float32"))
+                if compiled is not None:
+                    _COMPILED[schedule] = compiled
+            if compiled is not None:
+                out = np.asarray(ops.convert_to_numpy(compiled(_host_steps(steps))),
+                                 dtype=np.float32)
+                if out.shape == steps.shape:
+                    return out
         except Exception:  # noqa: BLE001 - a schedule that cannot be traced as a whole
             pass
     return np.asarray(inspection.values(schedule, steps), dtype=np.float32)
