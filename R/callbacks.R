@@ -147,11 +147,15 @@ rate_for_python <- function(value) {
 #' lr(step) = max(schedule(step) * multiplier, min(schedule(step), min_lr))
 #' ```
 #' where `multiplier` is the product of the reductions so far, so the schedule
-#' keeps its shape, scaled down. With a constant rate this is Keras's
-#' `max(lr * factor, min_lr)`.
+#' keeps its shape, scaled down. With a constant rate it is a drop-in for keras3's
+#' `callback_reduce_lr_on_plateau()`: the optimizer keeps Keras's rate variable and
+#' a reduction is Keras's `max(lr * factor, min_lr)`, rounded as Keras rounds.
 #'
-#' The state (best value, counters, multiplier) is saved with the optimizer, so it
-#' survives `model$save()` / loading and `BackupAndRestore`. List this callback
+#' The state (best value, counters, multiplier) is kept across `fit()` calls (Keras
+#' resets it) and saved with the optimizer, so `BackupAndRestore` and
+#' `load_weights()` resume exactly; a saved `.keras` model keeps it too when the rate
+#' is a schedule (with a constant rate it keeps the reduced rate, as Keras's
+#' callback does, and the counters start afresh after loading). List this callback
 #' before `BackupAndRestore` or `ModelCheckpoint` in `callbacks`, so that their
 #' files hold the state after this epoch's update. The rate used (before a
 #' reduction made at the epoch's end) is logged as `learning_rate`.

@@ -159,7 +159,8 @@ def values(schedule, steps):
     Our schedules and Keras's own are evaluated in one vectorized call (a million
     steps take milliseconds); Keras's `CosineDecay` with a warmup, which branches with
     a scalar-only `ops.cond`, is evaluated with its own two formulas merged
-    elementwise. A plain number as `schedule` is a constant rate.
+    elementwise. A plain number as `schedule` is a constant rate, and so is the Keras
+    variable of an optimizer built with one (`optimizer.learning_rate`), at its value.
 
     Args:
         schedule: a `keras.optimizers.schedules.LearningRateSchedule` (ours or Keras's,
@@ -190,6 +191,9 @@ def values(schedule, steps):
 
 def _rates(schedule, steps):
     """The rates at a 1-D int64 array of steps, as a 1-D numpy array."""
+    if isinstance(schedule, keras.Variable) and len(schedule.shape) == 0:
+        # An optimizer's constant rate (`optimizer.learning_rate`): its value now.
+        schedule = float(ops.convert_to_numpy(schedule))
     if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
         if callable(schedule) or not check._is_real(check._unwrap_scalar(schedule)):
             check.fail_type(

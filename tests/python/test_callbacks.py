@@ -12,6 +12,7 @@ import inspect
 import json
 import math
 import os
+import types
 import warnings
 
 import keras
@@ -138,6 +139,24 @@ def fit(model, epochs, callbacks, initial_epoch=0):
         shuffle=False,
         verbose=0,
         callbacks=callbacks,
+    )
+
+
+def rate_state(model):
+    """The callbacks' rate state, whichever holds the rate (Keras's variable or a
+    ControlledRate): the numbers saved under optimizer/_lrschedule_state."""
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    state = optimizer.__dict__.get("_lrschedule_state")
+    if state is None:  # loaded, no callback attached yet: the ControlledRate's own state
+        state = optimizer._learning_rate.state
+    values = state.read_all()
+    return types.SimpleNamespace(
+        multiplier=values["multiplier"],
+        best=None if np.isnan(values["best"]) else values["best"],
+        wait=int(values["wait"]),
+        cooldown_counter=int(values["cooldown_counter"]),
+        min_lr=values["min_lr"],
+        learning_rate=values["base_rate"],
     )
 
 
@@ -486,7 +505,7 @@ def test_plateau_constant_rate_hand_table():
     expected = [0.1 * m for m in PLATEAU_MULTIPLIERS]
     np.testing.assert_allclose(trace.applied, per_step(expected), rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(history.history["learning_rate"], expected, rtol=1e-6)
-    controlled = model.optimizer._learning_rate
+    controlled = rate_state(model)
     assert controlled.multiplier == pytest.approx(0.125)  # three reductions, the last at e8
     assert controlled.best == pytest.approx(0.8, rel=1e-6)  # kept as float32
     assert (controlled.wait, controlled.cooldown_counter) == (0, 1)
@@ -530,7 +549,7 @@ def test_plateau_min_lr_hand_table():
     plateau = ReduceLROnPlateau(monitor="synthetic", mode="min", patience=0, factor=0.1, min_lr=0.005)
     fit(model, 5, [Inject([3.0] * 5), plateau, trace])
     np.testing.assert_allclose(trace.applied, per_step([0.1, 0.1, 0.01, 0.005, 0.005]), rtol=RTOL, atol=ATOL)
-    assert model.optimizer._learning_rate.multiplier == pytest.approx(0.01)
+    assert rate_state(model).multiplier == pytest.approx(0.01)
 
 
 def _exponential(steps):
@@ -587,7 +606,7 @@ def test_plateau_min_lr_over_a_schedule_bounds_reductions_only():
     expected = np.maximum(base * multipliers, np.minimum(base, 0.02))
     np.testing.assert_allclose(trace.applied, expected, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(expected[4:10], 0.02, rtol=1e-12)  # the floor is reached
-    assert model.optimizer._learning_rate.multiplier == pytest.approx(0.1)
+    assert rate_state(model).multiplier == pytest.approx(0.1)
 
 
 def test_keras_plateau_fails_over_a_schedule_and_ours_does_not():
@@ -687,7 +706,7 @@ def test_messages_follow_keras_logging_mode(capsys, caplog):
 
 
 def _controlled_state(model):
-    rate = model.optimizer._learning_rate
+    rate = rate_state(model)
     return (rate.multiplier, rate.best, rate.wait, rate.cooldown_counter, rate.min_lr)
 
 
@@ -698,8 +717,8 @@ SAVE_VALUES = PLATEAU_VALUES[:7]
 
 @pytest.mark.parametrize(
     "make_schedule",
-    [lambda: 0.1, lambda: lrschedule.StepDecay(0.1, step_size=5, gamma=0.5)],
-    ids=["constant", "ours_step_decay"],
+    [lambda: lrschedule.StepDecay(0.1, step_size=5, gamma=0.5), lambda: lrschedule.Constant(0.1)],
+    ids=["ours_step_decay", "ours_constant"],
 )
 def test_plateau_state_survives_save_and_load(tmp_path, make_schedule):
     uninterrupted = bias_model(make_schedule(), momentum=0.9)
@@ -737,6 +756,32 @@ def test_plateau_state_survives_save_and_load(tmp_path, make_schedule):
     )
     np.testing.assert_allclose(trace.values, full_trace.values[8:], rtol=1e-6, atol=1e-7)
     assert _controlled_state(loaded) == _controlled_state(uninterrupted)
+
+
+def test_a_constant_rate_saves_as_keras_does_its_counters_restart_on_load(tmp_path):
+    # The deliberate difference, stated in ReduceLROnPlateau's docstring: with a
+    # constant rate the optimizer keeps Keras's variable, so a .keras file holds the
+    # reduced rate as Keras's own callback leaves it; the plateau's counters are
+    # restored by load_weights()/BackupAndRestore (next test), and restart after
+    # load_model() as Keras's do.
+    first = bias_model(0.1, momentum=0.9)
+    fit(first, 4, [Inject(SAVE_VALUES), ReduceLROnPlateau(**PLATEAU_ARGS)])
+    assert _controlled_state(first)[:4] == (0.5, pytest.approx(0.9, rel=1e-6), 0, 1)
+    path = os.path.join(tmp_path, "model.keras")
+    first.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    rate = loaded.optimizer._learning_rate
+    assert isinstance(rate, keras.Variable)
+    assert float(ops.convert_to_numpy(rate)) == np.float32(0.1) * 0.5  # Keras rounds so
+    for a, b in zip([v for v in first.optimizer.variables if "lrschedule_" not in v.path],
+                    loaded.optimizer.variables):
+        np.testing.assert_array_equal(ops.convert_to_numpy(a), ops.convert_to_numpy(b))
+    fit(loaded, 5, [Inject(SAVE_VALUES[4:5] * 5), ReduceLROnPlateau(**PLATEAU_ARGS)],
+        initial_epoch=4)
+    # Restarted: no reduction counted (the uninterrupted run's multiplier is 0.5 here),
+    # the rate carried on from the file's.
+    assert _controlled_state(loaded)[0] == 1.0
+    assert float(ops.convert_to_numpy(loaded.optimizer._learning_rate)) == np.float32(0.05)
 
 
 @pytest.mark.parametrize(

@@ -480,20 +480,29 @@ def step_count(optimizer):
     return int(ops.convert_to_numpy(getattr(optimizer, "_iterations", optimizer.iterations)))
 
 
+_DEFAULT_STATE = {"base_rate": 0.0, "multiplier": 1.0, "min_lr": 0.0, "best": float("nan"),
+                  "wait": 0.0, "cooldown_counter": 0.0}
+
+
 def install(model):
-    """The model's `ControlledRate`, in the optimizer and bound to it.
+    """The model's rate, ready for the callbacks to drive: a `DrivenRate`.
 
-    Puts a `ControlledRate` in the optimizer if it has none (wrapping the optimizer's
-    schedule or constant rate), moves its state into variables of the optimizer
-    (`_RateState.bind()`), and attaches the state for Keras's saving. Idempotent.
+    * An optimizer built with a constant rate keeps Keras's own `learning_rate`
+      variable (so `optimizer.learning_rate` reads and assigns as in Keras, and
+      Keras's `LearningRateScheduler` can run beside ours); the rate state is a
+      `_RateState` of its own, bound to the optimizer.
+    * An optimizer built with a schedule gets a `ControlledRate` wrapping it (Keras
+      cannot assign a scheduled rate), whose state is bound to the optimizer.
 
-    Returns `(controlled, changed)`; `changed` is True when the optimizer's rate
-    object or its variables changed (the compiled train step has then been dropped,
-    and `fit()` rebuilds it).
+    Either way the state is bound into a variable of the optimizer and attached for
+    Keras's saving. Idempotent. Returns `(rate, changed)`; `changed` is True when the
+    optimizer's rate object or its variables changed (the compiled train step has
+    then been dropped, and `fit()` rebuilds it).
     """
     optimizer = optimizer_of(model)
     current = rate_object(optimizer)
     changed = False
+    controlled = None
     if isinstance(current, ControlledRate):
         controlled = current
         owner = controlled.state.owner()
@@ -502,29 +511,102 @@ def install(model):
             controlled = ControlledRate.from_config(current.get_config())
             optimizer.learning_rate = controlled
             changed = True
-    else:
-        if isinstance(current, _LearningRateSchedule):
-            controlled = ControlledRate(schedule=current)
-        elif isinstance(current, keras.Variable):
-            controlled = ControlledRate(learning_rate=float(ops.convert_to_numpy(current)))
-        else:
-            raise TypeError(
-                "lrschedule's callbacks need an optimizer whose `learning_rate` is a number "
-                "or a keras.optimizers.schedules.LearningRateSchedule. Received an optimizer "
-                f"with learning_rate={current!r} (of type {type(current).__name__})."
-            )
-        # The setter accepts a schedule in every case, and stops tracking a replaced
-        # learning-rate variable.
+        state = controlled.state
+    elif isinstance(current, _LearningRateSchedule):
+        controlled = ControlledRate(schedule=current)
+        # The setter accepts a schedule in every case.
         optimizer.learning_rate = controlled
         changed = True
-    if controlled.state.bind(optimizer):
+        state = controlled.state
+    elif isinstance(current, keras.Variable):
+        state = optimizer.__dict__.get(_STATE_ATTR)
+        if state is None or state.owner() not in (None, optimizer):
+            state = _RateState(dict(_DEFAULT_STATE,
+                                    base_rate=float(ops.convert_to_numpy(current))))
+    else:
+        raise TypeError(
+            "lrschedule's callbacks need an optimizer whose `learning_rate` is a number "
+            "or a keras.optimizers.schedules.LearningRateSchedule. Received an optimizer "
+            f"with learning_rate={current!r} (of type {type(current).__name__})."
+        )
+    if state.bind(optimizer):
         changed = True
-    if getattr(optimizer, _STATE_ATTR, None) is not controlled.state:
-        setattr(optimizer, _STATE_ATTR, controlled.state)
+    if getattr(optimizer, _STATE_ATTR, None) is not state:
+        setattr(optimizer, _STATE_ATTR, state)
     _keep_keras_layout(model.optimizer)
     if changed:
         invalidate_train_function(model)
-    return controlled, changed
+    return DrivenRate(optimizer, state, controlled), changed
+
+
+class DrivenRate:
+    """The one thing the callbacks drive: the optimizer's rate and its rate state.
+
+    `controlled` is the optimizer's `ControlledRate` (a schedule, or a held rate), or
+    None when the optimizer keeps Keras's own rate variable (built with a constant
+    rate). Every change goes through here, so the two cases differ in this class only.
+    """
+
+    def __init__(self, optimizer, state, controlled):
+        self.optimizer = optimizer
+        self.state = state
+        self.controlled = controlled
+
+    @property
+    def variable(self):
+        """Keras's own rate variable, or None (a `ControlledRate` drives the rate)."""
+        return None if self.controlled is not None else rate_object(self.optimizer)
+
+    def base(self):
+        """The rate before plateau reductions: `lr` of a ScheduleLR function of two
+        arguments."""
+        return self.state.read("base_rate")
+
+    def now(self):
+        """The rate in force now: the one the next step uses."""
+        if self.controlled is None:
+            return float(ops.convert_to_numpy(self.variable))
+        return float(self.controlled.values_at(step_count(self.optimizer)))
+
+    def write(self, model, **fields):
+        write_state(model, self.state, **fields)
+
+    def hold_schedule(self, model):
+        """Replaces a schedule by its rate now, held (what ScheduleLR drives)."""
+        controlled = self.controlled
+        if controlled is not None and controlled.schedule is not None:
+            step = step_count(self.optimizer)
+            self.write(model, base_rate=float(ops.convert_to_numpy(controlled.base(step))))
+            controlled.schedule = None
+            invalidate_train_function(model)
+
+    def set_base(self, model, value):
+        """Sets the held rate (ScheduleLR's value for the epoch), reductions applied."""
+        self.write(model, base_rate=value)
+        if self.controlled is None:
+            values = self.state.read_all()
+            rate = max(value * values["multiplier"], min(value, values["min_lr"]))
+            self.variable.assign(rate)
+
+    def reduce(self, model, factor, min_lr):
+        """A plateau's reduction. Returns the new rate (as Keras prints it), or None when
+        the rate is at `min_lr` already.
+
+        With Keras's rate variable it is Keras's own rule and rounding: the float32 rate
+        read as a Python float, times `factor`, floored at `min_lr`, assigned (rounded to
+        float32). With a `ControlledRate` the multiplier is multiplied by `factor`.
+        Either way the state's multiplier records the product of the reductions.
+        """
+        old = self.now()
+        if not old > np.float32(min_lr):
+            return None
+        multiplier = self.state.read("multiplier") * factor
+        self.write(model, multiplier=multiplier)
+        if self.controlled is None:
+            new = max(old * factor, min_lr)
+            self.variable.assign(new)
+            return new
+        return self.now()
 
 
 def _optimizer_chain(optimizer):
@@ -598,7 +680,7 @@ def invalidate_train_function(model):
         model.train_function = None
 
 
-def write_state(model, controlled, **values):
+def write_state(model, state, **values):
     """Writes numbers of the rate state (`field=value`); the next train step reads them.
 
     The state is among the optimizer's variables, which every backend's compiled step
@@ -610,7 +692,7 @@ def write_state(model, controlled, **values):
     sync = getattr(model, "jax_state_sync", None)
     if sync is not None:
         sync()
-    controlled.state.write(**values)
+    state.write(**values)
 
 
 _COMPILED = weakref.WeakKeyDictionary()
@@ -750,7 +832,7 @@ def log_rate(model, logs):
 
 
 class RateCallback(keras.callbacks.Callback):
-    """Attaches the model's `ControlledRate` (`self._controlled`) as soon as the model is known.
+    """Attaches the model's rate (`self._rate`, a `DrivenRate`) as soon as the model is known.
 
     Keras calls `set_model()` for every callback before any `on_train_begin()`, so
     attaching there puts the state in the optimizer whatever the order of the
@@ -761,21 +843,21 @@ class RateCallback(keras.callbacks.Callback):
 
     def __init__(self):
         super().__init__()
-        self._controlled = None
+        self._rate = None
 
     def set_model(self, model):
         super().set_model(model)
         if getattr(model, "optimizer", None) is not None:
-            self._controlled, _ = install(model)
-        if self._controlled is not None:
+            self._rate, _ = install(model)
+        if self._rate is not None:
             self._attached()
 
     def on_train_begin(self, logs=None):
-        self._controlled, _ = install(self.model)
+        self._rate, _ = install(self.model)
         self._attached()
 
     def _attached(self):
-        """Runs after each attach, with `self._controlled` set; nothing by default."""
+        """Runs after each attach, with `self._rate` set; nothing by default."""
 
     @classmethod
     def from_config(cls, config):

@@ -9,12 +9,9 @@ from keras import ops
 from lrschedule import _validation as check
 from lrschedule.callbacks._rate_control import (
     RateCallback,
-    optimizer_of,
     print_message,
     rate_used,
     register,
-    step_count,
-    write_state,
 )
 
 
@@ -50,21 +47,30 @@ class ReduceLROnPlateau(RateCallback):
     A reduction happens only while the rate is above `min_lr`, and never takes it
     below `min_lr`.
 
-    What differs: the reduction multiplies whatever drives the rate. With a constant
-    rate the result is Keras's `new_lr = max(lr * factor, min_lr)`. With any schedule
-    in the optimizer (ours or Keras's) the optimizer uses
-    `max(schedule(step) * multiplier, min(schedule(step), min_lr))` from then on,
-    where `multiplier` is the product of the reductions: the schedule keeps its
-    shape, scaled down. Nothing fails with Keras's "not settable" error.
+    A drop-in for Keras's callback with a constant rate: the optimizer keeps Keras's own
+    `learning_rate` variable and a reduction is Keras's, with Keras's rounding:
+    `new_lr = max(lr * factor, min_lr)` with `lr` the float32 rate read as a Python
+    float, assigned back (rounded to float32). `optimizer.learning_rate` reads and
+    assigns as in Keras, and Keras's `LearningRateScheduler` can run beside it.
+    Keras's messages, with `verbose=1`, through Keras's logging.
 
-    The state (best value, wait and cooldown counters, multiplier) lives in Keras
-    variables saved with the optimizer (see `ControlledRate`), so it survives
-    `model.save()` / `keras.models.load_model()` and `BackupAndRestore`: a callback
-    attached to a restored model continues where the saved one stopped (the
-    counters are not reset when a new `fit()` starts). Callbacks run in list order
-    at an epoch's end, so list this callback before `BackupAndRestore` or
-    `ModelCheckpoint`: a backup written earlier at the same epoch's end would hold the
-    state from before this epoch's update.
+    What differs, on purpose:
+
+    * It works over a schedule. With any schedule in the optimizer (ours or Keras's),
+      where Keras's callback fails with "not settable", the optimizer uses
+      `max(schedule(step) * multiplier, min(schedule(step), min_lr))` from then on,
+      `multiplier` being the product of the reductions: the schedule keeps its shape,
+      scaled down (see `ControlledRate`).
+    * Its counters (best value, wait, cooldown) and the multiplier are kept, not reset
+      when a new `fit()` starts: they live in a variable of the optimizer, saved with
+      it, so `BackupAndRestore` and `load_weights()` resume exactly where the run
+      stopped. A `.keras` file (`model.save()`, `ModelCheckpoint`) keeps them too when
+      the rate is a schedule; with a constant rate it keeps the reduced rate, as with
+      Keras's callback, and `load_model()` starts the counters afresh.
+
+    Callbacks run in list order at an epoch's end, so list this callback before
+    `BackupAndRestore` or `ModelCheckpoint`: a backup written earlier at the same
+    epoch's end would hold the state from before this epoch's update.
 
     Logs `learning_rate` (the rate used at the epoch's last step, before a reduction
     made at its end) into the epoch logs.
@@ -134,12 +140,7 @@ class ReduceLROnPlateau(RateCallback):
     def _attached(self):
         # min_lr is a property of the rate the callback drives; a newly attached
         # callback's value wins.
-        write_state(self.model, self._controlled, min_lr=self.min_lr)
-
-    def _rate_now(self):
-        """The rate in force now (at the next step): the one a reduction scales."""
-        step = step_count(optimizer_of(self.model))
-        return float(self._controlled.values_at(step))
+        self._rate.write(self.model, min_lr=self.min_lr)
 
     def _is_improvement(self, current, best):
         if best is None:
@@ -164,12 +165,11 @@ class ReduceLROnPlateau(RateCallback):
             )
             return
         current = float(ops.convert_to_numpy(current))
-        state = self._controlled.state.read_all()  # one read of the device
+        state = self._rate.state.read_all()  # one read of the device
         best = self._best(None if math.isnan(state["best"]) else state["best"])
         wait = int(round(state["wait"]))
         cooldown_counter = int(round(state["cooldown_counter"]))
-        multiplier = state["multiplier"]
-        reduced = False
+        new_rate = None
 
         if cooldown_counter > 0:
             cooldown_counter -= 1
@@ -180,21 +180,18 @@ class ReduceLROnPlateau(RateCallback):
         elif cooldown_counter == 0:
             wait += 1
             if wait >= self.patience:
-                if self._rate_now() > np.float32(self.min_lr):
-                    multiplier *= self.factor
+                # None when the rate is at min_lr already (Keras's condition).
+                new_rate = self._rate.reduce(self.model, self.factor, self.min_lr)
+                if new_rate is not None:
                     cooldown_counter = self.cooldown
                     wait = 0
-                    reduced = True
 
         self._best_exact = best
-        write_state(self.model, self._controlled, best=best, wait=wait,
-                    cooldown_counter=cooldown_counter, multiplier=multiplier)
-        if reduced:
-            if self.verbose > 0:
-                print_message(
-                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
-                    f"{self._rate_now()}."
-                )
+        self._rate.write(self.model, best=best, wait=wait, cooldown_counter=cooldown_counter)
+        if new_rate is not None and self.verbose > 0:
+            print_message(
+                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_rate}."
+            )
 
     def get_config(self):
         return {

@@ -10,14 +10,10 @@ from keras import ops
 from lrschedule import _validation as check
 from lrschedule.callbacks._rate_control import (
     RateCallback,
-    invalidate_train_function,
     log_rate,
-    optimizer_of,
     print_message,
     register,
     schedule_from_config,
-    step_count,
-    write_state,
 )
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
@@ -113,6 +109,10 @@ class ScheduleLR(RateCallback):
     nothing (`(*args, **kwargs)`, as R functions may look through reticulate) need
     `arity=1` or `arity=2`, or an `lrschedule_arity` attribute on the function.
 
+    A drop-in for Keras's `LearningRateScheduler` with a constant rate: the optimizer
+    keeps Keras's own `learning_rate` variable and ScheduleLR assigns it each epoch,
+    so `optimizer.learning_rate` reads and assigns as in Keras.
+
     If the optimizer was compiled with a schedule, ScheduleLR **replaces** it: from
     the first epoch on, the rate is the function's value, constant within the epoch
     (the optimizer's schedule is no longer evaluated, and a saved model keeps the
@@ -161,14 +161,8 @@ class ScheduleLR(RateCallback):
         self.verbose = check.integer("verbose", verbose, minimum=0)
 
     def _attached(self):
-        """Switches the optimizer to a held rate (ScheduleLR replaces a schedule)."""
-        controlled = self._controlled
-        if controlled.schedule is not None:
-            step = step_count(optimizer_of(self.model))
-            write_state(self.model, controlled,
-                        base_rate=float(ops.convert_to_numpy(controlled.base(step))))
-            controlled.schedule = None
-            invalidate_train_function(self.model)
+        """Switches a scheduled rate to a held one (ScheduleLR replaces a schedule)."""
+        self._rate.hold_schedule(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
         if isinstance(self.schedule, _LearningRateSchedule):
@@ -176,9 +170,9 @@ class ScheduleLR(RateCallback):
         elif self._arity == 1:
             value = self.schedule(epoch)
         else:
-            value = self.schedule(epoch, self._controlled.learning_rate)
+            value = self.schedule(epoch, self._rate.base())
         rate = _checked_rate(value, epoch)
-        write_state(self.model, self._controlled, base_rate=rate)
+        self._rate.set_base(self.model, rate)
         if self.verbose > 0:
             print_message(f"\nEpoch {epoch + 1}: ScheduleLR setting learning rate to {rate}.")
 
