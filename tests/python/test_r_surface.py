@@ -482,10 +482,12 @@ def test_r_lr_logger_records_the_rates_used(r):
     optimizer = r.py("r_logged_sgd")
     _, trace, history = fit_probe(optimizer, 3, [logger])
     rates = lrs.values(optimizer._learning_rate, range(6))
-    np.testing.assert_array_equal(np.asarray(logger.batch_rates, np.float32), rates)
+    # LRLogger evaluates the schedule compiled (as the train step does), values() eagerly:
+    # equal up to float32 rounding, as LRLogger's documentation says.
+    np.testing.assert_allclose(np.asarray(logger.batch_rates, np.float32), rates, rtol=3e-7)
     assert_trained_at(trace.kernels, rates)
-    np.testing.assert_array_equal(np.asarray(history.history["learning_rate"], np.float32),
-                                  rates[1::2])
+    np.testing.assert_allclose(np.asarray(history.history["learning_rate"], np.float32),
+                               rates[1::2], rtol=3e-7)
 
 
 def test_r_lr_find_runs_the_range_test_and_restores_the_model(r):
