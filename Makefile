@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_SOURCES := $(shell find python/lrschedule -name '*.py') pyproject.toml setup.py
 R_SOURCES  := DESCRIPTION $(wildcard NAMESPACE R/*.R man/*.Rd inst/examples/* demo/*)
 
-.PHONY: setup install build test test-python test-r test-backends test-install demo bench check clean
+.PHONY: setup install build test test-python test-r test-backends test-numpy2 test-install demo bench check clean
 
 setup: $(STAMPS)/venv
 
@@ -58,12 +58,34 @@ test-backends: $(STAMPS)/venv
 	KERAS_BACKEND=jax $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
 	KERAS_BACKEND=torch $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
 
+# The stack pip users get (requirements-np2.txt: the newest Keras, TensorFlow and JAX with
+# NumPy 2), in a virtualenv of its own with lrschedule installed as users install it
+# (`pip install .`, not editable): the core, callback and distributed tests on
+# TensorFlow and JAX. No R there (Debian's reticulate 1.28 cannot use NumPy 2).
+NP2_VENV  := .venv-np2
+NP2_TESTS := $(addprefix tests/python/,test_schedules.py test_inspection.py test_validation.py \
+	test_bad_input.py test_properties.py test_tables.py test_callbacks.py test_callback_properties.py \
+	test_rate_state.py test_keras_callback_cases.py test_current.py test_lr_finder.py \
+	test_resume.py test_saved_files.py test_distributed.py)
+$(STAMPS)/venv-np2: requirements-np2.txt $(PY_SOURCES) DESCRIPTION $(STAMPS)/system
+	test -x $(NP2_VENV)/bin/python || python3 -m venv $(NP2_VENV)
+	$(NP2_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-np2.txt
+	$(NP2_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps --force-reinstall .
+	@rm -rf build *.egg-info python/*.egg-info
+	@touch $@
+
+# (test_distributed.py runs its TensorFlow and JAX workers from the first run.)
+test-numpy2: $(STAMPS)/venv-np2
+	KERAS_BACKEND=tensorflow $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(NP2_TESTS)
+	KERAS_BACKEND=jax $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(filter-out %test_distributed.py,$(NP2_TESTS))
+
 # R tests first, other backends next, so that the full TensorFlow pytest run closes it;
 # then the routes by which users install the R package, and R CMD check of a plain build.
 test: $(STAMPS)/venv $(STAMPS)/r-package
 	$(MAKE) --no-print-directory test-r
 	$(MAKE) --no-print-directory test-backends
 	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory test-numpy2
 	$(MAKE) --no-print-directory test-install
 	$(MAKE) --no-print-directory check
 
@@ -95,4 +117,4 @@ check: build
 	  echo "R CMD check reported a WARNING"; exit 1; fi
 
 clean:
-	rm -rf $(STAMPS) $(RLIB) build dist *.egg-info python/*.egg-info lrschedule.Rcheck lrschedule_*.tar.gz
+	rm -rf $(STAMPS) $(RLIB) $(NP2_VENV) build dist *.egg-info python/*.egg-info lrschedule.Rcheck lrschedule_*.tar.gz

@@ -88,6 +88,12 @@ check_string_or_null <- function(x, arg = rlang::caller_arg(x), call = rlang::ca
   check_string(x, arg, call)
 }
 
+# NULL, or a character vector without NA as a list (a Python list, whatever its length).
+check_strings_or_null <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
+  if (is.null(x)) return(NULL)
+  as.list(check_character(x, arg, call))
+}
+
 # A character vector without NA (may be empty).
 check_character <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
   if (!is.character(x) || anyNA(x)) {

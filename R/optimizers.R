@@ -30,7 +30,8 @@ new_optimizer <- function(class_name, env, call = rlang::caller_env()) {
     value <- args[[name]]
     checker <- switch(types[[name]],
       flag = check_flag, whole = check_whole, number = check_number, string = check_string,
-      whole_or_null = check_whole_or_null, number_or_null = check_number_or_null
+      whole_or_null = check_whole_or_null, number_or_null = check_number_or_null,
+      string_or_null = check_string_or_null, strings_or_null = check_strings_or_null
     )
     coerced <- checker(value, arg = name, call = call)
     check_optimizer_range(coerced, name, call)

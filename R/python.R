@@ -130,11 +130,41 @@ shipped_core_problem <- function(source = shipped_core()) {
   NULL
 }
 
+# The versions the R package is tested with (requirements-dev.txt, which CI installs):
+# from the pinned release up to, not including, the next minor one. install_lrschedule()
+# installs inside these ranges; lrschedule_sitrep() says when the Python in use is
+# outside them.
+tested_versions <- list(
+  keras = c(from = "3.15.1", below = "3.16"),
+  tensorflow = c(from = "2.21.0", below = "2.22")
+)
+
+# Versions of `info` (a list of version strings by module) outside tested_versions.
+untested_versions <- function(info) {
+  out <- character()
+  for (module in names(tested_versions)) {
+    version <- info[[module]]
+    range <- tested_versions[[module]]
+    if (is.null(version) || is.na(version)) next
+    v <- numeric_version(sub("[^0-9.].*$", "", version))
+    if (v < range[["from"]] || v >= range[["below"]]) {
+      out[[module]] <- paste0(module, " ", version, " (tested: >= ", range[["from"]], ", < ",
+                              range[["below"]], ")")
+    }
+  }
+  out
+}
+
 # What install_lrschedule() puts in the virtualenv: NumPy 1.x for reticulate < 1.36,
-# Keras 3 (whose optimizer signatures R/optimizers-generated.R follows), TensorFlow as
-# its backend, and the core of this very version, built from `core_source`.
+# Keras (whose optimizer signatures R/optimizers-generated.R follows) and TensorFlow as
+# its backend in the tested ranges, and the core of this very version, built from
+# `core_source`.
 python_requirements <- function(core_source = shipped_core()) {
-  c("keras>=3.0,<4", "tensorflow-cpu", "numpy<2", core_source)
+  range <- function(package, module) {
+    paste0(package, ">=", tested_versions[[module]][["from"]], ",<",
+           tested_versions[[module]][["below"]])
+  }
+  c(range("keras", "keras"), range("tensorflow-cpu", "tensorflow"), "numpy<2", core_source)
 }
 
 # A copy of the shipped sources with the package's DESCRIPTION (whose version the build
@@ -240,6 +270,7 @@ lrschedule_sitrep <- function() {
   info <- list(
     python = if (is.null(config)) NA_character_ else config$python,
     keras = version_of("keras"),
+    tensorflow = version_of("tensorflow"),
     backend = tryCatch(keras()$backend$backend(), error = function(e) NA_character_),
     numpy = version_of("numpy"),
     core = version_of("lrschedule"),
@@ -251,6 +282,13 @@ lrschedule_sitrep <- function() {
   for (name in names(info)) cli::cli_text("{.strong {name}}: {info[[name]]}")
   if (isTRUE(ok)) cli::cli_alert_success("Python core and R package match.")
   else cli::cli_alert_danger("{ok}")
+  untested <- untested_versions(info)
+  if (length(untested)) {
+    cli::cli_alert_warning(c(
+      "Outside the versions lrschedule is tested with: {paste(untested, collapse = '; ')}. ",
+      "{.code install_lrschedule()} installs tested ones."
+    ))
+  }
   invisible(info)
 }
 

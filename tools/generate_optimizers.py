@@ -15,14 +15,18 @@ import pathlib
 import keras
 
 OPTIMIZERS = ["Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam",
-              "Ftrl", "Lion", "Lamb", "Adafactor"]
+              "Ftrl", "Lion", "Lamb", "Adafactor", "Muon", "ScheduleFreeAdamW"]
+# Arguments whose default does not say their type: Muon's ratio defaults to the
+# integer 1, its excluded layers (names) to None.
+TYPE_OVERRIDES = {"adam_lr_ratio": "number", "exclude_layers": "strings_or_null"}
 COMMON = ["weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
           "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps", "name"]
 OUT = pathlib.Path(__file__).resolve().parents[1] / "R" / "optimizers-generated.R"
 
 
 def r_name(cls):
-    return "optimizer_" + cls.lower()
+    # Snake case where the Keras name runs words together.
+    return "optimizer_" + {"ScheduleFreeAdamW": "schedule_free_adamw"}.get(cls, cls.lower())
 
 
 def r_literal(value):
@@ -38,6 +42,8 @@ def r_literal(value):
 
 
 def arg_type(name, default):
+    if name in TYPE_OVERRIDES:
+        return TYPE_OVERRIDES[name]
     if isinstance(default, bool):
         return "flag"
     if isinstance(default, int):
@@ -46,6 +52,8 @@ def arg_type(name, default):
         return "number"
     if isinstance(default, str):
         return "string"
+    if name == "name":  # Keras 3.15: None, for the class's own name
+        return "string_or_null"
     if name.endswith("_steps") or name.endswith("_frequency"):
         return "whole_or_null"
     return "number_or_null"
@@ -56,6 +64,8 @@ TYPE_DOC = {
     "whole": "Integer.",
     "number": "A float.",
     "string": "String.",
+    "string_or_null": "String or `NULL`.",
+    "strings_or_null": "A character vector or `NULL`.",
     "whole_or_null": "Integer or `NULL`.",
     "number_or_null": "A float or `NULL`.",
 }

@@ -72,7 +72,8 @@ def _progress(step, n):
     """(done, remaining) through a ramp of `n` steps: min(step, n) / n and its complement.
 
     `step` is a non-negative integer tensor. Both fractions come from exact integers
-    (no `1 - done`), lie in [0, 1] without clipping and sum to 1.
+    (no `1 - done`) and lie in [0, 1] without clipping. Do not test them for
+    exactly 1: XLA computes `x / n` as `x * (1 / n)`, so `n / n` may be 1 - 2**-24.
     """
     position = ops.minimum(step, n)
     return _f(position) / float(n), _f(n - position) / float(n)
@@ -727,7 +728,11 @@ class Warmup(Schedule):
         ramp = self._target * done
         if self.start_learning_rate:
             ramp = ramp + self.start_learning_rate * remaining
-        return _switch(ramp, after, ops.floor(done))
+        # From step w on: an integer comparison, not floor(done). XLA divides by a
+        # constant as a multiplication by its reciprocal, so w / w can be 0.99999994
+        # (w = 107), and floor(done) never reached 1: on JAX the schedule stayed in
+        # its warmup.
+        return _switch(ramp, after, ops.clip(_f(step - w) + 1.0, 0.0, 1.0))
 
 
 @_register

@@ -38,7 +38,8 @@ def test_one_cycle_bounds_peak_and_no_jumps(max_lr, total, pct, anneal, div, fin
     v = trajectory(s, total + 10)
     low = max_lr / div / final_div
     assert le(v, max_lr, max_lr) and le(low, v, max_lr)
-    assert v[-1] == v[total - 1] == v[total + 5]  # holds the final rate
+    # Holds the final rate (to float32 rounding: XLA rounds lanes of a vector apart).
+    np.testing.assert_allclose([v[-1], v[total + 5]], v[total - 1], rtol=2**-22)
     assert abs(v[total - 1] - low) <= REL * max_lr
     up_end = pct * total - 1
     shortest = min(up_end, total - 1 - (2 * up_end + 1 if three else up_end))

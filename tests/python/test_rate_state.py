@@ -200,7 +200,7 @@ LOAD_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.parametrize("kind", ["schedule", "constant"])
 def test_a_saved_model_loads_whole_in_a_new_process(tmp_path, kind):
-    env = dict(os.environ, PYTHONPATH=str(HERE.parent.parent / "python"))
+    env = dict(os.environ)  # the lrschedule this Python imports (editable or installed)
     for script, args in ((SAVE_SCRIPT, [kind]), (LOAD_SCRIPT, [])):
         proc = subprocess.run([sys.executable, "-c", script, str(tmp_path), *args], env=env,
                               capture_output=True, text=True, timeout=300)

@@ -1,6 +1,7 @@
 optimizers <- c(adam = "Adam", adamw = "AdamW", sgd = "SGD", rmsprop = "RMSprop",
                 adagrad = "Adagrad", adadelta = "Adadelta", adamax = "Adamax", nadam = "Nadam",
-                ftrl = "Ftrl", lion = "Lion", lamb = "Lamb", adafactor = "Adafactor")
+                ftrl = "Ftrl", lion = "Lion", lamb = "Lamb", adafactor = "Adafactor",
+                muon = "Muon", schedule_free_adamw = "ScheduleFreeAdamW")
 
 test_that("every optimizer_*() has the arguments and defaults of its Keras class", {
   skip_if_no_lrschedule()

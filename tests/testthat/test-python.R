@@ -190,6 +190,19 @@ test_that("a Python with NumPy 2 is refused before reticulate 1.28 trips over it
 
 test_that("install_lrschedule() asks for Keras 3, TensorFlow, NumPy 1.x and the shipped core", {
   req <- lrschedule:::python_requirements()
-  expect_true(all(c("keras>=3.0,<4", "tensorflow-cpu", "numpy<2") %in% req))
+  # The tested ranges: from the versions requirements-dev.txt pins (CI's), below the
+  # next minor release.
+  expect_true(all(c("keras>=3.15.1,<3.16", "tensorflow-cpu>=2.21.0,<2.22", "numpy<2") %in% req))
   expect_identical(req[[length(req)]], lrschedule:::shipped_core())
+})
+
+test_that("lrschedule_sitrep() names the versions outside the tested ranges", {
+  untested <- lrschedule:::untested_versions
+  expect_length(untested(list(keras = "3.15.1", tensorflow = "2.21.0")), 0)
+  expect_length(untested(list(keras = "3.15.4", tensorflow = "2.21.3", numpy = "1.26.4")), 0)
+  out <- untested(list(keras = "3.12.0", tensorflow = "2.22.0rc1"))
+  expect_equal(names(out), c("keras", "tensorflow"))
+  expect_match(out[["keras"]], "keras 3.12.0 (tested: >= 3.15.1, < 3.16)", fixed = TRUE)
+  expect_match(out[["tensorflow"]], "tensorflow 2.22.0rc1", fixed = TRUE)
+  expect_length(untested(list(keras = NA_character_, tensorflow = "3.0.0")), 1)
 })
