@@ -98,3 +98,49 @@ check_learning_rate <- function(x, arg = "learning_rate", call = rlang::caller_e
   }
   as.double(x)
 }
+
+#' Loss-scale optimizer (mixed precision)
+#'
+#' Wraps an optimizer in Keras's `keras.optimizers.LossScaleOptimizer`, which scales
+#' the loss up before computing gradients (so that float16 gradients do not underflow)
+#' and the gradients back down before the update, adjusting the scale as training
+#' goes. Keras uses one by itself when a model compiled under the `"mixed_float16"`
+#' policy gets a plain optimizer; build it yourself to choose its scale.
+#'
+#' The learning rate is the inner optimizer's: give that one any schedule.
+#' lrschedule's callbacks and [lr_current()] reach the inner optimizer's rate.
+#'
+#' @param inner_optimizer A Keras optimizer, e.g. from [optimizer_adam()].
+#' @param initial_scale A float > 0. The initial loss scale. Defaults to `32768`.
+#' @param dynamic_growth_steps Integer >= 1. Steps without a non-finite gradient
+#'   after which the scale doubles. Defaults to `2000`.
+#' @param name String or `NULL`. The optimizer's name. Defaults to `NULL` (Keras's).
+#' @returns The Keras optimizer object (`keras.optimizers.LossScaleOptimizer`), ready
+#'   for `compile()`.
+#' @family optimizers
+#' @seealso <https://keras.io/api/optimizers/loss_scale_optimizer/>
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   opt <- optimizer_loss_scale(optimizer_adam(learning_rate = schedule_one_cycle(1e-3, 1000)))
+#' }
+#' @export
+optimizer_loss_scale <- function(inner_optimizer, initial_scale = 32768,
+                                 dynamic_growth_steps = 2000L, name = NULL) {
+  call <- rlang::current_env()
+  if (!inherits(inner_optimizer, "python.builtin.object") ||
+      !py_isinstance(inner_optimizer, keras()$optimizers$Optimizer)) {
+    abort_arg("inner_optimizer", inner_optimizer,
+              "a Keras optimizer (e.g. from optimizer_adam())", call)
+  }
+  initial_scale <- check_number(initial_scale, call = call)
+  if (initial_scale <= 0) abort_arg("initial_scale", initial_scale, "a number > 0", call)
+  dynamic_growth_steps <- check_whole(dynamic_growth_steps, call = call)
+  if (dynamic_growth_steps < 1) {
+    abort_arg("dynamic_growth_steps", dynamic_growth_steps, "a whole number >= 1", call)
+  }
+  name <- check_string_or_null(name, call = call)
+  py_call(keras()$optimizers$LossScaleOptimizer,
+          list(inner_optimizer = inner_optimizer, initial_scale = as.double(initial_scale),
+               dynamic_growth_steps = as.integer(dynamic_growth_steps), name = name),
+          call = call)
+}

@@ -70,3 +70,22 @@ test_that("an optimizer built in R trains a Keras model with its schedule", {
   expect_equal(kernel, -sum(lr_values(schedule, 0:5)), tolerance = 1e-5)
   expect_equal(model$optimizer$iterations$numpy(), 6)
 })
+
+test_that("optimizer_loss_scale() wraps an optimizer with Keras's arguments and defaults", {
+  skip_if_no_lrschedule()
+  inspect <- reticulate::import("inspect")
+  params <- inspect$signature(py_keras()$optimizers$LossScaleOptimizer)$parameters
+  py_names <- setdiff(names(reticulate::import_builtins()$dict(params)), "kwargs")
+  expect_identical(names(formals(optimizer_loss_scale)), py_names)
+  expect_equal(eval(formals(optimizer_loss_scale)$initial_scale), params[["initial_scale"]]$default)
+  expect_equal(eval(formals(optimizer_loss_scale)$dynamic_growth_steps),
+               params[["dynamic_growth_steps"]]$default)
+  inner <- optimizer_adam(learning_rate = schedule_step_decay(0.1, step_size = 2, gamma = 0.5))
+  opt <- optimizer_loss_scale(inner, initial_scale = 8, dynamic_growth_steps = 10)
+  expect_true(reticulate::import_builtins()$isinstance(opt, py_keras()$optimizers$LossScaleOptimizer))
+  expect_equal(opt$inner_optimizer, inner)
+  expect_equal(opt$get_config()$initial_scale, 8)
+  expect_identical(opt$get_config()$dynamic_growth_steps, 10L)
+  # the rate is the inner optimizer's schedule, and lr_current() reads it
+  expect_equal(lr_current(opt), 0.1, tolerance = 1e-6)
+})
