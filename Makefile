@@ -74,10 +74,12 @@ $(STAMPS)/venv-np2: requirements-np2.txt $(PY_SOURCES) DESCRIPTION $(STAMPS)/sys
 	@rm -rf build *.egg-info python/*.egg-info
 	@touch $@
 
-# (test_distributed.py runs its TensorFlow and JAX workers from the first run.)
+# (test_distributed.py runs its TensorFlow and JAX workers from the first run; on JAX
+# the resume and callback-property modules, the slowest, run in test-backends already.)
+NP2_JAX_SKIP := %test_distributed.py %test_resume.py %test_callback_properties.py
 test-numpy2: $(STAMPS)/venv-np2
 	KERAS_BACKEND=tensorflow $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(NP2_TESTS)
-	KERAS_BACKEND=jax $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(filter-out %test_distributed.py,$(NP2_TESTS))
+	KERAS_BACKEND=jax $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(filter-out $(NP2_JAX_SKIP),$(NP2_TESTS))
 
 # R tests first, other backends next, so that the full TensorFlow pytest run closes it;
 # then the routes by which users install the R package, and R CMD check of a plain build.
