@@ -203,17 +203,28 @@ class _RateState(keras.layers.Layer):
     def read(self, field):
         return self.read_all()[field]
 
+    def numbers(self):
+        """`read_all()` as the callbacks and configs use it: `best` None before the
+        first value, the counters as integers."""
+        values = self.read_all()
+        values["best"] = None if math.isnan(values["best"]) else values["best"]
+        values["wait"] = int(round(values["wait"]))
+        values["cooldown_counter"] = int(round(values["cooldown_counter"]))
+        return values
+
     def write(self, **values):
-        """Sets some of the numbers (`field=value`); one write of the device."""
+        """Sets some of the numbers (`field=value`); one write of the device. Returns
+        all of them, as `read_all()` would."""
         unknown = set(values) - set(self.FIELDS)
         if unknown:
             raise KeyError(f"unknown rate-state fields: {sorted(unknown)}")
         if self._vector is None:
             self._values.update({f: float(v) for f, v in values.items()})
-            return
+            return dict(self._values)
         current = self.read_all()
         current.update({f: float(v) for f, v in values.items()})
         self._vector.assign(np.array([current[f] for f in self.FIELDS], dtype="float32"))
+        return current
 
     # -- saving (the layout of 0.1.0's files: FIELDS order, float32 scalars) ---------------
 
@@ -321,18 +332,17 @@ class ControlledRate(_LearningRateSchedule):
 
     def base(self, step):
         """The rate before any plateau reduction, at `step` (elementwise)."""
-        step = ops.convert_to_tensor(step)
+        return self._base(ops.convert_to_tensor(step), self.state.variable("base_rate"))
+
+    def _base(self, steps, base_rate):
         if self.schedule is None:
-            return ops.cast(ops.ones_like(step), "float32") * self.state.variable("base_rate")
+            return ops.cast(ops.ones_like(steps), "float32") * base_rate
         # evaluate(): the schedule itself at a scalar step (the train step); at a vector
         # of steps (inspection) it works around Keras's scalar-only CosineDecay warmup.
-        return ops.cast(evaluate(self.schedule, step), "float32")
+        return ops.cast(evaluate(self.schedule, steps), "float32")
 
     def _formula(self, steps, base_rate, multiplier, min_lr):
-        if self.schedule is None:
-            base = ops.cast(ops.ones_like(steps), "float32") * base_rate
-        else:
-            base = ops.cast(evaluate(self.schedule, steps), "float32")
+        base = self._base(steps, base_rate)
         return _reduced(base, ops.cast(multiplier, base.dtype), ops.cast(min_lr, base.dtype))
 
     def __call__(self, step):
@@ -398,28 +408,27 @@ class ControlledRate(_LearningRateSchedule):
 
     @property
     def best(self):
-        value = self.state.read("best")
-        return None if math.isnan(value) else value
+        return self.state.numbers()["best"]
 
     @property
     def wait(self):
-        return int(round(self.state.read("wait")))
+        return self.state.numbers()["wait"]
 
     @property
     def cooldown_counter(self):
-        return int(round(self.state.read("cooldown_counter")))
+        return self.state.numbers()["cooldown_counter"]
 
     def get_config(self):
         schedule = self.schedule
-        state = self.state.read_all()
+        state = self.state.numbers()
         return {
             "schedule": None if schedule is None else keras.saving.serialize_keras_object(schedule),
             "learning_rate": state["base_rate"] if schedule is None else None,
             "multiplier": state["multiplier"],
             "min_lr": state["min_lr"],
-            "best": None if math.isnan(state["best"]) else state["best"],
-            "wait": int(round(state["wait"])),
-            "cooldown_counter": int(round(state["cooldown_counter"])),
+            "best": state["best"],
+            "wait": state["wait"],
+            "cooldown_counter": state["cooldown_counter"],
             "name": self.name,
         }
 
@@ -569,7 +578,7 @@ class DrivenRate:
         return float(self.controlled.values_at(step_count(self.optimizer)))
 
     def write(self, model, **fields):
-        write_state(model, self.state, **fields)
+        return write_state(model, self.state, **fields)
 
     def hold_schedule(self, model):
         """Replaces a schedule by its rate now, held (what ScheduleLR drives)."""
@@ -582,9 +591,8 @@ class DrivenRate:
 
     def set_base(self, model, value):
         """Sets the held rate (ScheduleLR's value for the epoch), reductions applied."""
-        self.write(model, base_rate=value)
+        values = self.write(model, base_rate=value)
         if self.controlled is None:
-            values = self.state.read_all()
             rate = max(value * values["multiplier"], min(value, values["min_lr"]))
             self.variable.assign(rate)
 
@@ -692,7 +700,7 @@ def write_state(model, state, **values):
     sync = getattr(model, "jax_state_sync", None)
     if sync is not None:
         sync()
-    state.write(**values)
+    return state.write(**values)
 
 
 _COMPILED = weakref.WeakKeyDictionary()

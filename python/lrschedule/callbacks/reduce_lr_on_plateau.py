@@ -1,6 +1,5 @@
 """`ReduceLROnPlateau`: Keras's plateau rule, as a multiplier of whatever drives the rate."""
 
-import math
 import warnings
 
 import numpy as np
@@ -165,10 +164,10 @@ class ReduceLROnPlateau(RateCallback):
             )
             return
         current = float(ops.convert_to_numpy(current))
-        state = self._rate.state.read_all()  # one read of the device
-        best = self._best(None if math.isnan(state["best"]) else state["best"])
-        wait = int(round(state["wait"]))
-        cooldown_counter = int(round(state["cooldown_counter"]))
+        state = self._rate.state.numbers()  # one read of the device
+        best = self._best(state["best"])
+        wait = state["wait"]
+        cooldown_counter = state["cooldown_counter"]
         new_rate = None
 
         if cooldown_counter > 0:
