@@ -37,7 +37,7 @@ import numpy as np
 from keras import ops
 
 import lrschedule as lrs
-from probes import RateTrace, kernel_probe, probe_data
+from probes import RateTrace, count_traces, kernel_probe, probe_data
 
 STEPS = 12
 
@@ -100,14 +100,7 @@ def run(make_schedule, make_callbacks, epochs, steps_per_epoch, distributed):
     set_distribution(distributed)
     with scope(distributed):
         model = kernel_probe(make_schedule())
-    traces = {"n": 0}
-    train_step = model.train_step
-
-    def counted_train_step(*args, **kwargs):  # called once per trace of the compiled step
-        traces["n"] += 1
-        return train_step(*args, **kwargs)
-
-    model.train_step = counted_train_step
+    traces = count_traces(model)
     trace = RateTrace()
     x, y = probe_data(2 * steps_per_epoch)
     model.fit(x, y, batch_size=2, epochs=epochs, shuffle=False, verbose=0,

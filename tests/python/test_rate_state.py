@@ -22,7 +22,7 @@ import pytest
 from keras import ops
 
 import lrschedule as lrs
-from probes import RateTrace, kernel_probe, probe_data
+from probes import RateTrace, count_traces, kernel_probe, probe_data
 
 HERE = pathlib.Path(__file__).resolve().parent
 BACKEND = keras.backend.backend()
@@ -36,19 +36,6 @@ class Flat(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs["flat"] = 1.0
-
-
-def count_traces(model):
-    """Counts the Python calls of `model.train_step`: one per trace of a compiled step."""
-    calls = {"n": 0}
-    original = model.train_step
-
-    def train_step(*args, **kwargs):
-        calls["n"] += 1
-        return original(*args, **kwargs)
-
-    model.train_step = train_step
-    return calls
 
 
 @compiled
