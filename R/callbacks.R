@@ -43,6 +43,11 @@
 #'   (`schedule_*()` or Keras's own), evaluated at the epoch index.
 #' @param verbose Integer >= 0. `1` prints the rate set at each epoch.
 #'   Defaults to `0`.
+#' @param groups `NULL`, or names of the optimizers of an [optimizer_multi()] or
+#'   [optimizer_per_layer()] whose rate to set; `NULL` sets every one's. A function
+#'   of `(epoch, lr)` is called once per optimizer with its own `lr`, so
+#'   `function(epoch, lr) lr * 0.9` keeps per-layer ratios; a function of `(epoch)`
+#'   and a schedule give every optimizer the same rate. Defaults to `NULL`.
 #' @returns The Python callback (`lrschedule.ScheduleLR`), to pass in
 #'   `callbacks` of `fit()`.
 #' @family callbacks
@@ -70,9 +75,10 @@
 #'   callback_schedule_lr(schedule_step_decay(0.1, step_size = 5, gamma = 0.5))
 #' }
 #' @export
-callback_schedule_lr <- function(schedule, verbose = 0) {
+callback_schedule_lr <- function(schedule, verbose = 0, groups = NULL) {
   call <- rlang::current_env()
   verbose <- check_whole(verbose)
+  groups <- check_group_names(groups, call)
   arity <- NULL
   if (inherits(schedule, "python.builtin.object")) {
     if (!is_schedule(schedule) && !reticulate::py_has_attr(schedule, "__call__")) {
@@ -84,8 +90,8 @@ callback_schedule_lr <- function(schedule, verbose = 0) {
   } else {
     abort_arg("schedule", schedule, schedule_lr_expected, call)
   }
-  py_call(lrs()$ScheduleLR, list(schedule = schedule, verbose = verbose, arity = arity),
-          call = call)
+  py_call(lrs()$ScheduleLR, list(schedule = schedule, verbose = verbose, arity = arity,
+                                 groups = groups), call = call)
 }
 
 schedule_lr_expected <- "an R function of (epoch) or (epoch, lr), or a learning-rate schedule"
@@ -175,6 +181,9 @@ rate_for_python <- function(value) {
 #'   epochs without improvement again. Defaults to `0`.
 #' @param min_lr A float >= 0. Lower bound of the rate for reductions.
 #'   Defaults to `0`.
+#' @param groups `NULL`, or names of the optimizers of an [optimizer_multi()] or
+#'   [optimizer_per_layer()] whose rate a reduction multiplies; `NULL` reduces every
+#'   one's by `factor`, keeping their ratios. Defaults to `NULL`.
 #' @returns The Python callback (`lrschedule.ReduceLROnPlateau`), to pass in
 #'   `callbacks` of `fit()`.
 #' @family callbacks
@@ -196,7 +205,8 @@ rate_for_python <- function(value) {
 #' @export
 callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, patience = 10,
                                           verbose = 0, mode = "auto", min_delta = 1e-4,
-                                          cooldown = 0, min_lr = 0) {
+                                          cooldown = 0, min_lr = 0, groups = NULL) {
+  call <- rlang::current_env()
   py_call(lrs()$ReduceLROnPlateau, list(
     monitor = check_string(monitor),
     factor = check_number(factor),
@@ -205,8 +215,18 @@ callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, pa
     mode = check_string(mode),
     min_delta = check_number(min_delta),
     cooldown = check_whole(cooldown),
-    min_lr = check_number(min_lr)
-  ))
+    min_lr = check_number(min_lr),
+    groups = check_group_names(groups, call)
+  ), call = call)
+}
+
+# NULL, or a list of names (a character vector reaches Python as a list).
+check_group_names <- function(groups, call) {
+  if (is.null(groups)) return(NULL)
+  if (!is.character(groups) || !length(groups) || anyNA(groups) || any(!nzchar(groups))) {
+    abort_arg("groups", groups, "NULL or a character vector of optimizer names", call)
+  }
+  as.list(groups)
 }
 
 #' Put the learning rate actually used into the training history
@@ -228,6 +248,12 @@ callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, pa
 #' used up to float32 rounding. So `batch_rates` grows at each epoch's end. A rate held in a
 #' variable (an optimizer with a constant rate, which other code may assign at any
 #' batch) is read at every batch.
+#'
+#' With per-layer rates ([optimizer_multi()], [optimizer_per_layer()]) every
+#' optimizer's rate is logged, as `learning_rate/<name>`, and `learning_rate` is the
+#' default optimizer's; per batch, `group_batch_rates` holds each one's rates.
+#' Under gradient accumulation a batch is a micro-batch: the rate of a batch is the
+#' one an update made at that batch uses.
 #'
 #' @param per String, `"epoch"` or `"batch"`. Defaults to `"epoch"`.
 #' @returns The Python callback (`lrschedule.LRLogger`), to pass in `callbacks` of

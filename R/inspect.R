@@ -90,6 +90,9 @@ lr_values <- function(schedule, steps) {
 #' `as.numeric()` cannot make of a backend tensor through reticulate).
 #'
 #' @param model A compiled Keras model, or a Keras optimizer.
+#' @param group `NULL`, or the name of one optimizer of an [optimizer_multi()] or
+#'   [optimizer_per_layer()] (`NULL`: its default optimizer's rate). Defaults to
+#'   `NULL`.
 #' @returns A number.
 #' @family inspection
 #' @seealso [lr_values()] for a schedule's rate at any step; [callback_lr_logger()]
@@ -100,10 +103,11 @@ lr_values <- function(schedule, steps) {
 #'   lr_current(optimizer)
 #' }
 #' @export
-lr_current <- function(model) {
+lr_current <- function(model, group = NULL) {
   call <- rlang::current_env()
   if (!inherits(model, "python.builtin.object")) {
     abort_arg("model", model, "a compiled Keras model or a Keras optimizer", call)
   }
-  as.double(py_call(lrs()$current, list(model), call = call))
+  group <- check_string_or_null(group, call = call)
+  as.double(py_call(lrs()$current, list(model, group = group), call = call))
 }

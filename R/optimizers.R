@@ -14,8 +14,11 @@
 #' @param ema_overwrite_frequency Integer >= 1 or `NULL`. Steps between overwrites of the
 #'   weights by their average. Defaults to `NULL`.
 #' @param loss_scale_factor A float > 0 or `NULL`. Loss scaling factor. Defaults to `NULL`.
-#' @param gradient_accumulation_steps Integer >= 2 or `NULL`. Steps over which to
-#'   accumulate gradients before an update. Defaults to `NULL`.
+#' @param gradient_accumulation_steps Integer >= 2 or `NULL`. Batches over which to
+#'   accumulate gradients before an update. A schedule given as `learning_rate` is
+#'   then counted in updates, as in PyTorch ([schedule_in_updates()]: update `u` uses
+#'   the schedule's rate at step `u`), where Keras alone would count batches; wrap it
+#'   in [schedule_in_micro_batches()] to keep Keras's counting. Defaults to `NULL`.
 #' @name optimizer-arguments
 #' @keywords internal
 NULL
@@ -37,7 +40,10 @@ new_optimizer <- function(class_name, env, call = rlang::caller_env()) {
     check_optimizer_range(coerced, name, call)
     args[name] <- list(coerced)  # keeps NULLs in the list
   }
-  py_call(keras()$optimizers[[class_name]], args, call = call)
+  optimizer <- py_call(keras()$optimizers[[class_name]], args, call = call)
+  # Under gradient accumulation a schedule counts updates (InUpdates), unless it says
+  # how it counts; a no-op otherwise.
+  lrs()$count_updates(optimizer)
 }
 
 # Ranges of arguments that Keras takes as given although they break training: a
@@ -143,4 +149,153 @@ optimizer_loss_scale <- function(inner_optimizer, initial_scale = 32768,
           list(inner_optimizer = inner_optimizer, initial_scale = as.double(initial_scale),
                dynamic_growth_steps = as.integer(dynamic_growth_steps), name = name),
           call = call)
+}
+
+#' Several optimizers, each for the variables of some layers
+#'
+#' Builds Keras's `keras.optimizers.MultiOptimizer` (Keras >= 3.15): each trainable
+#' variable is updated by the optimizer whose pattern matches its path (a layer's
+#' variables have paths `"<layer name>/kernel"`, `"<layer name>/bias"`, ...; the
+#' patterns are regular expressions matched against the whole path, so
+#' `"dense_1/.*"` takes every variable of layer `dense_1`), and by `default` when no
+#' pattern matches. Give each optimizer its own rate or schedule: per-layer learning
+#' rates. For one schedule with a factor per layer depth, see [optimizer_per_layer()].
+#'
+#' lrschedule's callbacks drive every optimizer: [callback_lr_logger()] logs each
+#' one's rate as `learning_rate/<name>` (`learning_rate` is `default`'s),
+#' [callback_reduce_lr_on_plateau()] reduces them all (or the `groups` named),
+#' [callback_schedule_lr()] sets them, [lr_find()] sweeps them together and
+#' [lr_current()] reads any of them. Name the optimizers (`name =`) to name their
+#' columns; repeated names are made unique (`adam`, `adam_1`).
+#'
+#' @param default A Keras optimizer (e.g. from [optimizer_adam()]) for every variable
+#'   that no pattern matches.
+#' @param ... Named arguments: `"pattern" = optimizer`.
+#' @param loss_scale_factor A float > 0 or `NULL`, passed to every optimizer.
+#'   Defaults to `NULL`.
+#' @param name String or `NULL`. The optimizer's name. Defaults to `NULL` (Keras's).
+#' @returns The Keras optimizer object (`keras.optimizers.MultiOptimizer`), ready for
+#'   `compile()`.
+#' @family optimizers
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   opt <- optimizer_multi(
+#'     optimizer_adam(learning_rate = 1e-3, name = "head"),
+#'     "dense/.*" = optimizer_adam(learning_rate = 1e-4, name = "body")
+#'   )
+#' }
+#' @export
+optimizer_multi <- function(default, ..., loss_scale_factor = NULL, name = NULL) {
+  call <- rlang::current_env()
+  check_plain_optimizer(default, "default", call)
+  map <- list(...)
+  unnamed <- if (is.null(names(map))) seq_along(map) else which(!nzchar(names(map)))
+  if (length(unnamed)) {
+    cli::cli_abort(c(
+      "{.arg ...} must be named arguments: {.code \"pattern\" = optimizer}.",
+      "x" = "Argument {unnamed[[1]]} of {.arg ...} has no name (no pattern)."
+    ), class = "lrschedule_argument_error", call = call)
+  }
+  for (pattern in names(map)) {
+    check_plain_optimizer(map[[pattern]], sprintf("...[[\"%s\"]]", pattern), call)
+    valid <- tryCatch({ reticulate::import("re")$compile(pattern); TRUE },
+                      error = function(e) FALSE)
+    if (!valid) {
+      abort_arg("...", pattern, "named by regular expressions (Python's syntax)", call)
+    }
+  }
+  if (any(duplicated(names(map)))) {
+    abort_arg("...", names(map), "each pattern once", call)
+  }
+  loss_scale_factor <- check_number_or_null(loss_scale_factor, call = call)
+  check_optimizer_range(loss_scale_factor, "loss_scale_factor", call)
+  name <- check_string_or_null(name, call = call)
+  mapping <- py_call(keras()$optimizers$OptimizerMap,
+                     list(default_optimizer = default, optimizer_map = reticulate::dict(map)),
+                     call = call)
+  py_call(keras()$optimizers$MultiOptimizer,
+          list(optimizer_map = mapping, loss_scale_factor = loss_scale_factor, name = name),
+          call = call)
+}
+
+#' Per-layer learning rates: one optimizer, a factor per layer depth
+#'
+#' Discriminative learning rates, as timm's layer decay and fastai's
+#' `slice(lo, hi)` give them: the layers, in groups from input to output, each
+#' train with a copy of `optimizer` whose rate is `optimizer`'s rate (a number or
+#' any schedule) times the group's factor. With `decay`, the last group has the
+#' full rate and each group before it `decay` times its successor's:
+#' group `i` of `n` (from 1) gets `decay^(n - i)`. With `factors`, one factor per
+#' group (fastai's `slice(lo, hi)` is `factors = exp(seq(log(lo / hi), 0,
+#' length.out = n))`). A schedule keeps its shape in every group
+#' ([schedule_scaled()]).
+#'
+#' The copies are named after their groups (the layer's name, `group_<i>` for a
+#' vector of layer names, or the list's names): [callback_lr_logger()] logs each as
+#' `learning_rate/<name>`, and the callbacks' `groups` take those names. The last
+#' group's optimizer is the default one: it also trains every trainable variable
+#' in no group, and its rate is the `learning_rate` logged.
+#'
+#' @param optimizer A Keras optimizer not built yet (e.g. from [optimizer_adamw()]):
+#'   the class, arguments and rate that every group copies.
+#' @param model The built Keras model it will train (its layers are read).
+#' @param decay A number in (0, 1], the factor between successive groups, or `NULL`.
+#' @param factors A numeric vector of factors > 0, one per group, or `NULL` (give
+#'   `decay` or `factors`).
+#' @param groups `NULL` (each layer with trainable weights is a group), or the groups
+#'   from input to output: a list (or character vector) whose items are layer names
+#'   or character vectors of layer names; named items name their groups.
+#' @returns A Keras optimizer (`keras.optimizers.MultiOptimizer`), ready for
+#'   `compile()`.
+#' @family optimizers
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   keras <- reticulate::import("keras")
+#'   model <- keras$Sequential(list(keras$Input(shape = list(4L)),
+#'                                  keras$layers$Dense(8L), keras$layers$Dense(1L)))
+#'   opt <- optimizer_per_layer(
+#'     optimizer_adamw(learning_rate = schedule_one_cycle(1e-3, total_steps = 1000)),
+#'     model, decay = 0.5)
+#'   model$compile(optimizer = opt, loss = "mse")
+#' }
+#' @export
+optimizer_per_layer <- function(optimizer, model, decay = NULL, factors = NULL, groups = NULL) {
+  call <- rlang::current_env()
+  check_plain_optimizer(optimizer, "optimizer", call)
+  if (!inherits(model, "python.builtin.object") || !py_isinstance(model, keras()$Model)) {
+    abort_arg("model", model, "a built Keras model", call)
+  }
+  decay <- check_number_or_null(decay, call = call)
+  if (is.null(decay) == is.null(factors)) {
+    abort_arg("decay", decay, paste("a number in (0, 1] when `factors` is NULL, and NULL when",
+                                    "`factors` is given (one of the two)"), call)
+  }
+  if (!is.null(factors)) factors <- as.list(check_number_vector(factors, call = call))
+  if (!is.null(groups)) {
+    if (!is.list(groups) && !is.character(groups)) {
+      abort_arg("groups", groups, "NULL, or a list of layer names or character vectors of them",
+                call)
+    }
+    items <- lapply(as.list(groups), function(g) {
+      if (!is.character(g) || !length(g) || anyNA(g)) {
+        abort_arg("groups", groups, "a list whose items are layer names (character vectors)",
+                  call)
+      }
+      as.list(g)
+    })
+    groups <- if (!is.null(names(groups)) && all(nzchar(names(groups)))) {
+      reticulate::dict(stats::setNames(items, names(groups)))
+    } else {
+      unname(items)
+    }
+  }
+  py_call(lrs()$per_layer, list(optimizer = optimizer, model = model, decay = decay,
+                                factors = factors, groups = groups), call = call)
+}
+
+check_plain_optimizer <- function(x, arg, call) {
+  if (!inherits(x, "python.builtin.object") || !py_isinstance(x, keras()$optimizers$Optimizer)) {
+    abort_arg(arg, x, "a Keras optimizer (e.g. from optimizer_adam())", call)
+  }
+  invisible(x)
 }

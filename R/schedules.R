@@ -519,6 +519,90 @@ schedule_per_epoch <- function(schedule, steps_per_epoch) {
   ))
 }
 
+#' Scale a schedule by a constant factor
+#'
+#' @description
+#' ```r
+#' lr(step) = factor * schedule(step)
+#' ```
+#' The shape of `schedule` at another height: what [optimizer_per_layer()] gives
+#' each group of layers.
+#' @param schedule Any schedule.
+#' @param factor A number > 0.
+#' @inherit schedule_exponential_decay return
+#' @family learning rate schedules
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   s <- schedule_scaled(schedule_one_cycle(0.01, total_steps = 100), factor = 0.1)
+#'   lr_values(s, c(0, 30, 99))
+#' }
+#' @export
+schedule_scaled <- function(schedule, factor) {
+  new_schedule(lrs()$Scaled, list(
+    schedule = check_schedule(schedule),
+    factor = check_number(factor)
+  ))
+}
+
+#' Count a schedule in optimizer updates under gradient accumulation
+#'
+#' @description
+#' ```r
+#' lr(counter) = schedule(floor(counter / gradient_accumulation_steps))
+#' ```
+#' With `gradient_accumulation_steps = k`, a Keras optimizer updates the weights
+#' every `k` batches but evaluates its schedule at its batch counter, so a schedule
+#' written in updates (`schedule_one_cycle(total_steps = updates)`, PyTorch's
+#' convention) would run `k` times too fast. Wrapped, update `u` (counted from 0)
+#' uses `schedule(u)`.
+#'
+#' `optimizer_*(learning_rate = schedule, gradient_accumulation_steps = k)` wraps
+#' the schedule so for you, and lrschedule's callbacks do it (with a warning) when
+#' they meet an accumulating optimizer whose schedule is not wrapped. Use
+#' [schedule_in_micro_batches()] to keep Keras's counting instead. Like any
+#' schedule it takes the counter Keras passes: `lr_values()` and `plot()` of the
+#' wrapped schedule are in batches, those of `schedule` in updates.
+#' @param schedule Any schedule, whose "step" is the optimizer update.
+#' @param gradient_accumulation_steps Integer > 0, the optimizer's.
+#' @inherit schedule_exponential_decay return
+#' @family learning rate schedules
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   s <- schedule_in_updates(schedule_step_decay(0.1, step_size = 1, gamma = 0.5),
+#'                            gradient_accumulation_steps = 4)
+#'   lr_values(s, 0:8)
+#' }
+#' @export
+schedule_in_updates <- function(schedule, gradient_accumulation_steps) {
+  new_schedule(lrs()$InUpdates, list(
+    schedule = check_schedule(schedule),
+    gradient_accumulation_steps = check_whole(gradient_accumulation_steps)
+  ))
+}
+
+#' Keep Keras's micro-batch counting under gradient accumulation
+#'
+#' @description
+#' ```r
+#' lr(counter) = schedule(counter)
+#' ```
+#' The schedule unchanged, marked as written for Keras's batch counter: with it,
+#' `optimizer_*(gradient_accumulation_steps = k)` and lrschedule's callbacks leave
+#' the schedule counting batches (without it they count updates: see
+#' [schedule_in_updates()]).
+#' @param schedule Any schedule, whose "step" is the batch (micro-batch).
+#' @inherit schedule_exponential_decay return
+#' @family learning rate schedules
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   s <- schedule_in_micro_batches(schedule_step_decay(0.1, step_size = 4, gamma = 0.5))
+#'   lr_values(s, 0:8)
+#' }
+#' @export
+schedule_in_micro_batches <- function(schedule) {
+  new_schedule(lrs()$InMicroBatches, list(schedule = check_schedule(schedule)))
+}
+
 #' Turn an R function of the step into a schedule
 #'
 #' @description

@@ -24,7 +24,10 @@ from lrschedule.schedules import (
     Linear,
     MultiStepDecay,
     OneCycle,
+    InMicroBatches,
+    InUpdates,
     PerEpoch,
+    Scaled,
     Schedule,
     Sequence,
     StepDecay,
@@ -35,6 +38,7 @@ from lrschedule.schedules import (
 from lrschedule.inspection import plot, values
 from lrschedule.callbacks import ControlledRate, LRLogger, ReduceLROnPlateau, ScheduleLR, current
 from lrschedule.lr_finder import LRFinderResult, find_lr
+from lrschedule.optimizers import count_updates, per_layer
 
 try:
     __version__ = _version("lrschedule")
@@ -52,4 +56,6 @@ __all__ = [name for name in schedules.__all__ if isinstance(getattr(schedules, n
     "ControlledRate",
     "find_lr",
     "LRFinderResult",
+    "per_layer",
+    "count_updates",
 ]

@@ -90,6 +90,8 @@ def _length(schedule):
         return whole(schedule.warmup_steps) + shown(schedule.schedule)
     if isinstance(schedule, ours.PerEpoch):
         return whole(schedule.steps_per_epoch) * shown(schedule.schedule)
+    if isinstance(schedule, ours.InUpdates):
+        return schedule.gradient_accumulation_steps * shown(schedule.schedule)
     if isinstance(schedule, ours.Sequence):
         return max(schedule.boundaries, default=0) + shown(schedule.schedules[-1])
     if isinstance(schedule, ours.Tabulated):

@@ -16,8 +16,9 @@ from keras import ops
 
 from lrschedule import _validation as check
 from lrschedule.callbacks._rate_control import (
+    current,
+    groups_of,
     invalidate_train_function,
-    optimizer_of,
     rate_object,
     step_count,
 )
@@ -48,6 +49,21 @@ class _Sweep(_LearningRateSchedule):
 
     def get_config(self):  # pragma: no cover - never serialized
         raise NotImplementedError("the find_lr sweep is not serializable")
+
+
+def _sweep_groups(model):
+    """(optimizer, its rate object, its ratio to the primary group's rate now) for each
+    optimizer owning a rate: one, or each of a MultiOptimizer's."""
+    groups = groups_of(model)
+    now = [current(g.optimizer) for g in groups]
+    primary = now[0]
+    out = []
+    for group, rate in zip(groups, now):
+        ratio = rate / primary if primary > 0 and math.isfinite(primary) else 1.0
+        if not (ratio > 0 and math.isfinite(ratio)):
+            ratio = 1.0
+        out.append((group.optimizer, rate_object(group.optimizer), ratio))
+    return out
 
 
 def sweep_rates(start_lr, end_lr, num_steps):
@@ -354,6 +370,13 @@ def find_lr(
     the test fails. The model is built first if needed, and so is the optimizer, so
     that its state before the test exists to be restored.
 
+    With a `keras.optimizers.MultiOptimizer` (per-layer rates), the rates of the test
+    are those of its default optimizer, and every other optimizer sweeps the same rates
+    times its ratio to the default's rate before the test (one common multiplier), so
+    the suggestions are rates for the default optimizer and keep the per-layer ratios.
+    Under gradient accumulation every batch is a micro-batch: the rates change per
+    batch, and the weights only at every update.
+
     Args:
         model: A compiled Keras model.
         x: Input arrays (a numpy array, or a list/dict of them), or, with `y=None`, an
@@ -433,14 +456,14 @@ def find_lr(
         check.fail_value("x", x, "a source of at least one batch")
     if not model.built:
         model(first[0])
-    optimizer = optimizer_of(model)
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
 
     model_values = [np.array(ops.convert_to_numpy(v), copy=True) for v in model.variables]
     optimizer_values = [np.array(ops.convert_to_numpy(v), copy=True) for v in model.optimizer.variables]
-    original_rate = rate_object(optimizer)
-    assign_variable = isinstance(original_rate, keras.Variable)
+    # Every optimizer of a MultiOptimizer sweeps: the primary group the rates of the
+    # test, the others the same rates times their ratio to it now (a common multiplier).
+    groups = _sweep_groups(model)
     rates = sweep_rates(start_lr, end_lr, num_steps)
 
     used, losses, smoothed = [], [], []
@@ -451,9 +474,10 @@ def find_lr(
         else None
     )
     try:
-        if not assign_variable:
-            first_step = step_count(optimizer)
-            optimizer.learning_rate = _Sweep(start_lr, end_lr, num_steps, first_step)
+        for optimizer, original, ratio in groups:
+            if not isinstance(original, keras.Variable):
+                optimizer.learning_rate = _Sweep(start_lr * ratio, end_lr * ratio, num_steps,
+                                                 step_count(optimizer))
         invalidate_train_function(model)
         average = 0.0
         best = math.inf
@@ -463,8 +487,9 @@ def find_lr(
                 batch = next(batches, None)
                 if batch is None:
                     break
-            if assign_variable:
-                original_rate.assign(rates[i])
+            for _, original, ratio in groups:
+                if isinstance(original, keras.Variable):
+                    original.assign(rates[i] * ratio)
             xb, yb, wb = batch
             # The returned loss is the loss tracker's running mean; reset it so that it
             # is this batch's loss (train_on_batch's own reset is not applied everywhere).
@@ -487,8 +512,9 @@ def find_lr(
                 diverged = True
                 break
     finally:
-        if not assign_variable:
-            optimizer.learning_rate = original_rate
+        for optimizer, original, _ in groups:
+            if not isinstance(original, keras.Variable):
+                optimizer.learning_rate = original
         invalidate_train_function(model)
         for variable, value in zip(model.variables, model_values):
             variable.assign(value)

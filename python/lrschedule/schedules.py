@@ -39,6 +39,9 @@ __all__ = [
     "Warmup",
     "Sequence",
     "PerEpoch",
+    "Scaled",
+    "InUpdates",
+    "InMicroBatches",
     "Tabulated",
     "evaluate",
 ]
@@ -810,6 +813,101 @@ class PerEpoch(Schedule):
 
     def _compute(self, step):
         return evaluate(self.schedule, ops.floor_divide(step, self.steps_per_epoch))
+
+
+@_register
+class Scaled(Schedule):
+    """A schedule times a constant factor.
+
+        lr(step) = factor * schedule(step)
+
+    The shape of `schedule`, at another height: what `per_layer()` gives each layer
+    group (one schedule, a factor per depth).
+
+    Args:
+        schedule: any Keras `LearningRateSchedule`.
+        factor: float > 0.
+
+    Example:
+        >>> Scaled(OneCycle(max_lr=1e-2, total_steps=1000), factor=0.1)
+    """
+
+    _config_keys = ("schedule", "factor")
+    _nested_keys = ("schedule",)
+
+    def __init__(self, schedule, factor):
+        self.schedule = check.schedule("schedule", schedule)
+        self.factor = check.positive("factor", factor)
+
+    def _compute(self, step):
+        return ops.cast(evaluate(self.schedule, step), _FLOAT) * self.factor
+
+
+@_register
+class InUpdates(Schedule):
+    """A schedule counted in optimizer updates, under gradient accumulation.
+
+        lr(counter) = schedule(floor(counter / gradient_accumulation_steps))
+
+    With `gradient_accumulation_steps=k`, a Keras optimizer applies an update every
+    k batches but evaluates its schedule at its micro-batch counter (Keras's
+    `optimizer._iterations`), so a schedule written in updates (PyTorch's convention,
+    `OneCycle(total_steps=updates)`) would run k times too fast. Wrapped, the update
+    applied after micro-batches `u*k ... u*k + k - 1` uses `schedule(u)`: the rate of
+    update `u`, counted from 0, as `optimizer.iterations` counts them.
+
+    `lrschedule.count_updates(optimizer)` (R: `optimizer_*(gradient_accumulation_steps
+    = k)`) wraps an optimizer's schedule so, and lrschedule's callbacks do it when
+    they meet an accumulating optimizer whose schedule is not wrapped (with a warning).
+    Like any schedule it is called with the counter Keras passes: `values()` and
+    `plot()` of an `InUpdates` are in micro-batches; those of its `schedule` are in
+    updates.
+
+    Args:
+        schedule: any Keras `LearningRateSchedule`, whose "step" is the update.
+        gradient_accumulation_steps: int > 0, the optimizer's.
+
+    Example:
+        >>> InUpdates(OneCycle(max_lr=1e-2, total_steps=250), gradient_accumulation_steps=4)
+    """
+
+    _config_keys = ("schedule", "gradient_accumulation_steps")
+    _nested_keys = ("schedule",)
+
+    def __init__(self, schedule, gradient_accumulation_steps):
+        self.schedule = check.schedule("schedule", schedule)
+        self.gradient_accumulation_steps = check.count(
+            "gradient_accumulation_steps", gradient_accumulation_steps)
+
+    def _compute(self, step):
+        return evaluate(self.schedule, ops.floor_divide(step, self.gradient_accumulation_steps))
+
+
+@_register
+class InMicroBatches(Schedule):
+    """A schedule counted in micro-batches under gradient accumulation, as Keras counts.
+
+        lr(counter) = schedule(counter)
+
+    The schedule unchanged: it says that the schedule was written for Keras's
+    micro-batch counter, so lrschedule's callbacks leave it so (without it they count
+    an accumulating optimizer's schedule in updates: see `InUpdates`).
+
+    Args:
+        schedule: any Keras `LearningRateSchedule`, whose "step" is the micro-batch.
+
+    Example:
+        >>> InMicroBatches(OneCycle(max_lr=1e-2, total_steps=1000))
+    """
+
+    _config_keys = ("schedule",)
+    _nested_keys = ("schedule",)
+
+    def __init__(self, schedule):
+        self.schedule = check.schedule("schedule", schedule)
+
+    def _compute(self, step):
+        return evaluate(self.schedule, step)
 
 
 def _check_table(name, given, table, allow_empty=False):

@@ -47,6 +47,31 @@ class RateTrace(keras.callbacks.Callback):
         return -np.diff(self.kernels)
 
 
+class Kernels(keras.callbacks.Callback):
+    """The kernels of the layers `names` (one-kernel probes) after every batch;
+    `rates[name]` are the rates applied per batch."""
+
+    def __init__(self, names):
+        super().__init__()
+        self.names = names
+        self.kernels = None
+
+    def _now(self):
+        return [float(ops.convert_to_numpy(self.model.get_layer(n).kernel)[0, 0])
+                for n in self.names]
+
+    def on_train_begin(self, logs=None):
+        self.kernels = [self._now()]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.kernels.append(self._now())
+
+    @property
+    def rates(self):
+        steps = -np.diff(np.array(self.kernels), axis=0)
+        return {n: steps[:, i] for i, n in enumerate(self.names)}
+
+
 def count_traces(model):
     """Counts the Python calls of `model.train_step` in `["n"]`: one per trace of a
     compiled train step (eager torch calls it every step)."""

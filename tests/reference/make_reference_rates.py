@@ -50,6 +50,9 @@ R_NAMES = {
     "Warmup": "schedule_warmup",
     "Sequence": "schedule_sequence",
     "PerEpoch": "schedule_per_epoch",
+    "Scaled": "schedule_scaled",
+    "InUpdates": "schedule_in_updates",
+    "InMicroBatches": "schedule_in_micro_batches",
     "Tabulated": "schedule_function",
     "ExponentialDecay": "schedule_exponential_decay",
     "PiecewiseConstantDecay": "schedule_piecewise_constant",
@@ -181,6 +184,27 @@ case("per_epoch", spec("PerEpoch", schedule=spec("MultiStepDecay", initial_learn
                                                    milestones=[3, 6], gamma=0.1),
                        steps_per_epoch=10),
      [0.1 * 0.1 ** ((s // 10 >= 3) + (s // 10 >= 6)) for s in range(n)])
+# Gradient accumulation as PyTorch users write it: scheduler.step() after every
+# optimizer.step(), i.e. once per k micro-batches; the rate of micro-batch i is the
+# scheduler's at update i // k.
+k = 4
+updates = torch_rates(lambda o: S.OneCycleLR(o, max_lr=0.01, total_steps=n // k,
+                                             cycle_momentum=False), n // k, 1)
+case("in_updates_one_cycle",
+     spec("InUpdates", schedule=spec("OneCycle", max_lr=0.01, total_steps=n // k),
+          gradient_accumulation_steps=k),
+     [updates[s // k] for s in range(n)])
+micro = torch_rates(lambda o: S.StepLR(o, step_size=7, gamma=0.5), n, 0.1)
+case("in_micro_batches_step_decay",
+     spec("InMicroBatches", schedule=spec("StepDecay", initial_learning_rate=0.1, step_size=7,
+                                          gamma=0.5)),
+     micro, sample=range(0, n, 3))
+# Per-layer rates as fastai/timm give them: the group's schedule times its factor.
+cycle = torch_rates(lambda o: S.OneCycleLR(o, max_lr=0.01, total_steps=n, cycle_momentum=False),
+                    n, 1)
+case("scaled_one_cycle", spec("Scaled", schedule=spec("OneCycle", max_lr=0.01, total_steps=n),
+                              factor=0.25),
+     [0.25 * r for r in cycle])
 table = [0.01 / (1 + s) for s in range(30)]
 case("tabulated", spec("Tabulated", values=table), [table[min(s, 29)] for s in range(n)],
      sample=list(range(0, 40)))

@@ -78,6 +78,7 @@ Keras internals, touched here and nowhere else (`find_lr` goes through this modu
 import contextlib
 import math
 import types
+import warnings
 import weakref
 
 import keras
@@ -86,7 +87,7 @@ from keras import ops
 
 from lrschedule import _validation as check
 from lrschedule import inspection
-from lrschedule.schedules import evaluate
+from lrschedule.schedules import InMicroBatches, InUpdates, evaluate
 
 try:
     from keras.src.utils.io_utils import print_msg as _keras_print_msg
@@ -464,8 +465,14 @@ def _reduced(base, multiplier, min_lr):
 # The optimizer plumbing (Keras's private attributes are read here only)
 
 
-def optimizer_of(model):
-    """The optimizer that owns the model's learning rate."""
+_MultiOptimizer = getattr(keras.optimizers, "MultiOptimizer", None)
+
+
+def _is_multi(optimizer):
+    return _MultiOptimizer is not None and isinstance(optimizer, _MultiOptimizer)
+
+
+def _top_optimizer(model):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         raise ValueError(
@@ -474,6 +481,84 @@ def optimizer_of(model):
         )
     # A LossScaleOptimizer (mixed precision) delegates its rate to the inner optimizer.
     return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+class Group:
+    """One optimizer that owns a learning rate: the model's optimizer, or one of a
+    `MultiOptimizer`'s (`name` is then its name, made unique as Keras makes layer
+    names unique: "adam", "adam_1"). `primary` marks the group whose rate is
+    `learning_rate` in the logs: the only one, or the MultiOptimizer's default
+    optimizer (the first one holding variables when the default holds none)."""
+
+    def __init__(self, name, optimizer, primary, index=0):
+        self.name = name
+        self.optimizer = optimizer
+        self.primary = primary
+        self.index = index  # the position among the MultiOptimizer's optimizers
+
+    def __repr__(self):
+        return f"Group({self.name!r}, {type(self.optimizer).__name__})"
+
+
+def groups_of(model):
+    """The optimizers owning the model's rates (`Group`s), the primary one first.
+
+    `model` may also be an optimizer. A `MultiOptimizer` (Keras 3.15) routes each
+    variable to one of its optimizers: each is a group. Its own `learning_rate` (0,
+    never used) is not one.
+    """
+    if isinstance(model, keras.optimizers.Optimizer):
+        top = getattr(model, "inner_optimizer", model)
+    else:
+        top = _top_optimizer(model)
+    if not _is_multi(top):
+        return [Group(None, top, True)]
+    inner = list(top.optimizers)
+    used, names = {}, []
+    for optimizer in inner:
+        base = optimizer.name
+        count = used.get(base, 0)
+        used[base] = count + 1
+        names.append(base if count == 0 else f"{base}_{count}")
+    default = getattr(getattr(top, "_optimizer_map", None), "default_optimizer", None)
+    candidates = [o for o in inner if o is default] + [o for o in inner if o is not default]
+    built = [o for o in candidates if getattr(o, "built", False)]
+    primary = (built or candidates or [None])[0]
+    groups = [Group(name, o, o is primary, i) for i, (name, o) in enumerate(zip(names, inner))]
+    return sorted(groups, key=lambda g: not g.primary)
+
+
+def group_names(model):
+    """The names of the model's rate groups (empty for a single optimizer)."""
+    return [g.name for g in groups_of(model) if g.name is not None]
+
+
+def select_groups(model, names, argument="groups"):
+    """The groups `names` selects (None: all), or a clear error naming the argument."""
+    groups = groups_of(model)
+    if names is None:
+        return groups
+    known = [g.name for g in sorted(groups, key=lambda g: g.index) if g.name is not None]
+    if not known:
+        check.fail_value(
+            argument, names,
+            "given only when the model's optimizer is a keras.optimizers.MultiOptimizer, "
+            "whose optimizers it names (this model's optimizer is a single "
+            f"{type(groups[0].optimizer).__name__})")
+    wanted = [names] if isinstance(names, str) else list(names)
+    unknown = [n for n in wanted if n not in known]
+    if unknown or not wanted:
+        check.fail_value(argument, names, "names of the MultiOptimizer's optimizers: "
+                         + ", ".join(repr(n) for n in known))
+    return [g for g in groups if g.name in wanted]
+
+
+def optimizer_of(model, group=None):
+    """The optimizer that owns the model's learning rate (of a MultiOptimizer: the
+    primary group's, or the group named `group`)."""
+    if group is None:
+        return groups_of(model)[0].optimizer
+    return select_groups(model, [group], "group")[0].optimizer
 
 
 def rate_object(optimizer):
@@ -485,8 +570,67 @@ def rate_object(optimizer):
 
 def step_count(optimizer):
     """The step the optimizer's next update evaluates its rate at."""
-    # The optimizer evaluates its schedule at the raw iteration counter.
+    # The optimizer evaluates its schedule at the raw iteration counter (micro-batches
+    # under gradient accumulation: see InUpdates).
     return int(ops.convert_to_numpy(getattr(optimizer, "_iterations", optimizer.iterations)))
+
+
+def accumulation_steps(optimizer):
+    """The optimizer's `gradient_accumulation_steps` (an int >= 2), or None."""
+    steps = getattr(optimizer, "gradient_accumulation_steps", None)
+    return int(steps) if steps else None
+
+
+def _counted(schedule):
+    # Says how the schedule counts under accumulation (wrapped by the user or us).
+    return isinstance(schedule, (InUpdates, InMicroBatches))
+
+
+def count_in_updates(schedule, optimizer, warn=True):
+    """`schedule` counted in the optimizer's updates (`InUpdates`) when the optimizer
+    accumulates gradients and the schedule says nothing of how it counts; else
+    `schedule` itself. Warns (`warn_micro_batches()`) when it wraps and `warn`."""
+    if not counts_micro_batches(schedule, optimizer):
+        return schedule
+    if warn:
+        warn_micro_batches(schedule, optimizer, wrapped=True)
+    return InUpdates(schedule, accumulation_steps(optimizer))
+
+
+def counts_micro_batches(schedule, optimizer):
+    """Whether Keras evaluates `schedule` at the micro-batch counter of an accumulating
+    optimizer without the schedule saying so (`InUpdates`/`InMicroBatches`)."""
+    return (accumulation_steps(optimizer) is not None
+            and isinstance(schedule, _LearningRateSchedule) and not _counted(schedule))
+
+
+def warn_micro_batches(schedule, optimizer, wrapped):
+    """The one warning for an accumulating optimizer with a schedule counted by Keras in
+    micro-batches: `wrapped` when our rate control now counts it in updates."""
+    steps = accumulation_steps(optimizer)
+    now = (
+        "lrschedule's callbacks count it in updates from now on: the update u uses "
+        f"schedule(u), as lrschedule.InUpdates(schedule, {steps}) does"
+        if wrapped else
+        "it is left so (LRLogger does not change the optimizer); the rates it logs are "
+        "the ones used"
+    )
+    warnings.warn(
+        f"The optimizer {optimizer.name!r} accumulates gradients over {steps} batches "
+        f"(gradient_accumulation_steps={steps}), and Keras evaluates its schedule "
+        f"{_short(schedule)} at the batch counter, which runs it {steps} times too fast "
+        f"for a schedule written in updates; {now}. Build the optimizer with "
+        "lrschedule.count_updates(optimizer) (in R, optimizer_*(gradient_accumulation_steps "
+        "= ...) does it) to count updates, or wrap the schedule in "
+        "lrschedule.InMicroBatches(schedule) to keep Keras's counting; either silences "
+        "this warning.",
+        UserWarning, stacklevel=4,
+    )
+
+
+def _short(schedule):
+    text = repr(schedule)
+    return text if len(text) <= 80 else type(schedule).__name__ + "(...)"
 
 
 _DEFAULT_STATE = {"base_rate": 0.0, "multiplier": 1.0, "min_lr": 0.0, "best": float("nan"),
@@ -494,21 +638,37 @@ _DEFAULT_STATE = {"base_rate": 0.0, "multiplier": 1.0, "min_lr": 0.0, "best": fl
 
 
 def install(model):
-    """The model's rate, ready for the callbacks to drive: a `DrivenRate`.
+    """The model's rates, ready for the callbacks to drive: a `DrivenRates`, one
+    `DrivenRate` per group (`groups_of()`: the optimizer, or each optimizer of a
+    `MultiOptimizer`).
 
     * An optimizer built with a constant rate keeps Keras's own `learning_rate`
       variable (so `optimizer.learning_rate` reads and assigns as in Keras, and
       Keras's `LearningRateScheduler` can run beside ours); the rate state is a
       `_RateState` of its own, bound to the optimizer.
     * An optimizer built with a schedule gets a `ControlledRate` wrapping it (Keras
-      cannot assign a scheduled rate), whose state is bound to the optimizer.
+      cannot assign a scheduled rate), whose state is bound to the optimizer. When
+      the optimizer accumulates gradients, a schedule that does not say how it
+      counts is counted in updates (`count_in_updates()`, with one warning).
 
     Either way the state is bound into a variable of the optimizer and attached for
-    Keras's saving. Idempotent. Returns `(rate, changed)`; `changed` is True when the
+    Keras's saving. Idempotent. Returns `(rates, changed)`; `changed` is True when an
     optimizer's rate object or its variables changed (the compiled train step has
     then been dropped, and `fit()` rebuilds it).
     """
-    optimizer = optimizer_of(model)
+    rates, changed = [], False
+    for group in groups_of(model):
+        rate, group_changed = _install_one(group)
+        rates.append(rate)
+        changed = changed or group_changed
+    _keep_keras_layout(model.optimizer)
+    if changed:
+        invalidate_train_function(model)
+    return DrivenRates(rates), changed
+
+
+def _install_one(group):
+    optimizer = group.optimizer
     current = rate_object(optimizer)
     changed = False
     controlled = None
@@ -520,9 +680,14 @@ def install(model):
             controlled = ControlledRate.from_config(current.get_config())
             optimizer.learning_rate = controlled
             changed = True
+        if controlled.schedule is not None:
+            counted = count_in_updates(controlled.schedule, optimizer)
+            if counted is not controlled.schedule:
+                controlled.schedule = counted
+                changed = True
         state = controlled.state
     elif isinstance(current, _LearningRateSchedule):
-        controlled = ControlledRate(schedule=current)
+        controlled = ControlledRate(schedule=count_in_updates(current, optimizer))
         # The setter accepts a schedule in every case.
         optimizer.learning_rate = controlled
         changed = True
@@ -542,10 +707,26 @@ def install(model):
         changed = True
     if getattr(optimizer, _STATE_ATTR, None) is not state:
         setattr(optimizer, _STATE_ATTR, state)
-    _keep_keras_layout(model.optimizer)
-    if changed:
-        invalidate_train_function(model)
-    return DrivenRate(optimizer, state, controlled), changed
+    return DrivenRate(optimizer, state, controlled, group.name), changed
+
+
+class DrivenRates(list):
+    """The `DrivenRate` of every group, the primary one first (`primary`)."""
+
+    @property
+    def primary(self):
+        return self[0]
+
+    @property
+    def grouped(self):
+        """True for a MultiOptimizer's groups (their rates get a column each)."""
+        return self[0].name is not None
+
+    def select(self, names):
+        """The rates of the groups named (None: all); names checked at attach."""
+        if names is None:
+            return list(self)
+        return [r for r in self if r.name in names]
 
 
 class DrivenRate:
@@ -556,10 +737,11 @@ class DrivenRate:
     rate). Every change goes through here, so the two cases differ in this class only.
     """
 
-    def __init__(self, optimizer, state, controlled):
+    def __init__(self, optimizer, state, controlled, name=None):
         self.optimizer = optimizer
         self.state = state
         self.controlled = controlled
+        self.name = name
 
     @property
     def variable(self):
@@ -618,10 +800,15 @@ class DrivenRate:
 
 
 def _optimizer_chain(optimizer):
-    # The model's optimizer, then the ones it wraps (a LossScaleOptimizer's inner one).
-    while optimizer is not None:
-        yield optimizer
-        optimizer = getattr(optimizer, "inner_optimizer", None)
+    # The model's optimizer, then the ones it wraps (a LossScaleOptimizer's inner one,
+    # a MultiOptimizer's optimizers).
+    if optimizer is None:
+        return
+    yield optimizer
+    yield from _optimizer_chain(getattr(optimizer, "inner_optimizer", None))
+    if _is_multi(optimizer):
+        for inner in optimizer.optimizers:
+            yield from _optimizer_chain(inner)
 
 
 @contextlib.contextmanager
@@ -780,28 +967,34 @@ def _rate_at(optimizer, step):
     return float(np.asarray(ops.convert_to_numpy(value)).reshape(()))
 
 
-def rate_used(model):
+def rate_used(model, group=None):
     """The learning rate the optimizer used at its most recent step (a Python float).
 
     Before the first step, the rate the first step will use. Whatever drives the
-    rate: a constant, a schedule, a `ControlledRate`.
+    rate: a constant, a schedule, a `ControlledRate`. Of a MultiOptimizer: the
+    primary group's, or the group named `group`.
     """
-    optimizer = optimizer_of(model)
+    optimizer = optimizer_of(model, group)
     return _rate_at(optimizer, max(step_count(optimizer) - 1, 0))
 
 
-def current(model):
+def current(model, group=None):
     """The learning rate in force now: the one the optimizer's next update will use.
 
     Whatever drives it: a constant rate, any schedule (ours, Keras's, a user's),
     evaluated at the optimizer's step count, or a rate driven by lrschedule's
     callbacks (a plateau's reductions, `ScheduleLR`'s per-epoch value). It is the value
-    Keras's `optimizer.learning_rate` reads (under gradient accumulation Keras evaluates
-    a schedule at its micro-batch counter), as a Python float, on every backend. A
-    `LossScaleOptimizer` reports its inner optimizer's rate.
+    Keras's `optimizer.learning_rate` reads, as a Python float, on every backend. A
+    `LossScaleOptimizer` reports its inner optimizer's rate. Under gradient
+    accumulation it is the rate of the next micro-batch's call, which the next update
+    uses (see `InUpdates` for how a schedule counts there).
 
     Args:
         model: a compiled `keras.Model`, or a Keras optimizer.
+        group: None, or the name of one of a `keras.optimizers.MultiOptimizer`'s
+            optimizers. With None, a MultiOptimizer reports its primary group's rate
+            (its default optimizer's: the `learning_rate` that lrschedule's callbacks
+            log). Defaults to None.
 
     Returns:
         A float.
@@ -813,26 +1006,40 @@ def current(model):
     """
     expected = "a compiled Keras model or a Keras optimizer"
     if isinstance(model, keras.optimizers.Optimizer):
-        optimizer = getattr(model, "inner_optimizer", model)
+        pass
     elif isinstance(model, keras.Model):
         if getattr(model, "optimizer", None) is None:
             check.fail_value("model", model, expected + " (this model has no optimizer: "
                              "compile() it first)")
-        optimizer = optimizer_of(model)
     else:
         check.fail_type("model", model, expected)
+    if group is not None and not isinstance(group, str):
+        check.fail_type("group", group, "None or a string naming an optimizer of a MultiOptimizer")
+    optimizer = optimizer_of(model, group)
     return _rate_at(optimizer, step_count(optimizer))
 
 
-def log_rate(model, logs):
-    """Puts the rate used by the epoch's last step into the epoch logs.
+def log_rates(model, logs, overwrite=False):
+    """Puts the rates used by the epoch's last step into the epoch logs: `learning_rate`
+    (the primary group's) and, for a MultiOptimizer, `learning_rate/<group>`.
 
-    Keeps a value already there: it was written by one of our callbacks that ran
-    earlier at this epoch's end, possibly before a plateau reduction that would
-    otherwise be read back as if it had applied to this epoch.
+    Keeps values already there unless `overwrite`: they were written by one of our
+    callbacks that ran earlier at this epoch's end, possibly before a plateau
+    reduction that would otherwise be read back as if it had applied to this epoch.
     """
-    if logs is not None and "learning_rate" not in logs:
-        logs["learning_rate"] = rate_used(model)
+    if logs is None:
+        return
+    groups = groups_of(model)
+    for group in groups:
+        names = ["learning_rate"] if group.primary else []
+        if group.name is not None:
+            names.append(f"learning_rate/{group.name}")
+        if overwrite or any(n not in logs for n in names):
+            optimizer = group.optimizer
+            value = _rate_at(optimizer, max(step_count(optimizer) - 1, 0))
+            for n in names:
+                if overwrite or n not in logs:
+                    logs[n] = value
 
 
 # --------------------------------------------------------------------------------------
@@ -840,7 +1047,9 @@ def log_rate(model, logs):
 
 
 class RateCallback(keras.callbacks.Callback):
-    """Attaches the model's rate (`self._rate`, a `DrivenRate`) as soon as the model is known.
+    """Attaches the model's rates as soon as the model is known: `self._rates` (a
+    `DrivenRates`, one per optimizer of a MultiOptimizer), `self._targets` (those of
+    the groups named by `groups`, all by default).
 
     Keras calls `set_model()` for every callback before any `on_train_begin()`, so
     attaching there puts the state in the optimizer whatever the order of the
@@ -849,24 +1058,48 @@ class RateCallback(keras.callbacks.Callback):
     when it was set. A subclass adds what attaching means for it in `_attached()`.
     """
 
-    def __init__(self):
+    def __init__(self, groups=None):
         super().__init__()
-        self._rate = None
+        self._rates = None
+        self._targets = None
+        self.groups = _checked_group_names(groups)
+
+    @property
+    def _rate(self):
+        """The primary group's rate (the only one of a single optimizer)."""
+        return None if self._rates is None else self._rates.primary
+
+    def _attach(self, model):
+        names = None
+        if self.groups is not None:
+            names = [g.name for g in select_groups(model, self.groups)]
+        self._rates, _ = install(model)
+        self._targets = self._rates.select(names)
+        self._attached()
 
     def set_model(self, model):
         super().set_model(model)
         if getattr(model, "optimizer", None) is not None:
-            self._rate, _ = install(model)
-        if self._rate is not None:
-            self._attached()
+            self._attach(model)
 
     def on_train_begin(self, logs=None):
-        self._rate, _ = install(self.model)
-        self._attached()
+        self._attach(self.model)
 
     def _attached(self):
-        """Runs after each attach, with `self._rate` set; nothing by default."""
+        """Runs after each attach, with `self._rates` set; nothing by default."""
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _checked_group_names(groups):
+    """None, or a list of group names (a string is one name)."""
+    if groups is None:
+        return None
+    if isinstance(groups, str):
+        groups = [groups]
+    if isinstance(groups, (list, tuple)) and groups and all(isinstance(g, str) for g in groups):
+        return list(groups)
+    check.fail_type("groups", groups, "None or a non-empty list of names of the optimizers "
+                    "of a keras.optimizers.MultiOptimizer")

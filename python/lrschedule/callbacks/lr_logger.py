@@ -1,21 +1,27 @@
 """`LRLogger`: the learning rate actually used, in the logs and per batch."""
 
+import weakref
+
 import keras
 import numpy as np
 
 from lrschedule import _validation as check
 from lrschedule.callbacks._rate_control import (
     ControlledRate,
+    _rate_at,
+    counts_micro_batches,
+    groups_of,
     host_rates,
-    log_rate,
-    optimizer_of,
+    log_rates,
     rate_object,
-    rate_used,
     register,
     step_count,
+    warn_micro_batches,
 )
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
+# Schedules warned about, so that a logger in every fit() warns once.
+_WARNED = weakref.WeakSet()
 
 
 @register
@@ -28,6 +34,12 @@ class LRLogger(keras.callbacks.Callback):
     batch is also kept, in `batch_rates` (with the optimizer step of each in
     `batch_steps`), reset when training starts.
 
+    With a `keras.optimizers.MultiOptimizer` (per-layer rates, `lrschedule.per_layer()`)
+    every optimizer's rate is logged, as `learning_rate/<name>` (`name` the
+    optimizer's name, made unique: "adam", "adam_1"), and `learning_rate` is the
+    rate of its default optimizer. Per batch, `group_batch_rates` maps each name to
+    its rates (empty for a single optimizer).
+
     Per-batch logging costs next to nothing when the rate is a schedule (with or
     without lrschedule's callbacks): a batch only notes its index, and at the end of
     the epoch the schedule is evaluated on all of the epoch's steps at once, with the
@@ -35,7 +47,9 @@ class LRLogger(keras.callbacks.Callback):
     as `lrschedule.values()` does: equal to the rates used up to float32 rounding.
     So `batch_rates` grows at each epoch's end. A rate held in a variable (a
     constant-rate optimizer, which other code may assign at any batch) is read at
-    every batch.
+    every batch. Under gradient accumulation a batch is a micro-batch: `batch_steps`
+    are the optimizer's batch counter, and the rate of a batch is the one an update
+    made at that batch uses.
 
     The logger does not change the optimizer.
 
@@ -52,59 +66,83 @@ class LRLogger(keras.callbacks.Callback):
     def __init__(self, per="epoch"):
         super().__init__()
         self.per = check.choice("per", per, ("epoch", "batch"))
+        self._reset()
+
+    def _reset(self):
         self.batch_rates = []
         self.batch_steps = []
+        self.group_batch_rates = {}
         self._epoch = None
 
     def on_train_begin(self, logs=None):
-        self.batch_rates = []
-        self.batch_steps = []
-        self._epoch = None
+        self._reset()
+        for group in groups_of(self.model):
+            rate = rate_object(group.optimizer)
+            if isinstance(rate, ControlledRate):
+                rate = rate.schedule
+            if counts_micro_batches(rate, group.optimizer) and rate not in _WARNED:
+                _WARNED.add(rate)
+                warn_micro_batches(rate, group.optimizer, wrapped=False)
 
     def on_train_batch_begin(self, batch, logs=None):
         # The first batch of an epoch notes where its steps start and the state of the
-        # rate: after every on_epoch_begin() (ScheduleLR sets the rate there), before
+        # rates: after every on_epoch_begin() (ScheduleLR sets the rate there), before
         # the step (ReduceLROnPlateau changes it only after the epoch's last). On JAX
         # the model's state is still in its variables here: reading it costs no sync.
         if self.per != "batch" or self._epoch is not None:
             return
-        optimizer = optimizer_of(self.model)
-        rate = rate_object(optimizer)
-        if not isinstance(rate, _LearningRateSchedule):
-            return
-        held = rate.hold() if isinstance(rate, ControlledRate) else None
-        self._epoch = {"rate": rate, "held": held, "batch": batch,
-                       "step": step_count(optimizer), "batches": []}
+        groups = []
+        for group in groups_of(self.model):
+            rate = rate_object(group.optimizer)
+            scheduled = isinstance(rate, _LearningRateSchedule)
+            groups.append({
+                "group": group,
+                "rate": rate if scheduled else None,
+                "held": rate.hold() if isinstance(rate, ControlledRate) else None,
+                "step": step_count(group.optimizer),
+                "rates": [],  # per batch, for a rate held in a variable
+            })
+        self._epoch = {"batch": batch, "batches": [], "groups": groups}
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.per != "batch":
+        if self.per != "batch" or self._epoch is None:
             return
-        if self._epoch is not None:
-            self._epoch["batches"].append(batch)
-            return
-        # A rate held in a variable, which other code may assign at any batch.
-        optimizer = optimizer_of(self.model)
-        self.batch_steps.append(max(step_count(optimizer) - 1, 0))
-        self.batch_rates.append(rate_used(self.model))
+        self._epoch["batches"].append(batch)
+        held_in_variables = [e for e in self._epoch["groups"] if e["rate"] is None]
+        if held_in_variables:
+            # On JAX, Callback.model brings the trainer's state back into the variables.
+            self.model  # noqa: B018 - the access itself syncs
+        for entry in held_in_variables:
+            # A rate held in a variable, which other code may assign at any batch.
+            optimizer = entry["group"].optimizer
+            entry["rates"].append(_rate_at(optimizer, max(step_count(optimizer) - 1, 0)))
 
     def _flush(self):
         epoch, self._epoch = self._epoch, None
         if not epoch or not epoch["batches"]:
             return
-        steps = [epoch["step"] + b - epoch["batch"] for b in epoch["batches"]]
-        if epoch["held"] is not None:
-            rates = epoch["rate"].values_at(np.asarray(steps), epoch["held"])
-        else:
-            rates = host_rates(epoch["rate"], np.asarray(steps))
-        self.batch_steps.extend(steps)
-        self.batch_rates.extend(float(r) for r in rates)
+        for entry in epoch["groups"]:
+            group = entry["group"]
+            steps = [entry["step"] + b - epoch["batch"] for b in epoch["batches"]]
+            if entry["rate"] is None:
+                rates = entry["rates"]
+            elif entry["held"] is not None:
+                rates = entry["rate"].values_at(np.asarray(steps), entry["held"])
+            else:
+                rates = host_rates(entry["rate"], np.asarray(steps))
+            rates = [float(r) for r in rates]
+            if group.primary:
+                self.batch_steps.extend(steps)
+                self.batch_rates.extend(rates)
+            if group.name is not None:
+                self.group_batch_rates.setdefault(group.name, []).extend(rates)
 
     def on_train_end(self, logs=None):
         self._flush()
 
     def on_epoch_end(self, epoch, logs=None):
         self._flush()
-        log_rate(self.model, logs)
+        log_rates(self.model, logs)
 
     def get_config(self):
         return {"per": self.per}

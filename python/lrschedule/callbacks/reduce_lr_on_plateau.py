@@ -8,8 +8,8 @@ from keras import ops
 from lrschedule import _validation as check
 from lrschedule.callbacks._rate_control import (
     RateCallback,
+    log_rates,
     print_message,
-    rate_used,
     register,
 )
 
@@ -87,6 +87,10 @@ class ReduceLROnPlateau(RateCallback):
         cooldown: Integer >= 0, epochs to wait after a reduction before counting
             epochs without improvement again. Defaults to 0.
         min_lr: A float >= 0, lower bound of the rate for reductions. Defaults to 0.
+        groups: None, or names of the optimizers of a `keras.optimizers.MultiOptimizer`
+            whose rate a reduction multiplies (see `lrschedule.per_layer()`). None
+            reduces every group's rate by `factor`, keeping their ratios; a group
+            already at `min_lr` is left there. Defaults to None.
 
     The arguments come in Keras's order (`verbose` fourth), so positional calls
     written for `keras.callbacks.ReduceLROnPlateau` mean the same here.
@@ -109,8 +113,9 @@ class ReduceLROnPlateau(RateCallback):
         min_delta=1e-4,
         cooldown=0,
         min_lr=0.0,
+        groups=None,
     ):
-        super().__init__()
+        super().__init__(groups)
         if not isinstance(monitor, str):
             check.fail_type("monitor", monitor, "a string naming a logged quantity")
         if not monitor:
@@ -139,7 +144,8 @@ class ReduceLROnPlateau(RateCallback):
     def _attached(self):
         # min_lr is a property of the rate the callback drives; a newly attached
         # callback's value wins.
-        self._rate.write(self.model, min_lr=self.min_lr)
+        for rate in self._targets:
+            rate.write(self.model, min_lr=self.min_lr)
 
     def _is_improvement(self, current, best):
         if best is None:
@@ -154,7 +160,7 @@ class ReduceLROnPlateau(RateCallback):
             self._minimize = {"min": True, "max": False}.get(self.mode)
             if self._minimize is None:
                 self._minimize = _minimize_by_name(self.monitor, self.model)
-        logs["learning_rate"] = rate_used(self.model)
+        log_rates(self.model, logs, overwrite=True)
         current = logs.get(self.monitor)
         if current is None:
             warnings.warn(
@@ -164,6 +170,7 @@ class ReduceLROnPlateau(RateCallback):
             )
             return
         current = float(ops.convert_to_numpy(current))
+        # The counters live in the primary group's state (one decision for all groups).
         state = self._rate.state.numbers()  # one read of the device
         best = self._best(state["best"])
         wait = state["wait"]
@@ -179,18 +186,25 @@ class ReduceLROnPlateau(RateCallback):
         elif cooldown_counter == 0:
             wait += 1
             if wait >= self.patience:
-                # None when the rate is at min_lr already (Keras's condition).
-                new_rate = self._rate.reduce(self.model, self.factor, self.min_lr)
-                if new_rate is not None:
+                # Each rate's reduction is None when it is at min_lr already (Keras's
+                # condition); the cooldown starts when any rate was reduced.
+                reduced = [(rate, rate.reduce(self.model, self.factor, self.min_lr))
+                           for rate in self._targets]
+                reduced = [(rate, new) for rate, new in reduced if new is not None]
+                if reduced:
+                    new_rate = reduced
                     cooldown_counter = self.cooldown
                     wait = 0
 
         self._best_exact = best
         self._rate.write(self.model, best=best, wait=wait, cooldown_counter=cooldown_counter)
         if new_rate is not None and self.verbose > 0:
-            print_message(
-                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_rate}."
-            )
+            if self._rates.grouped:
+                shown = ", ".join(f"{rate.name} to {new}" for rate, new in new_rate)
+                message = f"reducing learning rates: {shown}."
+            else:
+                message = f"reducing learning rate to {new_rate[0][1]}."
+            print_message(f"\nEpoch {epoch + 1}: ReduceLROnPlateau {message}")
 
     def get_config(self):
         return {
@@ -202,4 +216,5 @@ class ReduceLROnPlateau(RateCallback):
             "cooldown": self.cooldown,
             "min_lr": self.min_lr,
             "verbose": self.verbose,
+            "groups": self.groups,
         }

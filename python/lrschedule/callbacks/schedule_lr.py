@@ -10,7 +10,7 @@ from keras import ops
 from lrschedule import _validation as check
 from lrschedule.callbacks._rate_control import (
     RateCallback,
-    log_rate,
+    log_rates,
     print_message,
     register,
     schedule_from_config,
@@ -132,6 +132,12 @@ class ScheduleLR(RateCallback):
         verbose: Integer >= 0. 1 prints the rate set at each epoch. Defaults to 0.
         arity: None, 1 or 2. Overrides the arity read from a function's signature.
             Defaults to None.
+        groups: None, or names of the optimizers of a `keras.optimizers.MultiOptimizer`
+            whose rate to set (see `lrschedule.per_layer()`). None sets every group's.
+            A function of `(epoch, lr)` is called once per group, with that group's
+            `lr`, so `lambda epoch, lr: lr * 0.9` keeps per-layer ratios; a function
+            of `(epoch)` and a schedule give every group the same rate. Defaults to
+            None.
 
     Example:
 
@@ -142,8 +148,8 @@ class ScheduleLR(RateCallback):
         model.fit(x, y, epochs=50, callbacks=[lrschedule.ScheduleLR(step_decay)])
     """
 
-    def __init__(self, schedule, verbose=0, arity=None):
-        super().__init__()
+    def __init__(self, schedule, verbose=0, arity=None, groups=None):
+        super().__init__(groups)
         if isinstance(schedule, dict):
             schedule = schedule_from_config("schedule", schedule)
         if isinstance(schedule, _LearningRateSchedule):
@@ -162,26 +168,36 @@ class ScheduleLR(RateCallback):
 
     def _attached(self):
         """Switches a scheduled rate to a held one (ScheduleLR replaces a schedule)."""
-        self._rate.hold_schedule(self.model)
+        for rate in self._targets:
+            rate.hold_schedule(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
-        if isinstance(self.schedule, _LearningRateSchedule):
-            value = self.schedule(epoch)
-        elif self._arity == 1:
-            value = self.schedule(epoch)
+        set_to = []
+        if self._arity == 2:
+            # Each group's own rate in, each group's rate out.
+            for rate in self._targets:
+                value = _checked_rate(self.schedule(epoch, rate.base()), epoch)
+                set_to.append((rate, value))
         else:
-            value = self.schedule(epoch, self._rate.base())
-        rate = _checked_rate(value, epoch)
-        self._rate.set_base(self.model, rate)
+            value = _checked_rate(self.schedule(epoch), epoch)
+            set_to = [(rate, value) for rate in self._targets]
+        for rate, value in set_to:
+            rate.set_base(self.model, value)
         if self.verbose > 0:
-            print_message(f"\nEpoch {epoch + 1}: ScheduleLR setting learning rate to {rate}.")
+            if self._rates.grouped:
+                shown = ", ".join(f"{rate.name} {value}" for rate, value in set_to)
+                print_message(f"\nEpoch {epoch + 1}: ScheduleLR setting learning rates: {shown}.")
+            else:
+                print_message(
+                    f"\nEpoch {epoch + 1}: ScheduleLR setting learning rate to {set_to[0][1]}.")
 
     def on_epoch_end(self, epoch, logs=None):
-        log_rate(self.model, logs)
+        log_rates(self.model, logs)
 
     def get_config(self):
         return {
             "schedule": keras.saving.serialize_keras_object(self.schedule),
             "verbose": self.verbose,
             "arity": self.arity,
+            "groups": self.groups,
         }

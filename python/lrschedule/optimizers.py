@@ -1,0 +1,208 @@
+"""Optimizers built for lrschedule's schedules: per-layer rates and gradient accumulation.
+
+* `per_layer(optimizer, model, decay=...)`: discriminative learning rates (timm's
+  layer decay, fastai's `slice(lo, hi)`): one optimizer and one rate or schedule,
+  copied once per group of layers, each copy at the rate times its group's factor, in
+  a `keras.optimizers.MultiOptimizer` (Keras 3.15). lrschedule's callbacks drive every
+  group (`ReduceLROnPlateau`, `ScheduleLR`, `LRLogger`'s `learning_rate/<group>`).
+* `count_updates(optimizer)`: an optimizer with `gradient_accumulation_steps=k` whose
+  schedule counts updates, not micro-batches (`InUpdates`).
+
+What counts as a step: the optimizer's updates, counted from 0. Keras calls a schedule
+with its batch counter, which under gradient accumulation counts micro-batches; a
+schedule wrapped in `InUpdates` turns that back into updates.
+"""
+
+import re
+
+import keras
+
+from lrschedule import _validation as check
+from lrschedule.callbacks._rate_control import count_in_updates, rate_object
+from lrschedule.schedules import Scaled
+
+__all__ = ["per_layer", "count_updates"]
+
+_LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
+_MultiOptimizer = getattr(keras.optimizers, "MultiOptimizer", None)
+
+
+def count_updates(optimizer):
+    """Makes an accumulating optimizer's schedule count updates; returns the optimizer.
+
+    With `gradient_accumulation_steps=k`, Keras evaluates the schedule at its
+    micro-batch counter, so a schedule written in updates would run k times too fast.
+    This wraps the optimizer's schedule in `InUpdates(schedule, k)` (in place): the
+    update `u` uses `schedule(u)`. Nothing changes for an optimizer that does not
+    accumulate, holds a constant rate, or whose schedule already says how it counts
+    (`InUpdates`, `InMicroBatches`). Every optimizer of a `MultiOptimizer` is treated.
+
+    Args:
+        optimizer: A Keras optimizer.
+
+    Returns:
+        The optimizer.
+
+    Example:
+        >>> opt = lrschedule.count_updates(keras.optimizers.AdamW(
+        ...     learning_rate=lrschedule.OneCycle(1e-3, total_steps=250),
+        ...     gradient_accumulation_steps=4))
+    """
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        check.fail_type("optimizer", optimizer, "a Keras optimizer")
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    targets = list(inner.optimizers) if _is_multi(inner) else [inner]
+    for target in targets:
+        rate = rate_object(target)
+        counted = count_in_updates(rate, target, warn=False)
+        if counted is not rate:
+            target.learning_rate = counted
+    return optimizer
+
+
+def _is_multi(optimizer):
+    return _MultiOptimizer is not None and isinstance(optimizer, _MultiOptimizer)
+
+
+def _trainable_layers(model):
+    return [layer for layer in model.layers if layer.trainable_weights]
+
+
+def _layer_groups(model, groups):
+    """[(label, [layers])] from input to output."""
+    layers = {layer.name: layer for layer in model.layers}
+    expected = ("None, a list of layer names or lists of them, or a dict of such lists "
+                "by group name, from input to output")
+    if groups is None:
+        found = _trainable_layers(model)
+        if not found:
+            check.fail_value("model", model, "a model with trainable weights")
+        return [(layer.name, [layer]) for layer in found]
+    if isinstance(groups, dict):
+        items = list(groups.items())
+        if not all(isinstance(k, str) and k and "/" not in k for k, _ in items):
+            check.fail_value("groups", groups, "a dict whose names are non-empty strings "
+                             "without `/`")
+    elif isinstance(groups, (list, tuple)):
+        items = [(None, g) for g in groups]
+    else:
+        check.fail_type("groups", groups, expected)
+    if not items:
+        check.fail_value("groups", groups, "at least one group")
+    out, seen = [], {}
+    for i, (label, members) in enumerate(items):
+        names = [members] if isinstance(members, str) else members
+        if not isinstance(names, (list, tuple)) or not names or not all(
+                isinstance(n, str) for n in names):
+            check.fail_value("groups", groups, expected + f" (group {i + 1} is {members!r})")
+        chosen = []
+        for name in names:
+            if name not in layers:
+                check.fail_value("groups", groups, "names of the model's layers: "
+                                 f"{name!r} is not one (its layers: "
+                                 f"{', '.join(repr(n) for n in list(layers)[:12])}"
+                                 f"{', ...' if len(layers) > 12 else ''})")
+            if name in seen:
+                check.fail_value("groups", groups, f"each layer in one group: {name!r} is "
+                                 f"in groups {seen[name] + 1} and {i + 1}")
+            seen[name] = i
+            chosen.append(layers[name])
+        if label is None:
+            label = names[0] if len(names) == 1 else f"group_{i}"
+        out.append((label, chosen))
+    return out
+
+
+def per_layer(optimizer, model, decay=None, factors=None, groups=None):
+    """Per-layer (discriminative) learning rates: one optimizer and rate, a factor per depth.
+
+    The layers are taken in groups from input to output (by default each layer of
+    `model.layers` that has trainable weights is a group). Group `i` of `n` trains
+    with a copy of `optimizer` whose rate is the optimizer's rate times
+
+    * `decay ** (n - 1 - i)` (timm's layer decay: the last group at the full rate,
+      each group before it `decay` times its successor's), or
+    * `factors[i]` (e.g. fastai's `slice(lo, hi)`: factors spaced geometrically
+      from `lo / hi` to 1, `numpy.geomspace(lo / hi, 1, n)`).
+
+    A schedule keeps its shape in every group (`Scaled(schedule, factor)`), so a
+    one-cycle peaks at the same step in every layer. The copies are named after their
+    group (the layer's name, `group_<i>` for a list of layers, or the dict's names),
+    which is how lrschedule's callbacks name them: `LRLogger` logs each group's rate
+    as `learning_rate/<name>`, `ReduceLROnPlateau(groups=...)` and
+    `ScheduleLR(groups=...)` take the names. The last group's copy is the
+    MultiOptimizer's default optimizer: it also trains every trainable variable in no
+    group, and its rate is the one logged as `learning_rate`.
+
+    Args:
+        optimizer: A Keras optimizer (not built yet), the template: its class, its
+            arguments and its rate or schedule.
+        model: The built Keras model the optimizer will train (its layers are read to
+            route their variables; build it first, e.g. with `keras.Input`).
+        decay: A float, 0 < decay <= 1: the factor between successive groups.
+        factors: A list of floats > 0, one per group (instead of `decay`).
+        groups: None (each layer with trainable weights), or the groups from input to
+            output: a list whose items are a layer name or a list of layer names, or a
+            dict of such lists keyed by the group's name.
+
+    Returns:
+        A `keras.optimizers.MultiOptimizer`.
+
+    Example:
+        >>> opt = lrschedule.per_layer(
+        ...     keras.optimizers.AdamW(lrschedule.OneCycle(1e-3, total_steps=1000)),
+        ...     model, decay=0.5)
+        >>> model.compile(optimizer=opt, loss="mse")
+    """
+    if _MultiOptimizer is None:  # pragma: no cover - a Keras before 3.15
+        raise RuntimeError(f"per_layer() needs keras.optimizers.MultiOptimizer (Keras >= 3.15); "
+                           f"this is Keras {keras.__version__}")
+    if not isinstance(optimizer, keras.optimizers.Optimizer) or _is_multi(optimizer) or hasattr(
+            optimizer, "inner_optimizer"):
+        check.fail_type("optimizer", optimizer, "a Keras optimizer (not a MultiOptimizer or a "
+                        "LossScaleOptimizer)")
+    if optimizer.built:
+        check.fail_value("optimizer", optimizer, "an optimizer not built yet (a new one: "
+                         "per_layer() copies it for each group)")
+    if not isinstance(model, keras.Model):
+        check.fail_type("model", model, "a built keras.Model")
+    if not model.built:
+        check.fail_value("model", model, "a built keras.Model (build it first: give it a "
+                         "keras.Input, or call it on a batch)")
+    layer_groups = _layer_groups(model, groups)
+    n = len(layer_groups)
+    if (decay is None) == (factors is None):
+        check.fail_value("decay", decay, "a number in (0, 1] when `factors` is None, and None "
+                         "when `factors` is given (one of the two)")
+    if decay is not None:
+        decay = check.number("decay", decay, minimum=0.0, maximum=1.0, min_inclusive=False)
+        scales = [decay ** (n - 1 - i) for i in range(n)]
+    else:
+        if not isinstance(factors, (list, tuple)) and not hasattr(factors, "__len__"):
+            check.fail_type("factors", factors, f"a list of {n} numbers > 0, one per group")
+        scales = [check.positive("factors", f) for f in list(factors)]
+        if len(scales) != n:
+            check.fail_value("factors", factors, f"{n} numbers > 0, one per group (the groups: "
+                             f"{', '.join(label for label, _ in layer_groups)})")
+    rate = rate_object(optimizer)
+    if isinstance(rate, keras.Variable):
+        rate = float(keras.ops.convert_to_numpy(rate))
+    elif not isinstance(rate, _LearningRateSchedule):
+        check.fail_value("optimizer", optimizer, "an optimizer whose learning rate is a number "
+                         "or a schedule")
+    config = optimizer.get_config()
+
+    def copy(label, scale):
+        scaled = rate * scale if isinstance(rate, float) else (
+            rate if scale == 1.0 else Scaled(rate, scale))
+        return type(optimizer).from_config(dict(config, learning_rate=scaled, name=label))
+
+    copies = [copy(label, scale) for (label, _), scale in zip(layer_groups, scales)]
+    mapping = {}
+    for (label, layers), each in zip(layer_groups[:-1], copies[:-1]):
+        paths = [v.path for layer in layers for v in layer.trainable_weights]
+        if not paths:
+            check.fail_value("groups", groups, f"groups of layers with trainable weights: "
+                             f"group {label!r} has none")
+        mapping["(?:" + "|".join(re.escape(p) for p in paths) + ")"] = each
+    return _MultiOptimizer(keras.optimizers.OptimizerMap(copies[-1], mapping))
