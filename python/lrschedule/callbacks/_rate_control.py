@@ -51,6 +51,20 @@ The rate state: one layout, which every callback of ours reads and writes
 * **Unbound** (a `ControlledRate` built by hand or from a config, before a
   callback attaches it) they are Python floats: nothing writes them then.
 
+Groups: a `keras.optimizers.MultiOptimizer` (per-layer rates, `per_layer()`) routes
+each variable to one of several optimizers, each with its own rate. Each of them is a
+group (`groups_of()`), named after the optimizer, with its own rate state of the
+layout above, bound to it; the primary group (the MultiOptimizer's default optimizer)
+is the one whose rate is logged as `learning_rate`, and holds the plateau's counters
+(one decision for all groups). The MultiOptimizer's own `learning_rate` (0) is never
+used.
+
+Steps: a schedule is called with the optimizer's counter, which counts micro-batches
+under gradient accumulation (Keras's `optimizer._iterations`). lrschedule's steps are
+updates: an accumulating optimizer's schedule is wrapped in `InUpdates` (counter //
+k) by `count_updates()`, R's `optimizer_*()`, or `install()` (with one warning),
+unless it is marked `InMicroBatches`.
+
 The callbacks attach the state in `set_model()`, which Keras calls for every
 callback before any `on_train_begin()`, so it is in place whatever the order of the
 callbacks list (`RateCallback`), in particular before `BackupAndRestore` restores.
