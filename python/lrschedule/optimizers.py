@@ -19,7 +19,7 @@ import keras
 
 from lrschedule import _validation as check
 from lrschedule.callbacks._rate_control import count_in_updates, rate_object
-from lrschedule.schedules import Scaled
+from lrschedule.schedules import InMicroBatches, InUpdates, Scaled
 
 __all__ = ["per_layer", "count_updates"]
 
@@ -192,10 +192,17 @@ def per_layer(optimizer, model, decay=None, factors=None, groups=None):
                          "or a schedule")
     config = optimizer.get_config()
 
+    def scaled(schedule, scale):
+        # The counting wrapper stays outermost: InUpdates(Scaled(s)), not the reverse.
+        if isinstance(schedule, InUpdates):
+            return InUpdates(scaled(schedule.schedule, scale), schedule.gradient_accumulation_steps)
+        if isinstance(schedule, InMicroBatches):
+            return InMicroBatches(scaled(schedule.schedule, scale))
+        return schedule if scale == 1.0 else Scaled(schedule, scale)
+
     def copy(label, scale):
-        scaled = rate * scale if isinstance(rate, float) else (
-            rate if scale == 1.0 else Scaled(rate, scale))
-        return type(optimizer).from_config(dict(config, learning_rate=scaled, name=label))
+        scaled_rate = rate * scale if isinstance(rate, float) else scaled(rate, scale)
+        return type(optimizer).from_config(dict(config, learning_rate=scaled_rate, name=label))
 
     copies = [copy(label, scale) for (label, _), scale in zip(layer_groups, scales)]
     mapping = {}

@@ -150,17 +150,26 @@ def test_plateau_over_an_accumulating_schedule_multiplies_it():
     np.testing.assert_allclose(at_updates(rates), expected, **TOL)
 
 
-def test_per_layer_copies_accumulate_and_count_updates():
+@pytest.mark.parametrize("counted", ["after per_layer", "before per_layer"])
+def test_per_layer_copies_accumulate_and_count_updates(counted):
     inp = keras.Input((1,))
     outs = [keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros", name=n)(inp)
             for n in ("low", "top")]
     model = keras.Model(inp, outs)
-    opt = lrs.count_updates(lrs.per_layer(
-        keras.optimizers.SGD(step_decay(), gradient_accumulation_steps=K), model, decay=0.5))
+    template = keras.optimizers.SGD(step_decay(), gradient_accumulation_steps=K)
+    if counted == "after per_layer":
+        opt = lrs.count_updates(lrs.per_layer(template, model, decay=0.5))
+    else:  # as R's optimizer_*() then optimizer_per_layer() do
+        opt = lrs.per_layer(lrs.count_updates(template), model, decay=0.5)
+    # The counting wrapper stays outermost, so the callbacks see it: no warning.
+    assert all(isinstance(o._learning_rate, lrs.InUpdates) for o in opt.optimizers)
     model.compile(optimizer=opt, loss=["mean_absolute_error"] * 2)
     x, y = probe_data(K * 3)
     trace = Kernels(("low", "top"))
-    model.fit(x, [y, y], batch_size=1, epochs=1, shuffle=False, verbose=0, callbacks=[trace])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an accumulation warning would fail the test
+        model.fit(x, [y, y], batch_size=1, epochs=1, shuffle=False, verbose=0,
+                  callbacks=[lrs.ReduceLROnPlateau("loss"), lrs.LRLogger(), trace])
     applied = np.stack([trace.rates["low"], trace.rates["top"]], axis=1)
     for i, factor in enumerate((0.5, 1.0)):
         np.testing.assert_allclose(at_updates(applied[:, i]),

@@ -595,9 +595,16 @@ def accumulation_steps(optimizer):
     return int(steps) if steps else None
 
 
-def _counted(schedule):
-    # Says how the schedule counts under accumulation (wrapped by the user or us).
-    return isinstance(schedule, (InUpdates, InMicroBatches))
+def _counted(schedule, depth=0):
+    # Says how the schedule counts under accumulation (wrapped by the user or us),
+    # itself or a schedule it wraps (Scaled(InUpdates(...)) from per_layer()).
+    if isinstance(schedule, (InUpdates, InMicroBatches)):
+        return True
+    if depth > 20:
+        return False
+    inner = getattr(schedule, "schedule", None)
+    inner = [inner] if inner is not None else list(getattr(schedule, "schedules", None) or [])
+    return any(isinstance(i, _LearningRateSchedule) and _counted(i, depth + 1) for i in inner)
 
 
 def count_in_updates(schedule, optimizer, warn=True):
