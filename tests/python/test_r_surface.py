@@ -519,3 +519,39 @@ def test_r_lr_find_runs_the_range_test_and_restores_the_model(r):
     assert model.layers[-1].get_weights()[0][0, 0] == 0.0  # restored
     assert int(model.optimizer.iterations) == 0
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01, rel=1e-7)
+
+
+def test_r_per_layer_and_accumulating_optimizers_are_the_cores(r):
+    # Built in R (model included), trained from Python: the rates applied per layer,
+    # read back from the weights, are the schedule counted in updates times the factor.
+    r.run("""
+      keras <- reticulate::import("keras")
+      inp <- keras$Input(shape = list(1L))
+      outs <- lapply(c("low", "top"), function(n) keras$layers$Dense(
+        1L, use_bias = FALSE, kernel_initializer = "zeros", name = n)(inp))
+      model <- keras$Model(inp, outs)
+      opt <- optimizer_per_layer(
+        optimizer_sgd(schedule_linear(0.02, 0.2, total_steps = 4), gradient_accumulation_steps = 2),
+        model, decay = 0.5)
+      model$compile(optimizer = opt, loss = list("mean_absolute_error", "mean_absolute_error"))
+      to_python('r_per_layer_model', model)
+      to_python('r_multi', optimizer_multi(optimizer_sgd(0.1, name = "head"),
+                                           "low/.*" = optimizer_sgd(0.01, name = "body")))
+      rm(keras, inp, outs, model, opt)
+    """)
+    model = r.py("r_per_layer_model")
+    assert type(model.optimizer) is keras.optimizers.MultiOptimizer
+    assert [type(o._learning_rate) for o in model.optimizer.optimizers] == [lrs.InUpdates] * 2
+    from probes import Kernels
+
+    trace = Kernels(("low", "top"))
+    x = np.ones((8, 1), "float32")
+    y = np.full((8, 1), -1000.0, "float32")
+    model.fit(x, [y, y], batch_size=1, epochs=1, shuffle=False, verbose=0, callbacks=[trace])
+    linear = [0.02 + 0.18 * u / 4 for u in range(4)]
+    for name, factor in (("low", 0.5), ("top", 1.0)):
+        applied = np.asarray(trace.rates[name])
+        np.testing.assert_allclose(applied[0::2], 0.0, atol=1e-7)
+        np.testing.assert_allclose(applied[1::2], [factor * v for v in linear], rtol=1e-5)
+    multi = r.py("r_multi")
+    assert [o.name for o in multi.optimizers] == ["body", "head"]
