@@ -279,14 +279,20 @@ def _compiled(fn):
 def test_warmup_hands_over_at_every_length_when_compiled():
     # XLA divides by a constant as a multiplication by its reciprocal: 107 / 107 is
     # 0.99999994 there, and a warmup that switched on floor(step / w) stayed in its
-    # warmup for ever (w = 107, 213, ...) in JAX's train step.
+    # warmup for ever (w = 107, 213, ...) in JAX's train step. Every length from 1 to
+    # 300, in one compiled function (one compile, not 300) taking the steps at run time.
     inner = lrs.Cyclic(0.1, 0.5, step_size_up=7)
     expected = lrs.values(inner, range(3))
-    for w in range(1, 301):
-        warmup = lrs.Warmup(inner, w, start_learning_rate=0.0)
-        at = _compiled(lambda s, warmup=warmup: warmup(s))
-        got = [float(ops.convert_to_numpy(at(ops.convert_to_tensor(w + k, dtype="int32"))))
-               for k in range(3)]
-        np.testing.assert_allclose(got, expected, rtol=1e-6, err_msg=f"warmup_steps={w}")
-        np.testing.assert_allclose(lrs.values(warmup, range(w, w + 3)), expected, rtol=1e-6,
+    lengths = range(1, 301)
+    warmups = [lrs.Warmup(inner, w, start_learning_rate=0.0) for w in lengths]
+
+    def all_lengths(steps):  # steps[i] = w + k for the i-th (w, k)
+        return ops.concatenate([warmup(steps[3 * i: 3 * i + 3]) for i, warmup in enumerate(warmups)])
+
+    steps = np.array([w + k for w in lengths for k in range(3)], dtype="int32")
+    got = np.asarray(ops.convert_to_numpy(_compiled(all_lengths)(ops.convert_to_tensor(steps))))
+    for i, w in enumerate(lengths):
+        np.testing.assert_allclose(got[3 * i: 3 * i + 3], expected, rtol=1e-6,
+                                   err_msg=f"warmup_steps={w}")
+        np.testing.assert_allclose(lrs.values(warmups[i], range(w, w + 3)), expected, rtol=1e-6,
                                    err_msg=f"warmup_steps={w}")
