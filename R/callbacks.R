@@ -278,3 +278,53 @@ check_group_names <- function(groups, call) {
 callback_lr_logger <- function(per = "epoch") {
   py_call(lrs()$LRLogger, list(per = check_string(per)))
 }
+
+#' Warn when a schedule is not sized for the run fit() makes
+#'
+#' @description
+#' For a schedule that ends ([lr_horizon()]: one-cycle, linear, a cosine decay, a
+#' table...), compares the steps it is sized for with the updates of the fit,
+#' `(epochs - initial_epoch) * steps per epoch` from the optimizer's count (over
+#' `gradient_accumulation_steps` when it accumulates), at the first epoch's start,
+#' and warns on a mismatch, with the numbers:
+#'
+#' `OneCycle ends after 1,000 updates, but this fit() makes 1,875 updates (0 to
+#' 1,874): 875 of them after its end, at its final rate 4e-07. ...`
+#'
+#' and the mirror case, a fit that stops before the schedule's end (for a schedule
+#' that only steps, such as [schedule_multistep_decay()], only that case).
+#' Differences up to 1% of the horizon pass. Schedules with no end and fits whose
+#' number of steps per epoch is unknown are not checked.
+#'
+#' [callback_schedule_lr()], [callback_reduce_lr_on_plateau()] and
+#' [callback_lr_logger()] run the same check (once per fit); add this callback to
+#' check a fit that uses none of them. The warning is an R warning of class
+#' `lrschedule_horizon_warning`, raised while `fit()` runs: handle it with
+#' `withCallingHandlers()`, muffle it with `suppressWarnings()`, or turn the check
+#' off with `options(lrschedule.horizon_check = FALSE)`. (A `tryCatch()` around
+#' `fit()` cannot stop training from inside it: the warning is then printed and
+#' training goes on.)
+#'
+#' @returns The Python callback (`lrschedule.HorizonCheck`), to pass in `callbacks`
+#'   of `fit()`.
+#' @family callbacks
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   keras <- reticulate::import("keras")
+#'   model <- keras$Sequential(list(keras$Input(shape = list(1L)), keras$layers$Dense(1L)))
+#'   model$compile(optimizer = optimizer_sgd(schedule_one_cycle(0.1, total_steps = 20)),
+#'                 loss = "mse")
+#'   # 4 epochs of 2 steps: 8 updates, where the schedule is sized for 20
+#'   withCallingHandlers(
+#'     model$fit(matrix(1:8 / 8), matrix(1:8 / 4), epochs = 4L, batch_size = 4L,
+#'               verbose = 0L, callbacks = list(callback_horizon_check())),
+#'     lrschedule_horizon_warning = function(w) {
+#'       message("horizon: ", conditionMessage(w))
+#'       invokeRestart("muffleWarning")
+#'     }
+#'   )
+#' }
+#' @export
+callback_horizon_check <- function() {
+  py_call(lrs()$HorizonCheck, list())
+}

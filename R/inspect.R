@@ -111,3 +111,32 @@ lr_current <- function(model, group = NULL) {
   group <- check_string_or_null(group, call = call)
   as.double(py_call(lrs()$current, list(model, group = group), call = call))
 }
+
+#' The number of steps a schedule is sized for
+#'
+#' A schedule that ends ([schedule_one_cycle()], [schedule_linear()], a cosine
+#' decay, a table...) is sized for a number of optimizer steps: its horizon. Training
+#' past it runs at the final rate, and stopping before it cuts the schedule short.
+#' lrschedule's callbacks compare it with the run `fit()` makes and warn on a
+#' mismatch (see [callback_horizon_check()]).
+#'
+#' @param schedule Any schedule.
+#' @returns `NULL` for a schedule with no end (exponential, step, cyclic,
+#'   inverse-square-root, cosine-restarts, constant), else a list: `steps`, the
+#'   horizon, and `kind`, `"ends"` (the rate stops changing there) or `"steps"` (its
+#'   last change is there, and its final rate is meant to last: a multi-step or
+#'   piecewise-constant decay).
+#' @family inspection
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   lr_horizon(schedule_one_cycle(0.01, total_steps = 1000))
+#'   lr_horizon(schedule_step_decay(0.1, step_size = 10))
+#' }
+#' @export
+lr_horizon <- function(schedule) {
+  call <- rlang::current_env()
+  schedule <- check_schedule(schedule, call = call)
+  found <- py_call(lrs()$horizon, list(schedule), call = call)
+  if (is.null(found)) return(NULL)
+  list(steps = as.numeric(found[[1]]), kind = found[[2]])
+}

@@ -80,6 +80,7 @@ import_core <- function() {
       ensure_python()
       lrs_core$`__version__`
       register_schedule_methods(keras_schedule_class_in_use())
+      route_core_warnings()
       TRUE
     },
     error = function(e) {
@@ -93,6 +94,33 @@ import_core <- function() {
   )
   python_state$core_imported <- ok
   invisible(ok)
+}
+
+# The core's warnings (a schedule's horizon that does not match the fit, a schedule
+# counted in micro-batches) are raised while Keras trains, inside `fit()`: routed here
+# they arrive as R warnings, of class "lrschedule_horizon_warning" and
+# "lrschedule_accumulation_warning" (muffled by suppressWarnings(), and the horizon
+# check by options(lrschedule.horizon_check = FALSE)). Not when R is embedded in a
+# Python (rpy2): there Python's own warnings are the host's.
+route_core_warnings <- function() {
+  embedded <- isTRUE(tryCatch(
+    reticulate::py_eval("'rpy2' in __import__('sys').modules"),
+    error = function(e) FALSE
+  ))
+  if (!embedded) {
+    reticulate::import("lrschedule._horizon")$set_warning_handler(core_warning)
+  }
+  invisible(!embedded)
+}
+
+core_warning <- function(message, category) {
+  if (identical(category, "HorizonWarning") &&
+      isFALSE(getOption("lrschedule.horizon_check", TRUE))) {
+    return(invisible(NULL))
+  }
+  class <- paste0("lrschedule_", tolower(gsub("([a-z])([A-Z])", "\\1_\\2", category)))
+  rlang::warn(message, class = class)
+  invisible(NULL)
 }
 
 # --------------------------------------------------------------------------------------

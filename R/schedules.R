@@ -693,3 +693,45 @@ tabulation_fn <- function(fn, call) {
     failure = function() if (is.null(raised)) bad_rate else raised
   )
 }
+
+#' Lengthen a schedule that ends, from a step on, without a jump
+#'
+#' @description
+#' ```r
+#' lr(step) = schedule(step)                                  for step < at_step
+#' lr(step) = schedule(at_step + (step - at_step) * r)        from at_step on
+#' r = (end - at_step) / (total_steps - at_step)
+#' ```
+#' where `end` is the number of steps the schedule is sized for ([lr_horizon()]):
+#' the rest of the schedule, from `at_step` to its end, stretched onto `at_step` to
+#' `total_steps`. The rate is the old one up to `at_step`, so a run resumed there
+#' (e.g. with `BackupAndRestore`) goes on without a jump; it keeps its shape and
+#' reaches the old final rate at the new end (old step `end` is new step
+#' `total_steps`). Between two steps of the old schedule
+#' the rate is interpolated linearly; a schedule that steps
+#' ([schedule_multistep_decay()], [schedule_piecewise_constant()]) keeps its steps,
+#' its last change moved from `end` to `total_steps`.
+#' @param schedule A schedule that ends: [schedule_one_cycle()], [schedule_linear()],
+#'   [schedule_warmup_stable_decay()], [schedule_multistep_decay()],
+#'   [schedule_function()], a warmup, sequence or per-epoch schedule over one of
+#'   those, Keras's cosine, polynomial or piecewise-constant decay. Schedules with
+#'   no end are refused.
+#' @param at_step Integer >= 0, before the schedule's end: the first step that changes.
+#' @param total_steps Integer > `at_step`: the steps the new schedule is sized for.
+#' @inherit schedule_exponential_decay return
+#' @family learning rate schedules
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   planned <- schedule_one_cycle(0.01, total_steps = 1000)   # 10 epochs of 100 steps
+#'   longer <- schedule_extend(planned, at_step = 600, total_steps = 1500)  # now 15
+#'   lr_values(longer, c(599, 600, 1499))
+#'   lr_values(planned, c(599, 600, 999))
+#' }
+#' @export
+schedule_extend <- function(schedule, at_step, total_steps) {
+  new_schedule(lrs()$Extended, list(
+    schedule = check_schedule(schedule),
+    at_step = check_whole(at_step),
+    total_steps = check_whole(total_steps)
+  ))
+}

@@ -20,6 +20,7 @@ from lrschedule import schedules
 from lrschedule.schedules import (
     Constant,
     Cyclic,
+    Extended,
     InverseSqrt,
     Linear,
     MultiStepDecay,
@@ -34,9 +35,19 @@ from lrschedule.schedules import (
     Tabulated,
     Warmup,
     WarmupStableDecay,
+    extend,
+    horizon,
 )
 from lrschedule.inspection import plot, values
-from lrschedule.callbacks import ControlledRate, LRLogger, ReduceLROnPlateau, ScheduleLR, current
+from lrschedule.callbacks import (
+    ControlledRate,
+    HorizonCheck,
+    LRLogger,
+    ReduceLROnPlateau,
+    ScheduleLR,
+    current,
+)
+from lrschedule._horizon import HorizonWarning
 from lrschedule.lr_finder import LRFinderResult, find_lr
 from lrschedule.optimizers import count_updates, per_layer
 
@@ -58,4 +69,8 @@ __all__ = [name for name in schedules.__all__ if isinstance(getattr(schedules, n
     "LRFinderResult",
     "per_layer",
     "count_updates",
+    "extend",
+    "horizon",
+    "HorizonCheck",
+    "HorizonWarning",
 ]

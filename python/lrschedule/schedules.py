@@ -42,8 +42,11 @@ __all__ = [
     "Scaled",
     "InUpdates",
     "InMicroBatches",
+    "Extended",
     "Tabulated",
     "evaluate",
+    "horizon",
+    "extend",
 ]
 
 _FLOAT = "float32"
@@ -908,6 +911,137 @@ class InMicroBatches(Schedule):
 
     def _compute(self, step):
         return evaluate(self.schedule, step)
+
+
+def horizon(schedule):
+    """The steps `schedule` is sized for, as `(steps, kind)`, or None when it has no end.
+
+    `kind` is "ends" (its rate stops changing at `steps`: training past it runs at its
+    final rate: OneCycle, Linear, WarmupStableDecay, Tabulated, Extended, Keras's
+    CosineDecay and PolynomialDecay) or "steps" (its last change is at `steps`, and its
+    final rate is meant to last: MultiStepDecay's last milestone, Keras's
+    PiecewiseConstantDecay's last boundary, a Sequence ending in a constant). Wrappers
+    add their steps to the inner schedule's. Steps are the counter Keras passes to the
+    schedule. ExponentialDecay, StepDecay, Cyclic, InverseSqrt, CosineDecayRestarts and
+    Constant have no end: None.
+
+    Example:
+        >>> horizon(OneCycle(0.01, total_steps=1000))
+        (1000, 'ends')
+    """
+    K = keras.optimizers.schedules
+    if isinstance(schedule, (OneCycle, Linear)):
+        return int(schedule.total_steps), "ends"
+    if isinstance(schedule, WarmupStableDecay):
+        return schedule.warmup_steps + schedule.stable_steps + schedule.decay_steps, "ends"
+    if isinstance(schedule, Tabulated):
+        return len(schedule.values), "ends"
+    if isinstance(schedule, Extended):
+        return schedule.total_steps, schedule._kind
+    if isinstance(schedule, MultiStepDecay):
+        return (max(schedule.milestones), "steps") if schedule.milestones else None
+    if isinstance(schedule, (Warmup, PerEpoch, InUpdates)):
+        inner = horizon(schedule.schedule)
+        if inner is None:
+            return None
+        if isinstance(schedule, Warmup):
+            return schedule.warmup_steps + inner[0], inner[1]
+        if isinstance(schedule, PerEpoch):
+            return schedule.steps_per_epoch * inner[0], inner[1]
+        return schedule.gradient_accumulation_steps * inner[0], inner[1]
+    if isinstance(schedule, Sequence):
+        last = schedule.schedules[-1]
+        start = max(schedule.boundaries, default=0)
+        if isinstance(last, Constant):
+            return (start, "steps") if start > 0 else None
+        inner = horizon(last)
+        return None if inner is None else (start + inner[0], inner[1])
+    if isinstance(schedule, K.CosineDecay):
+        return int(schedule.decay_steps) + int(schedule.warmup_steps or 0), "ends"
+    if isinstance(schedule, K.PolynomialDecay):
+        return None if schedule.cycle else (int(schedule.decay_steps), "ends")
+    if isinstance(schedule, K.PiecewiseConstantDecay):
+        # Keras's value changes after the boundary: steps <= b take the earlier value.
+        return (int(max(schedule.boundaries)) + 1, "steps") if schedule.boundaries else None
+    if isinstance(schedule, (Scaled, InMicroBatches)) or type(schedule).__name__ == "ControlledRate":
+        inner = getattr(schedule, "schedule", None)
+        return None if inner is None else horizon(inner)
+    return None
+
+
+@_register
+class Extended(Schedule):
+    """A schedule that ends, lengthened (or shortened) from `at_step` on, without a jump.
+
+        lr(step) = schedule(step)                            for step < at_step
+        lr(step) = schedule(at_step + (step - at_step) * r)   from at_step on,
+        r = (end - at_step) / (total_steps - at_step)
+
+    with `end` the steps the schedule is sized for (`horizon()`): the rest of the old
+    schedule, from `at_step` to its end, stretched onto `at_step` to `total_steps`. The
+    rate is the old one up to `at_step` (so a run resumed there goes on without a jump),
+    keeps its shape, and reaches the old final rate at the new end (step `end` of the
+    old schedule is step `total_steps` of the new). Between two steps of the old
+    schedule the rate is interpolated linearly; a schedule that "steps" (such as
+    MultiStepDecay) keeps its steps: the old rate at the floor of the mapped step.
+
+    Args:
+        schedule: a schedule that ends (see `horizon()`): ours or Keras's.
+        at_step: int >= 0, before the schedule's end: the first step that changes.
+        total_steps: int > at_step: the steps the new schedule is sized for.
+
+    Example:
+        >>> s = OneCycle(max_lr=0.01, total_steps=1000)   # planned 10 epochs
+        >>> Extended(s, at_step=600, total_steps=1500)     # 15 epochs, from epoch 6 on
+    """
+
+    _config_keys = ("schedule", "at_step", "total_steps")
+    _nested_keys = ("schedule",)
+
+    def __init__(self, schedule, at_step, total_steps):
+        self.schedule = check.schedule("schedule", schedule)
+        found = horizon(self.schedule)
+        if found is None:
+            check.fail_value(
+                "schedule", schedule,
+                "a schedule that ends (OneCycle, Linear, WarmupStableDecay, MultiStepDecay, "
+                "Tabulated, a Warmup/Sequence/PerEpoch over one, Keras's CosineDecay, "
+                "PolynomialDecay or PiecewiseConstantDecay); this one has no end to stretch")
+        self._end, self._kind = found
+        self.at_step = check.integer("at_step", at_step, minimum=0)
+        if self.at_step >= self._end:
+            check.fail_value("at_step", at_step, f"a step before the schedule's end ({self._end})")
+        self.total_steps = check.integer("total_steps", total_steps, minimum=self.at_step + 1)
+
+    def _compute(self, step):
+        a = self.at_step
+        ratio = (self._end - a) / (self.total_steps - a)  # `end` moves to `total_steps`
+        after = ops.maximum(step - a, 0)
+        position = ops.cast(after, _FLOAT) * ratio
+        below = ops.floor(position)
+        x0 = ops.cast(below, _int_dtype()) + a
+        if self._kind == "steps":
+            stretched = ops.cast(evaluate(self.schedule, x0), _FLOAT)
+        else:
+            low = ops.cast(evaluate(self.schedule, x0), _FLOAT)
+            high = ops.cast(evaluate(self.schedule, x0 + 1), _FLOAT)
+            stretched = low + (position - below) * (high - low)
+        before = ops.cast(evaluate(self.schedule, ops.minimum(step, a)), _FLOAT)
+        return _switch(before, stretched, ops.cast(step >= a, _FLOAT))
+
+
+def extend(schedule, at_step, total_steps):
+    """`schedule` lengthened from `at_step` to `total_steps` without a jump (`Extended`).
+
+    Use it when a run grows: a one-cycle planned for 10 epochs, trained for 6 and now
+    wanted for 15, is `extend(s, at_step=6 * steps_per_epoch, total_steps=15 *
+    steps_per_epoch)`; resumed (e.g. with `BackupAndRestore`) with it, the rate goes on
+    from where it was, the rest of the cycle stretched over the longer run.
+
+    Example:
+        >>> extend(OneCycle(0.01, total_steps=1000), at_step=600, total_steps=1500)
+    """
+    return Extended(schedule, at_step, total_steps)
 
 
 def _check_table(name, given, table, allow_empty=False):

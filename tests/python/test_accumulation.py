@@ -17,7 +17,6 @@ import warnings
 import keras
 import numpy as np
 import pytest
-import torch
 
 import lrschedule as lrs
 from probes import Kernels, RateTrace, kernel_probe, probe_data
@@ -55,6 +54,7 @@ def step_decay():
 
 
 def torch_one_cycle(updates, max_lr=0.1):
+    torch = pytest.importorskip("torch", reason="PyTorch, the reference, is not installed")
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([param], lr=max_lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=updates,

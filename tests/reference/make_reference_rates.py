@@ -53,6 +53,7 @@ R_NAMES = {
     "Scaled": "schedule_scaled",
     "InUpdates": "schedule_in_updates",
     "InMicroBatches": "schedule_in_micro_batches",
+    "Extended": "schedule_extend",
     "Tabulated": "schedule_function",
     "ExponentialDecay": "schedule_exponential_decay",
     "PiecewiseConstantDecay": "schedule_piecewise_constant",
@@ -205,6 +206,31 @@ cycle = torch_rates(lambda o: S.OneCycleLR(o, max_lr=0.01, total_steps=n, cycle_
 case("scaled_one_cycle", spec("Scaled", schedule=spec("OneCycle", max_lr=0.01, total_steps=n),
                               factor=0.25),
      [0.25 * r for r in cycle])
+# A run lengthened without a jump: PyTorch's one-cycle (40 steps) up to step 16, then
+# the rest of it stretched onto steps 16..70, linearly between its steps; a multi-step
+# decay keeps its steps (the rate at the floor of the stretched step).
+old = torch_rates(lambda o: S.OneCycleLR(o, max_lr=0.01, total_steps=40, cycle_momentum=False),
+                  40, 1)
+
+
+def stretched(t, table, at, end, total, interpolate=True):
+    held = lambda i: table[min(i, len(table) - 1)]  # noqa: E731 - the final rate holds
+    if t < at:
+        return held(t)
+    x = at + (t - at) * (end - at) / (total - at)  # old step `end` is new step `total`
+    i = math.floor(x)
+    return held(i) + (x - i) * (held(i + 1) - held(i)) if interpolate else held(i)
+
+
+case("extended_one_cycle",
+     spec("Extended", schedule=spec("OneCycle", max_lr=0.01, total_steps=40), at_step=16,
+          total_steps=70),
+     [stretched(t, old, 16, 40, 70) for t in range(n)])
+steps_old = [0.1 * 0.5 ** ((s >= 10) + (s >= 20)) for s in range(21)]
+case("extended_multistep",
+     spec("Extended", schedule=spec("MultiStepDecay", initial_learning_rate=0.1, milestones=[10, 20],
+                                    gamma=0.5), at_step=5, total_steps=50),
+     [stretched(t, steps_old, 5, 20, 50, interpolate=False) for t in range(n)])
 table = [0.01 / (1 + s) for s in range(30)]
 case("tabulated", spec("Tabulated", values=table), [table[min(s, 29)] for s in range(n)],
      sample=list(range(0, 40)))

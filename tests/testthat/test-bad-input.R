@@ -17,9 +17,9 @@ test_that("the table covers every exported function that is not a schedule_*()",
   expect_gte(nrow(cases), 100)
   expect_false(anyDuplicated(cases$id) > 0)
   exported <- getNamespaceExports("lrschedule")
-  # lrschedule_sitrep() takes no argument
+  # lrschedule_sitrep() and callback_horizon_check() take no argument
   wanted <- c(setdiff(grep("^schedule_", exported, value = TRUE, invert = TRUE),
-                      "lrschedule_sitrep"),
+                      c("lrschedule_sitrep", "callback_horizon_check")),
               "schedule_function", "format.lrschedule_schedule", "print.lrschedule_schedule",
               "plot.lrschedule_schedule", "as.data.frame.lrschedule_schedule",
               "plot.lrschedule_lr_find")

@@ -14,14 +14,18 @@ One module per callback, as Keras has, over the rate control they share:
     schedule_lr.py            ScheduleLR
     reduce_lr_on_plateau.py   ReduceLROnPlateau
     lr_logger.py              LRLogger
+    horizon_check.py          HorizonCheck (the check itself: lrschedule.horizon, which
+                              every callback here runs once per fit)
 
 The classes' module path stays `lrschedule.callbacks` (`_rate_control.register`), as
 in saved configs and R class names.
 """
 
 from lrschedule.callbacks._rate_control import ControlledRate, current, rate_used
+from lrschedule.callbacks.horizon_check import HorizonCheck
 from lrschedule.callbacks.lr_logger import LRLogger
 from lrschedule.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from lrschedule.callbacks.schedule_lr import ScheduleLR
 
-__all__ = ["ScheduleLR", "ReduceLROnPlateau", "LRLogger", "ControlledRate", "current"]
+__all__ = ["ScheduleLR", "ReduceLROnPlateau", "LRLogger", "HorizonCheck", "ControlledRate",
+           "current"]

@@ -92,7 +92,6 @@ Keras internals, touched here and nowhere else (`find_lr` goes through this modu
 import contextlib
 import math
 import types
-import warnings
 import weakref
 
 import keras
@@ -101,6 +100,7 @@ from keras import ops
 
 from lrschedule import _validation as check
 from lrschedule import inspection
+from lrschedule._horizon import AccumulationWarning, emit
 from lrschedule.schedules import InMicroBatches, InUpdates, evaluate
 
 try:
@@ -636,7 +636,7 @@ def warn_micro_batches(schedule, optimizer, wrapped):
         "it is left so (LRLogger does not change the optimizer); the rates it logs are "
         "the ones used"
     )
-    warnings.warn(
+    emit(
         f"The optimizer {optimizer.name!r} accumulates gradients over {steps} batches "
         f"(gradient_accumulation_steps={steps}), and Keras evaluates its schedule "
         f"{_short(schedule)} at the batch counter, which runs it {steps} times too fast "
@@ -645,7 +645,7 @@ def warn_micro_batches(schedule, optimizer, wrapped):
         "= ...) does it) to count updates, or wrap the schedule in "
         "lrschedule.InMicroBatches(schedule) to keep Keras's counting; either silences "
         "this warning.",
-        UserWarning, stacklevel=4,
+        AccumulationWarning, stacklevel=5,
     )
 
 

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from lrschedule import _validation as check
+from lrschedule._horizon import check_once
 from lrschedule.callbacks._rate_control import (
     ControlledRate,
     _rate_at,
@@ -83,6 +84,9 @@ class LRLogger(keras.callbacks.Callback):
             if counts_micro_batches(rate, group.optimizer) and rate not in _WARNED:
                 _WARNED.add(rate)
                 warn_micro_batches(rate, group.optimizer, wrapped=False)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        check_once(self, epoch)
 
     def on_train_batch_begin(self, batch, logs=None):
         # The first batch of an epoch notes where its steps start and the state of the

@@ -6,6 +6,7 @@ import numpy as np
 from keras import ops
 
 from lrschedule import _validation as check
+from lrschedule._horizon import check_once
 from lrschedule.callbacks._rate_control import (
     RateCallback,
     log_rates,
@@ -146,6 +147,9 @@ class ReduceLROnPlateau(RateCallback):
         # callback's value wins.
         for rate in self._targets:
             rate.write(self.model, min_lr=self.min_lr)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        check_once(self, epoch)
 
     def _is_improvement(self, current, best):
         if best is None:

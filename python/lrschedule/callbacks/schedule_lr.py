@@ -8,6 +8,7 @@ import numpy as np
 from keras import ops
 
 from lrschedule import _validation as check
+from lrschedule._horizon import check_once
 from lrschedule.callbacks._rate_control import (
     RateCallback,
     log_rates,
@@ -183,6 +184,7 @@ class ScheduleLR(RateCallback):
             set_to = [(rate, value) for rate in self._targets]
         for rate, value in set_to:
             rate.set_base(self.model, value)
+        check_once(self, epoch)
         if self.verbose > 0:
             if self._rates.grouped:
                 shown = ", ".join(f"{rate.name} {value}" for rate, value in set_to)

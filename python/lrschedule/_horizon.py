@@ -1,0 +1,170 @@
+"""Schedules that know the run: the horizon a schedule is sized for, checked against fit().
+
+A schedule that ends (OneCycle, a cosine decay, a table...) is sized for a number of
+optimizer steps, its horizon. The most common silent schedule bug is a horizon that
+does not match the run: a one-cycle sized for 1,000 steps in a fit of 1,875 spends
+875 of them at its final rate, one sized for 5,000 stops in the middle of its decay.
+`HorizonCheck` compares the two when training starts and warns (`HorizonWarning`)
+with the numbers; every lrschedule callback runs the same check once per fit.
+
+* `horizon(schedule)`: the steps a schedule is sized for, and whether it "ends" (its
+  rate stops changing there and training past it is wasted: OneCycle, Linear,
+  WarmupStableDecay, Tabulated, Keras's CosineDecay and PolynomialDecay) or only
+  "steps" (its last change is at that step and its final rate is meant to last:
+  MultiStepDecay's last milestone, PiecewiseConstantDecay's last boundary, a
+  Sequence ending in a constant): for those only a fit stopping before the last change
+  is a mismatch. Schedules with no end (ExponentialDecay, StepDecay, Cyclic,
+  InverseSqrt, CosineDecayRestarts, Constant) have no horizon.
+* Steps are the counter Keras calls a schedule with; the check counts the fit's updates
+  (epochs - initial_epoch) * steps per epoch, from the optimizer's count, divided by
+  `gradient_accumulation_steps` when the optimizer accumulates. A fit whose number of
+  steps per epoch is unknown is not checked. Differences up to 1% of the horizon (at
+  least one step) pass: a Linear of `total_steps = n` reaches its end rate at step n,
+  one step after a fit of n updates.
+* `extend(schedule, at_step, total_steps)`: a schedule lengthened without a jump.
+
+Silence the check in Python with `warnings.filterwarnings("ignore",
+category=lrschedule.HorizonWarning)`; in R, with `suppressWarnings(..., classes =
+"lrschedule_horizon_warning")` or `options(lrschedule.horizon_check = FALSE)`.
+"""
+
+import warnings
+import weakref
+
+import keras
+
+from lrschedule import schedules as ours
+from lrschedule.schedules import horizon
+
+__all__ = ["HorizonWarning", "AccumulationWarning", "check_once", "set_warning_handler"]
+
+_LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
+
+
+class HorizonWarning(UserWarning):
+    """A schedule's horizon does not match the run that fit() makes."""
+
+
+class AccumulationWarning(UserWarning):
+    """An accumulating optimizer's schedule is counted by Keras in micro-batches."""
+
+
+# --------------------------------------------------------------------------------------
+# Where warnings go: Python's warnings, or the R session's (set by the R package, so
+# that a warning raised during an R user's fit() arrives as an R warning).
+
+_HANDLER = None
+
+
+def set_warning_handler(handler):
+    """Routes lrschedule's warnings to `handler(message, category_name)` (None: Python's
+    `warnings`). The R package sets it, so that they arrive as R warnings."""
+    global _HANDLER
+    _HANDLER = handler
+
+
+def emit(message, category=UserWarning, stacklevel=3):
+    if _HANDLER is not None:
+        try:
+            _HANDLER(message, category.__name__)
+            return
+        except Exception:  # noqa: BLE001 - a warning never stops training
+            pass
+    warnings.warn(message, category, stacklevel=stacklevel)
+
+
+# --------------------------------------------------------------------------------------
+# The check
+
+
+def _plan(first_epoch, params):
+    """The batches this fit() runs, or None when its steps per epoch are unknown."""
+    epochs, steps = (params or {}).get("epochs"), (params or {}).get("steps")
+    if not epochs or not steps:
+        return None
+    return (int(epochs) - int(first_epoch)) * int(steps)
+
+
+def _name(schedule):
+    return type(schedule).__name__
+
+
+def _fmt(x):
+    return f"{x:,}"
+
+
+def _messages(model, first_epoch, params):
+    from lrschedule.callbacks._rate_control import (
+        ControlledRate,
+        _rate_at,
+        accumulation_steps,
+        groups_of,
+        rate_object,
+        step_count,
+    )
+
+    micro = _plan(first_epoch, params)
+    if micro is None or micro <= 0:
+        return []
+    out, seen = [], set()
+    for group in groups_of(model):
+        optimizer = group.optimizer
+        rate = rate_object(optimizer)
+        schedule = rate.schedule if isinstance(rate, ControlledRate) else rate
+        if not isinstance(schedule, _LearningRateSchedule):
+            continue
+        found = horizon(schedule)
+        if found is None:
+            continue
+        length, kind = found
+        start = step_count(optimizer)
+        end = start + micro  # the counter after the fit's last step
+        k = accumulation_steps(optimizer) or 1
+        key = (length, kind, start, end)
+        if key in seen:
+            continue
+        seen.add(key)
+        tolerance = max(k, int(0.01 * length))
+        unit = "updates" if k == 1 else f"updates (of {k} batches)"
+        shown = _name(schedule.schedule if isinstance(schedule, (ours.InUpdates, ours.Scaled))
+                      else schedule)
+        where = f" (optimizer {group.name!r})" if group.name is not None else ""
+        final = _rate_at(optimizer, length)
+        made = f"{_fmt(micro // k)} updates ({_fmt(start // k)} to {_fmt((end - 1) // k)})"
+        size = ("Size the schedule for the run (epochs x steps per epoch"
+                f"{' / gradient_accumulation_steps' if k > 1 else ''})")
+        if end - length > tolerance and kind == "ends":
+            past = min(end - length, micro)
+            out.append(
+                f"{shown}{where} ends after {_fmt(length // k)} {unit}, but this fit() makes "
+                f"{made}: {_fmt(past // k)} of them after its end, at its final rate "
+                f"{final:.3g}. {size}, or lengthen it without a jump with lrschedule.extend() "
+                "(R: schedule_extend())."
+            )
+        elif length - end > tolerance:
+            at_stop = _rate_at(optimizer, max(end - 1, 0))
+            what = "ends" if kind == "ends" else "makes its last change"
+            out.append(
+                f"{shown}{where} {what} after {_fmt(length // k)} {unit}, but this fit() makes "
+                f"{made}, stopping {_fmt((length - end) // k)} before: the rate at the stop is "
+                f"{at_stop:.3g}, where the schedule goes on to {final:.3g}. {size}, or train "
+                "for longer."
+            )
+    return out
+
+
+_CHECKED = weakref.WeakKeyDictionary()
+
+
+def check_once(callback, epoch):
+    """Runs the horizon check for the fit `callback` is in, once per fit (all of our
+    callbacks call it at their first `on_epoch_begin`; the first one checks)."""
+    model = callback.model
+    params = callback.params
+    if params is None or _CHECKED.get(model) is params:
+        return
+    _CHECKED[model] = params
+    for message in _messages(model, epoch, params):
+        emit(message, HorizonWarning, stacklevel=4)
+
+
