@@ -47,7 +47,7 @@ from lrschedule.callbacks import (
     ScheduleLR,
     current,
 )
-from lrschedule._horizon import HorizonWarning
+from lrschedule._horizon import AccumulationWarning, HorizonWarning
 from lrschedule.lr_finder import LRFinderResult, find_lr
 from lrschedule.optimizers import count_updates, per_layer
 
@@ -73,4 +73,5 @@ __all__ = [name for name in schedules.__all__ if isinstance(getattr(schedules, n
     "horizon",
     "HorizonCheck",
     "HorizonWarning",
+    "AccumulationWarning",
 ]
