@@ -84,6 +84,11 @@ format.lrschedule_schedule <- function(x, steps = NULL, ...) {
   config <- schedule_config(x)
   config$name <- NULL
   params <- vapply(names(config), function(n) paste0(n, " = ", format_config_value(config[[n]])), "")
+  if (isTRUE(lrs()$schedules$takes_length(x))) {
+    return(c(paste0("<", name, "> learning-rate schedule"),
+             if (length(params)) paste0("  ", params),
+             "  length: taken from fit() when training starts"))
+  }
   if (is.null(steps)) {
     # five steps spread over the schedule's whole shape
     n <- length(default_steps(x))

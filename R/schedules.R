@@ -223,18 +223,19 @@ schedule_constant <- function(learning_rate) {
 #' The shape of PyTorch's `LinearLR`, with absolute rates instead of factors.
 #' @param initial_learning_rate A float >= 0. The rate at step 0.
 #' @param end_learning_rate A float >= 0. The rate from `total_steps` on.
-#' @param total_steps Integer > 0. Steps of the ramp.
+#' @param total_steps Integer > 0, or `NULL` to take the run's length from `fit()`
+#'   when training starts (then saved with the model). Steps of the ramp.
 #' @inherit schedule_exponential_decay return
 #' @family learning rate schedules
 #' @seealso <https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.LinearLR.html>
 #' @examples
 #' if (lrschedule:::python_ready()) lr_values(schedule_linear(0, 0.01, total_steps = 4), 0:5)
 #' @export
-schedule_linear <- function(initial_learning_rate, end_learning_rate, total_steps) {
+schedule_linear <- function(initial_learning_rate, end_learning_rate, total_steps = NULL) {
   new_schedule(lrs()$Linear, list(
     initial_learning_rate = check_number(initial_learning_rate),
     end_learning_rate = check_number(end_learning_rate),
-    total_steps = check_whole(total_steps)
+    total_steps = check_whole_or_null(total_steps)
   ))
 }
 
@@ -297,7 +298,10 @@ schedule_multistep_decay <- function(initial_learning_rate, milestones, gamma = 
 #' or linear, `a + (b - a) * p`, for progress `p` through the phase: step for step
 #' what PyTorch's `OneCycleLR` gives.
 #' @param max_lr A float > 0. The peak rate.
-#' @param total_steps Integer >= 2. Length of the cycle in steps.
+#' @param total_steps Integer >= 2, or `NULL` to take the run's length from `fit()`
+#'   when training starts (then saved with the model; lrschedule's callbacks give
+#'   it: have one in the fit, e.g. [callback_lr_logger()]). Length of the cycle in
+#'   steps.
 #' @param pct_start A float in (0, 1). Fraction of the cycle spent increasing.
 #'   Defaults to `0.3`.
 #' @param anneal_strategy `"cos"` or `"linear"`. Defaults to `"cos"`.
@@ -315,11 +319,12 @@ schedule_multistep_decay <- function(initial_learning_rate, milestones, gamma = 
 #'   plot(s)
 #' }
 #' @export
-schedule_one_cycle <- function(max_lr, total_steps, pct_start = 0.3, anneal_strategy = "cos",
-                               div_factor = 25, final_div_factor = 1e4, three_phase = FALSE) {
+schedule_one_cycle <- function(max_lr, total_steps = NULL, pct_start = 0.3,
+                               anneal_strategy = "cos", div_factor = 25, final_div_factor = 1e4,
+                               three_phase = FALSE) {
   new_schedule(lrs()$OneCycle, list(
     max_lr = check_number(max_lr),
-    total_steps = check_whole(total_steps),
+    total_steps = check_whole_or_null(total_steps),
     pct_start = check_number(pct_start),
     anneal_strategy = check_string(anneal_strategy),
     div_factor = check_number(div_factor),
@@ -382,8 +387,10 @@ schedule_cyclic <- function(base_lr, max_lr, step_size_up = 2000, step_size_down
 #' `(1 + cos(2 pi num_cycles p)) / 2` or `1 - sqrt(p)`.
 #' @param learning_rate A float > 0. The peak rate.
 #' @param warmup_steps Integer >= 0. Steps of warmup.
-#' @param stable_steps Integer >= 0. Steps at the peak.
-#' @param decay_steps Integer >= 0. Steps of decay.
+#' @param stable_steps Integer >= 0, or `NULL` for a plateau that fills the run: its
+#'   length is taken from `fit()` when training starts.
+#' @param decay_steps Integer >= 0. Steps of decay; with `stable_steps = NULL` also a
+#'   fraction of the run in (0, 1) (`0.1`: the last tenth decays).
 #' @param warmup_type `"linear"`, `"cosine"` or `"1-sqrt"`. Defaults to `"linear"`.
 #' @param decay_type `"linear"`, `"cosine"` or `"1-sqrt"`. Defaults to `"cosine"`.
 #' @param min_lr_ratio A float in \[0, 1\]. The floor, as a fraction of
@@ -397,14 +404,22 @@ schedule_cyclic <- function(base_lr, max_lr, step_size_up = 2000, step_size_down
 #'   plot(schedule_warmup_stable_decay(1e-3, 100, 600, 300), steps = 0:999)
 #' }
 #' @export
-schedule_warmup_stable_decay <- function(learning_rate, warmup_steps, stable_steps, decay_steps,
-                                         warmup_type = "linear", decay_type = "cosine",
-                                         min_lr_ratio = 0, num_cycles = 0.5) {
+schedule_warmup_stable_decay <- function(learning_rate, warmup_steps, stable_steps = NULL,
+                                         decay_steps = NULL, warmup_type = "linear",
+                                         decay_type = "cosine", min_lr_ratio = 0,
+                                         num_cycles = 0.5) {
+  if (is.null(decay_steps)) {
+    abort_arg("decay_steps", decay_steps, paste(
+      "a whole number >= 0, or (with `stable_steps = NULL`) a fraction of the run in (0, 1)"),
+      rlang::current_env())
+  }
+  fraction <- is.null(stable_steps) && is.numeric(decay_steps) && length(decay_steps) == 1 &&
+    !is.na(decay_steps) && decay_steps > 0 && decay_steps < 1
   new_schedule(lrs()$WarmupStableDecay, list(
     learning_rate = check_number(learning_rate),
     warmup_steps = check_whole(warmup_steps),
-    stable_steps = check_whole(stable_steps),
-    decay_steps = check_whole(decay_steps),
+    stable_steps = check_whole_or_null(stable_steps),
+    decay_steps = if (fraction) as.double(decay_steps) else check_whole(decay_steps),
     warmup_type = check_string(warmup_type),
     decay_type = check_string(decay_type),
     min_lr_ratio = check_number(min_lr_ratio),
@@ -734,4 +749,28 @@ schedule_extend <- function(schedule, at_step, total_steps) {
     at_step = check_whole(at_step),
     total_steps = check_whole(total_steps)
   ))
+}
+
+#' Give a schedule built without its length a length, to look at it
+#'
+#' A schedule built without its length (`schedule_one_cycle(max_lr)`,
+#' `schedule_linear(a, b)`, `schedule_warmup_stable_decay(lr, warmup, decay_steps =
+#' 0.1)`) takes the run's from `fit()` when training starts. Before that,
+#' `lr_values()` and `plot()` cannot evaluate it: this gives a copy the length it
+#' would take from a run of `steps` updates.
+#' @param schedule A schedule built without its length (or one wrapping it).
+#' @param steps Integer > 0, the updates of the run.
+#' @inherit schedule_exponential_decay return
+#' @family inspection
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   s <- schedule_one_cycle(0.01)          # the length comes from fit()
+#'   s
+#'   plot(lr_with_length(s, 1000))    # what a run of 1000 updates would use
+#' }
+#' @export
+lr_with_length <- function(schedule, steps) {
+  call <- rlang::current_env()
+  schedule <- check_schedule(schedule, call = call)
+  py_call(lrs()$with_length, list(schedule, check_whole(steps, call = call)), call = call)
 }

@@ -37,6 +37,7 @@ from lrschedule.schedules import (
     WarmupStableDecay,
     extend,
     horizon,
+    with_length,
 )
 from lrschedule.inspection import plot, values
 from lrschedule.callbacks import (
@@ -71,6 +72,7 @@ __all__ = [name for name in schedules.__all__ if isinstance(getattr(schedules, n
     "count_updates",
     "extend",
     "horizon",
+    "with_length",
     "HorizonCheck",
     "HorizonWarning",
     "AccumulationWarning",

@@ -157,14 +157,42 @@ _CHECKED = weakref.WeakKeyDictionary()
 
 
 def check_once(callback, epoch):
-    """Runs the horizon check for the fit `callback` is in, once per fit (all of our
-    callbacks call it at their first `on_epoch_begin`; the first one checks)."""
+    """Gives schedules built without their length the run's (`take_lengths()`), then
+    runs the horizon check, once per fit (all of our callbacks call it at their first
+    `on_epoch_begin`, before the first train step is traced; the first one does it)."""
     model = callback.model
     params = callback.params
     if params is None or _CHECKED.get(model) is params:
         return
     _CHECKED[model] = params
+    take_lengths(model, epoch, params)
     for message in _messages(model, epoch, params):
         emit(message, HorizonWarning, stacklevel=4)
+
+
+def take_lengths(model, first_epoch, params):
+    """Schedules built without their length (`OneCycle(max_lr)`, `Linear(a, b)`,
+    `WarmupStableDecay(..., stable_steps=None)`) take the run's: the optimizer's count
+    now plus the updates of this fit, in the steps Keras passes them. Set before the
+    first train step is traced, and saved with the model from then on."""
+    from lrschedule.callbacks._rate_control import ControlledRate, groups_of, rate_object, step_count
+
+    pending = []
+    for group in groups_of(model):
+        rate = rate_object(group.optimizer)
+        schedule = rate.schedule if isinstance(rate, ControlledRate) else rate
+        if isinstance(schedule, _LearningRateSchedule) and ours.takes_length(schedule):
+            pending.append((group.optimizer, schedule))
+    if not pending:
+        return
+    micro = _plan(first_epoch, params)
+    if micro is None:
+        names = ", ".join(sorted({type(s).__name__ for _, s in pending}))
+        raise ValueError(
+            f"{names} takes its length from fit(), but this fit's number of steps per "
+            "epoch is unknown (a dataset or generator of unknown length): pass "
+            "steps_per_epoch to fit(), or give the schedule its length (total_steps).")
+    for optimizer, schedule in pending:
+        ours.take_length(schedule, step_count(optimizer) + micro)
 
 

@@ -20,6 +20,7 @@ from lrschedule.callbacks._rate_control import (
     groups_of,
     invalidate_train_function,
     rate_object,
+    set_rate_object,
     step_count,
 )
 from lrschedule.inspection import check_axes, require_pyplot
@@ -476,8 +477,8 @@ def find_lr(
     try:
         for optimizer, original, ratio in groups:
             if not isinstance(original, keras.Variable):
-                optimizer.learning_rate = _Sweep(start_lr * ratio, end_lr * ratio, num_steps,
-                                                 step_count(optimizer))
+                set_rate_object(optimizer, _Sweep(start_lr * ratio, end_lr * ratio, num_steps,
+                                                 step_count(optimizer)))
         invalidate_train_function(model)
         average = 0.0
         best = math.inf
@@ -514,7 +515,7 @@ def find_lr(
     finally:
         for optimizer, original, _ in groups:
             if not isinstance(original, keras.Variable):
-                optimizer.learning_rate = original
+                set_rate_object(optimizer, original)
         invalidate_train_function(model)
         for variable, value in zip(model.variables, model_values):
             variable.assign(value)

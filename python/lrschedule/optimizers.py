@@ -18,7 +18,7 @@ import re
 import keras
 
 from lrschedule import _validation as check
-from lrschedule.callbacks._rate_control import count_in_updates, rate_object
+from lrschedule.callbacks._rate_control import count_in_updates, rate_object, set_rate_object
 from lrschedule.schedules import InMicroBatches, InUpdates, Scaled
 
 __all__ = ["per_layer", "count_updates"]
@@ -56,7 +56,7 @@ def count_updates(optimizer):
         rate = rate_object(target)
         counted = count_in_updates(rate, target, warn=False)
         if counted is not rate:
-            target.learning_rate = counted
+            set_rate_object(target, counted)
     return optimizer
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "evaluate",
     "horizon",
     "extend",
+    "with_length",
 ]
 
 _FLOAT = "float32"
@@ -179,6 +180,15 @@ def _keras_cosine_with_warmup(schedule, step):
     return ops.where(step < warmup_steps, warm, decay)
 
 
+def _not_known_yet(schedule):
+    """The error of a schedule whose length is taken from fit() and not known yet."""
+    raise ValueError(
+        f"The length of this {type(schedule).__name__} is not known yet: it takes it from "
+        "fit() when training starts (with one of lrschedule's callbacks in the fit: "
+        "LRLogger, HorizonCheck, ReduceLROnPlateau...). To look at it before, give it a "
+        "length: lrschedule.with_length(schedule, steps) (R: lr_with_length()).")
+
+
 def _serialize(schedule):
     return keras.saving.serialize_keras_object(schedule)
 
@@ -293,7 +303,8 @@ class Linear(Schedule):
     Args:
         initial_learning_rate: float >= 0. The rate at step 0.
         end_learning_rate: float >= 0. The rate from `total_steps` on.
-        total_steps: int > 0. Steps taken by the ramp.
+        total_steps: int > 0, or None to take the run's length from fit() when training
+            starts (then saved with the model). Steps taken by the ramp.
 
     Example:
         >>> warmup = Linear(0.0, 1e-3, total_steps=500)
@@ -302,14 +313,20 @@ class Linear(Schedule):
 
     _config_keys = ("initial_learning_rate", "end_learning_rate", "total_steps")
 
-    def __init__(self, initial_learning_rate, end_learning_rate, total_steps):
+    def __init__(self, initial_learning_rate, end_learning_rate, total_steps=None):
         self.initial_learning_rate = check.non_negative(
             "initial_learning_rate", initial_learning_rate
         )
         self.end_learning_rate = check.non_negative("end_learning_rate", end_learning_rate)
-        self.total_steps = check.count("total_steps", total_steps)
+        self.total_steps = None if total_steps is None else check.count("total_steps", total_steps)
+
+    def _take_length(self, steps):
+        """Sets the length taken from fit() (`steps`, the run's updates)."""
+        self.total_steps = check.count("total_steps", steps)
 
     def _compute(self, step):
+        if self.total_steps is None:
+            _not_known_yet(self)
         done, remaining = _progress(step, self.total_steps)
         return _interpolate(
             self.initial_learning_rate, self.end_learning_rate, done, remaining, "linear"
@@ -391,7 +408,8 @@ class OneCycle(Schedule):
 
     Args:
         max_lr: float > 0. The peak rate.
-        total_steps: int >= 2. Length of the cycle in steps.
+        total_steps: int >= 2, or None to take the run's length from fit() when
+            training starts (then saved with the model). Length of the cycle in steps.
         pct_start: float in (0, 1). Fraction of the cycle spent increasing. Default 0.3.
         anneal_strategy: "cos" or "linear". Default "cos".
         div_factor: float > 0. initial = max_lr / div_factor. Default 25.
@@ -416,7 +434,7 @@ class OneCycle(Schedule):
     def __init__(
         self,
         max_lr,
-        total_steps,
+        total_steps=None,
         pct_start=0.3,
         anneal_strategy="cos",
         div_factor=25.0,
@@ -424,7 +442,8 @@ class OneCycle(Schedule):
         three_phase=False,
     ):
         self.max_lr = check.positive("max_lr", max_lr)
-        self.total_steps = check.integer("total_steps", total_steps, minimum=2)
+        self.total_steps = None if total_steps is None else check.integer(
+            "total_steps", total_steps, minimum=2)
         self.pct_start = check.number(
             "pct_start", pct_start, minimum=0.0, maximum=1.0, min_inclusive=False,
             max_inclusive=False,
@@ -433,7 +452,16 @@ class OneCycle(Schedule):
         self.div_factor = check.positive("div_factor", div_factor)
         self.final_div_factor = check.positive("final_div_factor", final_div_factor)
         self.three_phase = check.boolean("three_phase", three_phase)
+        if self.total_steps is not None:
+            self._setup()
 
+    def _take_length(self, steps):
+        """Sets the length taken from fit() (`steps`, the run's updates)."""
+        self.total_steps = check.integer("total_steps", steps, minimum=2)
+        self._setup()
+
+    def _setup(self):
+        pct_start = self.pct_start
         initial = self.max_lr / self.div_factor
         minimum = initial / self.final_div_factor
         # Phase boundaries exactly as PyTorch computes them (floats).
@@ -467,6 +495,8 @@ class OneCycle(Schedule):
             self._by_value = self.div_factor >= 1 and minimum <= self.max_lr
 
     def _compute(self, step):
+        if self.total_steps is None:
+            _not_known_yet(self)
         # Every phase's value at every step, from the fractions of the phase behind
         # and ahead clipped to [0, 1]: a phase not yet begun sits at its start rate, a
         # finished one at its end rate. For the usual arguments phases meet at max_lr
@@ -576,8 +606,10 @@ class WarmupStableDecay(Schedule):
     Args:
         learning_rate: float > 0. The peak (stable) rate.
         warmup_steps: int >= 0. Steps of warmup.
-        stable_steps: int >= 0. Steps at the peak rate.
-        decay_steps: int >= 0. Steps of decay.
+        stable_steps: int >= 0, or None for a plateau that fills the run: its length is
+            taken from fit() when training starts (then saved with the model).
+        decay_steps: int >= 0. Steps of decay; with `stable_steps=None` also a
+            fraction of the run in (0, 1) (e.g. 0.1: the last tenth decays).
         warmup_type: "linear", "cosine" or "1-sqrt". Default "linear".
         decay_type: "linear", "cosine" or "1-sqrt". Default "cosine".
         min_lr_ratio: float in [0, 1]. Floor, as a fraction of `learning_rate`. Default 0.
@@ -599,16 +631,39 @@ class WarmupStableDecay(Schedule):
     )
     _types = ("linear", "cosine", "1-sqrt")
 
-    def __init__(self, learning_rate, warmup_steps, stable_steps, decay_steps,
+    def __init__(self, learning_rate, warmup_steps, stable_steps=None, decay_steps=None,
                  warmup_type="linear", decay_type="cosine", min_lr_ratio=0.0, num_cycles=0.5):
         self.learning_rate = check.positive("learning_rate", learning_rate)
         self.warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
-        self.stable_steps = check.integer("stable_steps", stable_steps, minimum=0)
-        self.decay_steps = check.integer("decay_steps", decay_steps, minimum=0)
+        if decay_steps is None:
+            check.fail_type("decay_steps", decay_steps, "an integer >= 0, or (with "
+                            "stable_steps=None) a fraction of the run in (0, 1)")
+        if stable_steps is None:
+            # The plateau fills the run, whose length comes from fit().
+            if isinstance(decay_steps, float) and 0 < decay_steps < 1:
+                self.decay_steps = float(decay_steps)
+            else:
+                self.decay_steps = check.integer("decay_steps", decay_steps, minimum=0)
+            self.stable_steps = None
+        else:
+            self.stable_steps = check.integer("stable_steps", stable_steps, minimum=0)
+            self.decay_steps = check.integer("decay_steps", decay_steps, minimum=0)
         self.warmup_type = check.choice("warmup_type", warmup_type, self._types)
         self.decay_type = check.choice("decay_type", decay_type, self._types)
         self.min_lr_ratio = check.number("min_lr_ratio", min_lr_ratio, minimum=0.0, maximum=1.0)
         self.num_cycles = check.positive("num_cycles", num_cycles)
+
+    def _take_length(self, steps):
+        """The plateau fills the run of `steps` updates, taken from fit()."""
+        steps = check.count("total_steps", steps)
+        decay = self.decay_steps
+        if isinstance(decay, float):
+            decay = int(round(decay * steps))
+        stable = steps - self.warmup_steps - decay
+        if stable < 0:
+            check.fail_value("total_steps", steps, f"at least warmup_steps + decay_steps "
+                             f"({self.warmup_steps + decay}) updates in the run")
+        self.stable_steps, self.decay_steps = stable, decay
 
     def _warm_shape(self, step):
         done, remaining = _progress(step, self.warmup_steps)
@@ -641,6 +696,8 @@ class WarmupStableDecay(Schedule):
         return c * c * _f(ops.minimum(ahead, 1))
 
     def _compute(self, step):
+        if self.stable_steps is None:
+            _not_known_yet(self)
         # One shape in [0, 1] (warmup ramp, 1 on the plateau, decay, 0 after), then
         # the floor: a few scalar ops, as the rate is computed in every train step.
         # The warmup shape is < 1 during warmup and 1 after it, where the decay shape
@@ -716,16 +773,24 @@ class Warmup(Schedule):
         self.warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
         self.start_learning_rate = check.non_negative("start_learning_rate", start_learning_rate)
         # The rate the ramp ends on, schedule(0) (schedules are pure): a number taken
-        # once here, not a second evaluation of the schedule in every train step.
+        # once here, not a second evaluation of the schedule in every train step (for a
+        # schedule waiting for its length from fit(), once it has it).
+        self._target = None
+        if not takes_length(self.schedule):
+            self._take_target(schedule)
+
+    def _take_target(self, given):
         try:
             self._target = float(ops.convert_to_numpy(_f(evaluate(self.schedule, _step_tensor(0)))))
         except Exception as error:  # noqa: BLE001 - reported with the argument's name
             check.fail_value(
-                "schedule", schedule, f"a schedule that can be evaluated at step 0 (it raised "
+                "schedule", given, f"a schedule that can be evaluated at step 0 (it raised "
                 f"{type(error).__name__}: {error})"
             )
 
     def _compute(self, step):
+        if self._target is None:
+            self._take_target(self.schedule)
         w = self.warmup_steps
         after = _f(evaluate(self.schedule, ops.maximum(step - w, 0)))
         if w == 0:
@@ -931,8 +996,10 @@ def horizon(schedule):
     """
     K = keras.optimizers.schedules
     if isinstance(schedule, (OneCycle, Linear)):
-        return int(schedule.total_steps), "ends"
+        return None if schedule.total_steps is None else (int(schedule.total_steps), "ends")
     if isinstance(schedule, WarmupStableDecay):
+        if schedule.stable_steps is None:
+            return None
         return schedule.warmup_steps + schedule.stable_steps + schedule.decay_steps, "ends"
     if isinstance(schedule, Tabulated):
         return len(schedule.values), "ends"
@@ -967,6 +1034,61 @@ def horizon(schedule):
         inner = getattr(schedule, "schedule", None)
         return None if inner is None else horizon(inner)
     return None
+
+
+def _length_wanted(schedule):
+    """The schedules inside `schedule` waiting for a length from fit(), with the steps of
+    the run they get: [(schedule, f)] where f maps the run's steps to theirs."""
+    if isinstance(schedule, (OneCycle, Linear)) and schedule.total_steps is None:
+        return [(schedule, lambda n: n)]
+    if isinstance(schedule, WarmupStableDecay) and schedule.stable_steps is None:
+        return [(schedule, lambda n: n)]
+    inner = getattr(schedule, "schedule", None)
+    if isinstance(schedule, Warmup):
+        w = schedule.warmup_steps
+        return [(s, lambda n, f=f: f(n - w)) for s, f in _length_wanted(inner)]
+    if isinstance(schedule, PerEpoch):
+        e = schedule.steps_per_epoch
+        return [(s, lambda n, f=f: f(n // e)) for s, f in _length_wanted(inner)]
+    if isinstance(schedule, InUpdates):
+        k = schedule.gradient_accumulation_steps
+        return [(s, lambda n, f=f: f(n // k)) for s, f in _length_wanted(inner)]
+    if isinstance(schedule, Sequence):
+        start = max(schedule.boundaries, default=0)
+        return [(s, lambda n, f=f: f(n - start)) for s, f in _length_wanted(schedule.schedules[-1])]
+    if isinstance(inner, keras.optimizers.schedules.LearningRateSchedule):
+        return _length_wanted(inner)  # Scaled, InMicroBatches, ControlledRate
+    return []
+
+
+def takes_length(schedule):
+    """Whether `schedule` (or one it wraps) waits for its length from fit()."""
+    return bool(_length_wanted(schedule))
+
+
+def take_length(schedule, steps):
+    """Gives the schedules waiting inside `schedule` their lengths, for a run of `steps`
+    (in the steps Keras passes it); returns their names. Done by lrschedule's callbacks
+    when training starts."""
+    done = []
+    for inner, steps_of in _length_wanted(schedule):
+        inner._take_length(steps_of(steps))
+        done.append(type(inner).__name__)
+    return done
+
+
+def with_length(schedule, steps):
+    """A copy of `schedule` with the length it would take from a run of `steps`: to look
+    at a schedule built without its length (`values()`, `plot()`) before training.
+
+    Example:
+        >>> lrschedule.values(with_length(OneCycle(0.01), 1000), range(1000))
+    """
+    copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+    if not take_length(copy, check.count("steps", steps)):
+        check.fail_value("schedule", schedule, "a schedule built without its length (e.g. "
+                         "OneCycle(max_lr) with no total_steps)")
+    return copy
 
 
 @_register

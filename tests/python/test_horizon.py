@@ -238,3 +238,92 @@ def test_a_run_extended_and_resumed_goes_on_without_a_jump(tmp_path):
     np.testing.assert_allclose(rates[-1], lrs.values(lrs.extend(planned, 24, 60), 59),
                                rtol=1e-3, atol=1e-6)
     assert abs(rates[0] - planned_rates[23]) <= np.max(np.abs(np.diff(planned_rates))) * 1.01
+
+
+# --- the length taken from fit() ----------------------------------------------------
+
+
+def probe_fit(schedule, epochs=5, batches=4, callbacks=None, **kwargs):
+    from probes import RateTrace, kernel_probe, probe_data
+
+    model = kernel_probe(schedule)
+    x, y = probe_data(batches * 2)
+    trace = RateTrace()
+    callbacks = [lrs.LRLogger()] if callbacks is None else callbacks
+    model.fit(x, y, batch_size=2, epochs=epochs, shuffle=False, verbose=0,
+              callbacks=[*callbacks, trace], **kwargs)
+    return model, trace.rates
+
+
+@pytest.mark.parametrize("build, sized", [
+    (lambda: lrs.OneCycle(0.1), lambda n: lrs.OneCycle(0.1, n)),
+    (lambda: lrs.Linear(0.1, 0.01), lambda n: lrs.Linear(0.1, 0.01, n)),
+    # warmup 2, the last quarter (5 of 20) decays, the plateau fills the rest (13)
+    (lambda: lrs.WarmupStableDecay(0.1, 2, None, 0.25),
+     lambda n: lrs.WarmupStableDecay(0.1, 2, n - 2 - n // 4, n // 4)),
+    (lambda: lrs.Warmup(lrs.OneCycle(0.1), 4), lambda n: lrs.Warmup(lrs.OneCycle(0.1, n - 4), 4)),
+])
+def test_a_schedule_without_its_length_takes_the_runs_from_fit(build, sized):
+    schedule = build()
+    with pytest.raises(ValueError, match="not known yet"):
+        lrs.values(schedule, range(3))
+    # 5 epochs of 4 batches: 20 updates
+    model, rates = probe_fit(schedule)
+    expected = lrs.values(sized(20), range(20)).astype(np.float64)
+    np.testing.assert_allclose(rates, expected, rtol=1e-4, atol=1e-7)
+    assert lrs.horizon(schedule) == (20, "ends")
+    # Saved with its length: a reload has it.
+    back = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+    np.testing.assert_array_equal(lrs.values(back, range(20)), lrs.values(sized(20), range(20)))
+
+
+def test_under_accumulation_and_after_initial_epoch_the_length_counts_the_runs_updates():
+    from probes import RateTrace, kernel_probe, probe_data
+
+    schedule = lrs.OneCycle(0.1)
+    model = kernel_probe(0.1)
+    model.compile(optimizer=lrs.count_updates(keras.optimizers.SGD(
+        schedule, gradient_accumulation_steps=2)), loss="mean_absolute_error")
+    x, y = probe_data(8)
+    # epochs 2..5 of 4 batches: 16 batches, 8 updates
+    model.fit(x, y, batch_size=2, epochs=6, initial_epoch=2, verbose=0,
+              callbacks=[lrs.HorizonCheck()])
+    assert schedule.total_steps == 8
+
+
+def test_a_resumed_run_takes_the_same_length_and_the_same_rates(tmp_path):
+    backup = str(tmp_path / "backup")
+
+    class StopAt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 3:
+                raise RuntimeError("interrupted")
+
+    _, whole = probe_fit(lrs.OneCycle(0.1), epochs=5)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        probe_fit(lrs.OneCycle(0.1), epochs=5,
+                  callbacks=[keras.callbacks.BackupAndRestore(backup), StopAt(),
+                             lrs.LRLogger()])
+    schedule = lrs.OneCycle(0.1)
+    _, resumed = probe_fit(schedule, epochs=5,
+                           callbacks=[keras.callbacks.BackupAndRestore(backup), lrs.LRLogger()])
+    assert schedule.total_steps == 20
+    np.testing.assert_allclose(resumed, whole[12:], rtol=1e-4, atol=1e-7)
+
+
+def test_without_a_callback_or_a_known_epoch_length_the_error_says_what_to_do():
+    from probes import kernel_probe, probe_data
+
+    model = kernel_probe(lrs.OneCycle(0.1))
+    x, y = probe_data(4)
+    with pytest.raises(Exception, match="not known yet.*lrschedule's callbacks"):
+        model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+    model = kernel_probe(lrs.OneCycle(0.1))
+    batches = ((x[:2], y[:2]) for _ in range(2))
+    with pytest.raises(ValueError, match="OneCycle takes its length from fit\\(\\), but this "
+                                         "fit's number of steps per epoch is unknown"):
+        model.fit(batches, epochs=1, verbose=0, callbacks=[lrs.LRLogger()])
+    with pytest.raises(ValueError, match="`schedule` must be a schedule built without its length"):
+        lrs.with_length(lrs.OneCycle(0.1, 100), 50)
+    np.testing.assert_array_equal(lrs.values(lrs.with_length(lrs.OneCycle(0.1), 50), range(50)),
+                                  lrs.values(lrs.OneCycle(0.1, 50), range(50)))

@@ -143,6 +143,9 @@ def test_r_refuses_what_only_r_can_get_wrong(r, code, arg, value):
 BAD_VALUES = [("NA", "NA"), ("Inf", "Inf"), ("string", '"a"'), ("NULL", "NULL"),
               ("pair", "c(1, 2)")]
 NULL_ALLOWED = {"step_size_down", "warmup_target", "timescale"}
+# Lengths that NULL leaves to fit() (the schedule takes the run's when training starts).
+NULL_ALLOWED_IN = {"schedule_one_cycle": {"total_steps"}, "schedule_linear": {"total_steps"},
+                   "schedule_warmup_stable_decay": {"stable_steps"}}
 
 
 def _valid_r_arg(name, value):
@@ -168,7 +171,8 @@ def bad_input_table():
         for arg, valid in args.items():
             takes_vector = isinstance(valid, list) or arg in ("fn", "schedules")
             usable = [(kind, text) for kind, text in BAD_VALUES
-                      if not (kind == "NULL" and arg in NULL_ALLOWED)
+                      if not (kind == "NULL" and (arg in NULL_ALLOWED or
+                                                  arg in NULL_ALLOWED_IN.get(r_function, ())))
                       and not (kind == "pair" and takes_vector)]
             kind, text = usable[turn % len(usable)]
             turn += 1

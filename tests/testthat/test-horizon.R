@@ -62,3 +62,29 @@ test_that("schedule_extend() keeps the old rates, then stretches the rest to the
                "must be a schedule that ends", class = "python.builtin.ValueError")
   expect_error(schedule_extend(planned, at_step = -1, total_steps = 200))
 })
+
+test_that("a schedule built without its length takes the run's from fit()", {
+  skip_if_no_lrschedule()
+  s <- schedule_one_cycle(0.1)
+  expect_match(format(s), "length: taken from fit() when training starts", fixed = TRUE,
+               all = FALSE)
+  expect_error(lr_values(s, 0:2), "not known yet")
+  expect_null(lr_horizon(s))
+  keras <- py_keras()
+  model <- keras$Sequential(list(keras$Input(shape = list(1L)), keras$layers$Dense(1L)))
+  model$compile(optimizer = optimizer_sgd(s), loss = "mse")
+  x <- matrix(1, 8, 1)
+  # 5 epochs of 4 batches: 20 updates
+  history <- model$fit(x, x, batch_size = 2L, epochs = 5L, verbose = 0L,
+                       callbacks = list(callback_lr_logger()))
+  expect_identical(lr_horizon(s), list(steps = 20, kind = "ends"))
+  expect_equal(unlist(history$history$learning_rate),
+               lr_values(schedule_one_cycle(0.1, total_steps = 20), c(3, 7, 11, 15, 19)),
+               tolerance = 1e-6)
+  # the plateau fills the run: warmup 2, the last quarter (5) decays, 13 at the peak
+  wsd <- lr_with_length(schedule_warmup_stable_decay(0.1, 2, decay_steps = 0.25), 20)
+  expect_equal(lr_values(wsd, 0:20),
+               lr_values(schedule_warmup_stable_decay(0.1, 2, 13, 5), 0:20), tolerance = 1e-7)
+  expect_error(schedule_warmup_stable_decay(0.1, 2), "decay_steps",
+               class = "lrschedule_argument_error")
+})

@@ -101,7 +101,7 @@ from keras import ops
 from lrschedule import _validation as check
 from lrschedule import inspection
 from lrschedule._horizon import AccumulationWarning, emit
-from lrschedule.schedules import InMicroBatches, InUpdates, evaluate
+from lrschedule.schedules import InMicroBatches, InUpdates, evaluate, takes_length
 
 try:
     from keras.src.utils.io_utils import print_msg as _keras_print_msg
@@ -582,6 +582,16 @@ def rate_object(optimizer):
     return optimizer._learning_rate
 
 
+def set_rate_object(optimizer, schedule):
+    """Gives the optimizer a new rate object (a schedule), through Keras's setter.
+
+    Called as the property's setter itself: `optimizer.learning_rate = x` first reads
+    the current rate on TensorFlow (its tracking compares the old value), which
+    evaluates the current schedule, and a schedule waiting for its length cannot be.
+    """
+    type(optimizer).learning_rate.fset(optimizer, schedule)
+
+
 def step_count(optimizer):
     """The step the optimizer's next update evaluates its rate at."""
     # The optimizer evaluates its schedule at the raw iteration counter (micro-batches
@@ -699,7 +709,7 @@ def _install_one(group):
         if owner is not None and owner is not optimizer:
             # The one object was given to a second optimizer: each gets its own state.
             controlled = ControlledRate.from_config(current.get_config())
-            optimizer.learning_rate = controlled
+            set_rate_object(optimizer, controlled)
             changed = True
         if controlled.schedule is not None:
             counted = count_in_updates(controlled.schedule, optimizer)
@@ -710,7 +720,7 @@ def _install_one(group):
     elif isinstance(current, _LearningRateSchedule):
         controlled = ControlledRate(schedule=count_in_updates(current, optimizer))
         # The setter accepts a schedule in every case.
-        optimizer.learning_rate = controlled
+        set_rate_object(optimizer, controlled)
         changed = True
         state = controlled.state
     elif isinstance(current, keras.Variable):
@@ -787,6 +797,12 @@ class DrivenRate:
         """Replaces a schedule by its rate now, held (what ScheduleLR drives)."""
         controlled = self.controlled
         if controlled is not None and controlled.schedule is not None:
+            if takes_length(controlled.schedule):
+                raise ValueError(
+                    "ScheduleLR replaces the optimizer's schedule by the rates it sets, and "
+                    f"this one ({type(controlled.schedule).__name__}) has no length yet (it "
+                    "would take it from fit()): compile the optimizer with a rate, or with a "
+                    "schedule given its length.")
             step = step_count(self.optimizer)
             self.write(model, base_rate=float(ops.convert_to_numpy(controlled.base(step))))
             controlled.schedule = None
