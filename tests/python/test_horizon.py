@@ -278,7 +278,7 @@ def test_a_schedule_without_its_length_takes_the_runs_from_fit(build, sized):
 
 
 def test_under_accumulation_and_after_initial_epoch_the_length_counts_the_runs_updates():
-    from probes import RateTrace, kernel_probe, probe_data
+    from probes import kernel_probe, probe_data
 
     schedule = lrs.OneCycle(0.1)
     model = kernel_probe(0.1)
