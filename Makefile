@@ -74,10 +74,11 @@ $(STAMPS)/venv-np2: requirements-np2.txt $(PY_SOURCES) DESCRIPTION $(STAMPS)/sys
 	@rm -rf build *.egg-info python/*.egg-info
 	@touch $@
 
-# (test_distributed.py runs its TensorFlow and JAX workers from the first run. The
-# property-based, callback-property and resume modules, the slowest, exercise the
-# backends' arithmetic, which the R stack's legs test: they are left out here.)
-NP2_JAX_SKIP := %test_distributed.py
+# (test_distributed.py runs its TensorFlow and JAX workers from the first run; find_lr
+# and Keras's callback cases run on JAX in test-backends. The property-based,
+# callback-property and resume modules, the slowest, exercise the backends' arithmetic,
+# which the R stack's legs test: they are left out here.)
+NP2_JAX_SKIP := %test_distributed.py %test_lr_finder.py %test_keras_callback_cases.py
 test-numpy2: $(STAMPS)/venv-np2
 	KERAS_BACKEND=tensorflow $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(NP2_TESTS)
 	KERAS_BACKEND=jax $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(filter-out $(NP2_JAX_SKIP),$(NP2_TESTS))
@@ -90,7 +91,7 @@ test: $(STAMPS)/venv $(STAMPS)/r-package
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-numpy2
 	$(MAKE) --no-print-directory test-install
-	$(MAKE) --no-print-directory check CHECK_ARGS=--no-tests
+	$(MAKE) --no-print-directory check CHECK_ARGS="--no-tests --no-vignettes"
 
 # A plain clone, R CMD INSTALL . and R CMD build ., install_lrschedule() into a fresh
 # virtualenv, a new R session training (about 2.5 minutes, most of it pip).
@@ -113,8 +114,9 @@ build: $(STAMPS)/system $(STAMPS)/venv
 	R CMD build .
 
 # R CMD check of that tarball; a WARNING fails it as an ERROR does. `make test` runs it
-# without the tests (CHECK_ARGS=--no-tests): test-r has just run the same testthat suite
-# against the same sources, and this halves the check's time.
+# without the tests (test-r has just run the same testthat suite against the same
+# sources) and without running the vignette again (R CMD build has just built it from
+# its code): this halves the check's time.
 CHECK_ARGS ?=
 check: build
 	rm -rf lrschedule.Rcheck

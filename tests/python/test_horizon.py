@@ -169,6 +169,11 @@ def test_per_layer_groups_sharing_a_horizon_warn_once():
 ENDING = [(i, s) for i, s in catalogue() if lrs.horizon(s) is not None]
 
 
+# The stretch is arithmetic on the schedule's values, the same on every backend (each
+# backend evaluates Extended in the catalogue's tests): checked on TensorFlow, where a
+# new schedule costs no compile.
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="backend-independent arithmetic, checked on TensorFlow")
 @pytest.mark.parametrize("case, schedule", ENDING, ids=[i for i, _ in ENDING])
 @pytest.mark.parametrize("where", ["start", "middle", "last step"])
 def test_extend_is_the_old_schedule_before_at_step_then_stretched_to_the_new_end(
