@@ -133,11 +133,7 @@ check_learning_rate <- function(x, arg = "learning_rate", call = rlang::caller_e
 optimizer_loss_scale <- function(inner_optimizer, initial_scale = 32768,
                                  dynamic_growth_steps = 2000L, name = NULL) {
   call <- rlang::current_env()
-  if (!inherits(inner_optimizer, "python.builtin.object") ||
-      !py_isinstance(inner_optimizer, keras()$optimizers$Optimizer)) {
-    abort_arg("inner_optimizer", inner_optimizer,
-              "a Keras optimizer (e.g. from optimizer_adam())", call)
-  }
+  check_plain_optimizer(inner_optimizer, "inner_optimizer", call)
   initial_scale <- check_number(initial_scale, call = call)
   if (initial_scale <= 0) abort_arg("initial_scale", initial_scale, "a number > 0", call)
   dynamic_growth_steps <- check_whole(dynamic_growth_steps, call = call)

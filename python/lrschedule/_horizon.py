@@ -95,11 +95,10 @@ def _fmt(x):
 
 def _messages(model, first_epoch, params):
     from lrschedule.callbacks._rate_control import (
-        ControlledRate,
         _rate_at,
         accumulation_steps,
         groups_of,
-        rate_object,
+        schedule_of,
         step_count,
     )
 
@@ -109,8 +108,7 @@ def _messages(model, first_epoch, params):
     out, seen = [], set()
     for group in groups_of(model):
         optimizer = group.optimizer
-        rate = rate_object(optimizer)
-        schedule = rate.schedule if isinstance(rate, ControlledRate) else rate
+        schedule = schedule_of(optimizer)
         if not isinstance(schedule, _LearningRateSchedule):
             continue
         found = horizon(schedule)
@@ -175,12 +173,11 @@ def take_lengths(model, first_epoch, params):
     `WarmupStableDecay(..., stable_steps=None)`) take the run's: the optimizer's count
     now plus the updates of this fit, in the steps Keras passes them. Set before the
     first train step is traced, and saved with the model from then on."""
-    from lrschedule.callbacks._rate_control import ControlledRate, groups_of, rate_object, step_count
+    from lrschedule.callbacks._rate_control import groups_of, schedule_of, step_count
 
     pending = []
     for group in groups_of(model):
-        rate = rate_object(group.optimizer)
-        schedule = rate.schedule if isinstance(rate, ControlledRate) else rate
+        schedule = schedule_of(group.optimizer)
         if isinstance(schedule, _LearningRateSchedule) and ours.takes_length(schedule):
             pending.append((group.optimizer, schedule))
     if not pending:

@@ -18,13 +18,18 @@ import re
 import keras
 
 from lrschedule import _validation as check
-from lrschedule.callbacks._rate_control import count_in_updates, rate_object, set_rate_object
+from lrschedule.callbacks._rate_control import (
+    _is_multi,
+    _MultiOptimizer,
+    count_in_updates,
+    rate_object,
+    set_rate_object,
+)
 from lrschedule.schedules import InMicroBatches, InUpdates, Scaled
 
 __all__ = ["per_layer", "count_updates"]
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
-_MultiOptimizer = getattr(keras.optimizers, "MultiOptimizer", None)
 
 
 def count_updates(optimizer):
@@ -58,10 +63,6 @@ def count_updates(optimizer):
         if counted is not rate:
             set_rate_object(target, counted)
     return optimizer
-
-
-def _is_multi(optimizer):
-    return _MultiOptimizer is not None and isinstance(optimizer, _MultiOptimizer)
 
 
 def _trainable_layers(model):

@@ -1004,6 +1004,19 @@ def _rate_at(optimizer, step):
     return float(np.asarray(ops.convert_to_numpy(value)).reshape(()))
 
 
+def last_rate(optimizer):
+    """The rate `optimizer` used at its most recent step (before the first, the rate the
+    first step will use), as a Python float."""
+    return _rate_at(optimizer, max(step_count(optimizer) - 1, 0))
+
+
+def schedule_of(optimizer):
+    """The schedule the optimizer's rate follows (inside a `ControlledRate`), or its
+    rate object itself (a variable for a constant rate; None when ScheduleLR holds it)."""
+    rate = rate_object(optimizer)
+    return rate.schedule if isinstance(rate, ControlledRate) else rate
+
+
 def rate_used(model, group=None):
     """The learning rate the optimizer used at its most recent step (a Python float).
 
@@ -1011,8 +1024,7 @@ def rate_used(model, group=None):
     rate: a constant, a schedule, a `ControlledRate`. Of a MultiOptimizer: the
     primary group's, or the group named `group`.
     """
-    optimizer = optimizer_of(model, group)
-    return _rate_at(optimizer, max(step_count(optimizer) - 1, 0))
+    return last_rate(optimizer_of(model, group))
 
 
 def current(model, group=None):
@@ -1072,8 +1084,7 @@ def log_rates(model, logs, overwrite=False):
         if group.name is not None:
             names.append(f"learning_rate/{group.name}")
         if overwrite or any(n not in logs for n in names):
-            optimizer = group.optimizer
-            value = _rate_at(optimizer, max(step_count(optimizer) - 1, 0))
+            value = last_rate(group.optimizer)
             for n in names:
                 if overwrite or n not in logs:
                     logs[n] = value

@@ -9,13 +9,14 @@ from lrschedule import _validation as check
 from lrschedule._horizon import check_once
 from lrschedule.callbacks._rate_control import (
     ControlledRate,
-    _rate_at,
     counts_micro_batches,
     groups_of,
     host_rates,
+    last_rate,
     log_rates,
     rate_object,
     register,
+    schedule_of,
     step_count,
     warn_micro_batches,
 )
@@ -78,9 +79,7 @@ class LRLogger(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._reset()
         for group in groups_of(self.model):
-            rate = rate_object(group.optimizer)
-            if isinstance(rate, ControlledRate):
-                rate = rate.schedule
+            rate = schedule_of(group.optimizer)
             if counts_micro_batches(rate, group.optimizer) and rate not in _WARNED:
                 _WARNED.add(rate)
                 warn_micro_batches(rate, group.optimizer, wrapped=False)
@@ -118,8 +117,7 @@ class LRLogger(keras.callbacks.Callback):
             self.model  # noqa: B018 - the access itself syncs
         for entry in held_in_variables:
             # A rate held in a variable, which other code may assign at any batch.
-            optimizer = entry["group"].optimizer
-            entry["rates"].append(_rate_at(optimizer, max(step_count(optimizer) - 1, 0)))
+            entry["rates"].append(last_rate(entry["group"].optimizer))
 
     def _flush(self):
         epoch, self._epoch = self._epoch, None
