@@ -72,6 +72,41 @@ class Kernels(keras.callbacks.Callback):
         return {n: steps[:, i] for i, n in enumerate(self.names)}
 
 
+class Flat(keras.callbacks.Callback):
+    """Logs a monitored value (`flat`) that never improves after the first epoch."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["flat"] = 1.0
+
+
+class StopAt(keras.callbacks.Callback):
+    """Interrupts training at the start of epoch `epoch` (a crash to resume from)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("interrupted")
+
+
+def torch_trajectory(make_scheduler, steps, base_lr=1.0):
+    """The rates a PyTorch scheduler gives at steps 0..steps-1, stepped once per
+    optimizer step (torch imported here: only the tests that compare with it need it)."""
+    import torch
+
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=base_lr)
+    scheduler = make_scheduler(optimizer)
+    rates = []
+    for _ in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return np.asarray(rates)
+
+
 def count_traces(model):
     """Counts the Python calls of `model.train_step` in `["n"]`: one per trace of a
     compiled train step (eager torch calls it every step)."""

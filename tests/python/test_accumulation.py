@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import lrschedule as lrs
-from probes import Kernels, RateTrace, kernel_probe, probe_data
+from probes import Flat, Kernels, RateTrace, kernel_probe, probe_data, torch_trajectory
 
 K = 4
 UPDATES = 5
@@ -55,16 +55,10 @@ def step_decay():
 
 def torch_one_cycle(updates, max_lr=0.1):
     torch = pytest.importorskip("torch", reason="PyTorch, the reference, is not installed")
-    param = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([param], lr=max_lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=updates,
-                                                cycle_momentum=False)
-    out = []
-    for _ in range(updates):
-        out.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    return np.array(out)
+    return torch_trajectory(
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=max_lr, total_steps=updates,
+                                                      cycle_momentum=False),
+        updates, base_lr=max_lr)
 
 
 def test_count_updates_gives_update_u_the_rate_of_step_u():
@@ -138,10 +132,6 @@ def test_logger_per_batch_logs_the_rate_each_update_used():
 
 
 def test_plateau_over_an_accumulating_schedule_multiplies_it():
-    class Flat(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logs["flat"] = 1.0
-
     opt = lrs.count_updates(keras.optimizers.SGD(step_decay(), gradient_accumulation_steps=K))
     plateau = lrs.ReduceLROnPlateau("flat", factor=0.5, patience=0, mode="min")
     rates, _, _, _ = run(opt, callbacks=[Flat(), plateau], epochs=3, batches=2 * K)

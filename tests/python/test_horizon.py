@@ -299,15 +299,12 @@ def test_under_accumulation_and_after_initial_epoch_the_length_counts_the_runs_u
 def test_a_resumed_run_takes_the_same_length_and_the_same_rates(tmp_path):
     backup = str(tmp_path / "backup")
 
-    class StopAt(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 3:
-                raise RuntimeError("interrupted")
+    from probes import StopAt
 
     _, whole = probe_fit(lrs.OneCycle(0.1), epochs=5)
     with pytest.raises(RuntimeError, match="interrupted"):
         probe_fit(lrs.OneCycle(0.1), epochs=5,
-                  callbacks=[keras.callbacks.BackupAndRestore(backup), StopAt(),
+                  callbacks=[keras.callbacks.BackupAndRestore(backup), StopAt(3),
                              lrs.LRLogger()])
     schedule = lrs.OneCycle(0.1)
     _, resumed = probe_fit(schedule, epochs=5,

@@ -24,6 +24,7 @@ from keras.src.testing import test_utils
 from keras.src.utils import io_utils, numerical_utils
 
 import lrschedule
+from probes import Flat
 
 SCHEDULE_ON_PURPOSE = ("lrschedule's callbacks work on top of a schedule: that is what "
                        "they are for (Keras's raise this TypeError)")
@@ -187,12 +188,6 @@ def test_learning_rate_in_history(scheduler_setup):
 # --------------------------------------------------------------------------------------
 # What the drop-in means beyond Keras's cases: the rate variable stays Keras's.
 
-
-class Flat(keras.callbacks.Callback):
-    """A monitored value that never improves after the first epoch."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs["flat"] = 1.0
 
 
 def test_the_rate_variable_stays_keras_own_and_assignable(scheduler_setup):

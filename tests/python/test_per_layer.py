@@ -21,7 +21,7 @@ import pytest
 from keras import ops
 
 import lrschedule as lrs
-from probes import TARGET, Kernels
+from probes import TARGET, Flat, Kernels, StopAt
 
 NAMES = ("low", "mid", "top")
 HERE = pathlib.Path(__file__).resolve().parent
@@ -55,12 +55,6 @@ def fit(model, epochs, callbacks=(), batches=3, **kwargs):
                         callbacks=[*callbacks, trace], **kwargs)
     return trace.rates, history.history
 
-
-class Flat(keras.callbacks.Callback):
-    """Logs a monitored value that never improves after the first epoch."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs["flat"] = 1.0
 
 
 def test_decay_gives_each_depth_its_factor_of_one_schedule():
@@ -237,8 +231,8 @@ RUN_SCRIPT = textwrap.dedent("""
     import numpy as np, keras
     sys.path.insert(0, sys.argv[1])
     import lrschedule as lrs
-    from probes import Kernels
-    from test_per_layer import Flat, data
+    from probes import Flat, Kernels
+    from test_per_layer import data
     model = keras.models.load_model(sys.argv[2])
     x, y = data(6)
     trace = Kernels(("low", "mid", "top"))
@@ -283,16 +277,6 @@ def test_a_saved_model_keeps_every_groups_rate_and_state_in_a_new_process(tmp_pa
     expected = expected_plateau_rates(4, first_epoch=2)
     for name in NAMES:
         np.testing.assert_allclose(rates[name], expected[name], rtol=1e-4, err_msg=name)
-
-
-class StopAt(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise RuntimeError("interrupted")
 
 
 def test_backup_and_restore_resumes_every_group_exactly(tmp_path):

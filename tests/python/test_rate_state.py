@@ -22,7 +22,7 @@ import pytest
 from keras import ops
 
 import lrschedule as lrs
-from probes import RateTrace, count_traces, kernel_probe, probe_data
+from probes import Flat, RateTrace, count_traces, kernel_probe, probe_data
 
 HERE = pathlib.Path(__file__).resolve().parent
 BACKEND = keras.backend.backend()
@@ -30,12 +30,6 @@ compiled = pytest.mark.skipif(
     BACKEND == "torch", reason="the torch backend runs the train step eagerly: nothing is compiled"
 )
 
-
-class Flat(keras.callbacks.Callback):
-    """Logs a monitored value that never improves after the first epoch."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs["flat"] = 1.0
 
 
 @compiled

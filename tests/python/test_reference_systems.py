@@ -11,22 +11,11 @@ import numpy as np
 import pytest
 
 import lrschedule as lrs
+from probes import torch_trajectory
 
 torch = pytest.importorskip("torch")
 
 RTOL = 1e-5
-
-
-def torch_trajectory(make_scheduler, steps, base_lr=1.0):
-    param = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([param], lr=base_lr)
-    scheduler = make_scheduler(optimizer)
-    rates = []
-    for _ in range(steps):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    return np.asarray(rates)
 
 
 def assert_trajectory(ours, reference, atol=0.0):
