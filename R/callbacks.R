@@ -166,6 +166,20 @@ rate_for_python <- function(value) {
 #' files hold the state after this epoch's update. The rate used (before a
 #' reduction made at the epoch's end) is logged as `learning_rate`.
 #'
+#' @section Smooth reductions (a cooldown on plateau):
+#' With `decay_steps = N`, a reduction does not cut the rate at once: from the next
+#' update, the rate moves from the rate in force to the reduced rate (`lr * factor`,
+#' not below `min_lr`) over `N` updates, along `decay_type`, then stays there. Over a
+#' schedule, both ends follow the schedule, which keeps its shape. Keras's rule
+#' (`patience`, `min_delta`, `cooldown`) still decides when; a reduction made while
+#' one is in progress continues from the rate reached. A small `factor` with
+#' `min_lr` as the floor (`factor = 1e-3, min_lr = 1e-5`) makes it the cooldown of a
+#' warmup-stable-decay run, started when the metric stalls instead of at a fixed
+#' step. The decay is computed inside the compiled train step and is saved and
+#' resumed with the rest of the state. With a constant rate, the optimizer gets a
+#' `ControlledRate` holding it (Keras's `LearningRateScheduler` can then no longer
+#' set that optimizer's rate).
+#'
 #' @param monitor String. The quantity to monitor. Defaults to `"val_loss"`.
 #' @param factor A float, 0 < factor < 1. `new_lr = lr * factor`. Defaults to `0.1`.
 #' @param patience Integer >= 0. Epochs without improvement before a reduction.
@@ -184,6 +198,12 @@ rate_for_python <- function(value) {
 #' @param groups `NULL`, or names of the optimizers of an [optimizer_multi()] or
 #'   [optimizer_per_layer()] whose rate a reduction multiplies; `NULL` reduces every
 #'   one's by `factor`, keeping their ratios. Defaults to `NULL`.
+#' @param decay_steps Integer >= 0. `0`: a reduction is a step, as in Keras. `N > 0`:
+#'   a reduction is a smooth decay from the rate in force to the reduced rate over
+#'   the next `N` optimizer updates (see "Smooth reductions"). Defaults to `0`.
+#' @param decay_type String, one of `"linear"`, `"cosine"`, `"1-sqrt"`: the shape of a
+#'   smooth reduction (the decays of [schedule_warmup_stable_decay()]).
+#'   Defaults to `"linear"`.
 #' @returns The Python callback (`lrschedule.ReduceLROnPlateau`), to pass in
 #'   `callbacks` of `fit()`.
 #' @family callbacks
@@ -201,11 +221,16 @@ rate_for_python <- function(value) {
 #'                        callbacks = list(callback_reduce_lr_on_plateau(
 #'                          monitor = "loss", factor = 0.5, patience = 1, min_delta = 0.1)))
 #'   unlist(history$history$learning_rate)
+
+#'   # a cooldown on plateau: when the loss stalls, decay to 1e-5 over 200 updates
+#'   callback_reduce_lr_on_plateau(monitor = "loss", patience = 3, factor = 1e-3,
+#'                                 min_lr = 1e-5, decay_steps = 200, decay_type = "1-sqrt")
 #' }
 #' @export
 callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, patience = 10,
                                           verbose = 0, mode = "auto", min_delta = 1e-4,
-                                          cooldown = 0, min_lr = 0, groups = NULL) {
+                                          cooldown = 0, min_lr = 0, groups = NULL,
+                                          decay_steps = 0, decay_type = "linear") {
   call <- rlang::current_env()
   py_call(lrs()$ReduceLROnPlateau, list(
     monitor = check_string(monitor),
@@ -216,7 +241,9 @@ callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, pa
     min_delta = check_number(min_delta),
     cooldown = check_whole(cooldown),
     min_lr = check_number(min_lr),
-    groups = check_group_names(groups, call)
+    groups = check_group_names(groups, call),
+    decay_steps = check_whole(decay_steps),
+    decay_type = check_string(decay_type)
   ), call = call)
 }
 

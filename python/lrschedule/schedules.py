@@ -112,13 +112,18 @@ def _interpolate(start, end, done, remaining, anneal):
     """Anneal from `start` (done=0) to `end` (remaining=0); done + remaining = 1.
 
     Cosine weighs `start` by sin^2(pi remaining / 2) and `end` by sin^2(pi done / 2)
-    (as `_sin2_half_pi` explains), linear by `remaining` and `done`. Each weight comes
+    (as `_sin2_half_pi` explains), linear by `remaining` and `done`, "1-sqrt" (the
+    cooldown of warmup-stable-decay runs) by 1 - sqrt(done) and sqrt(done). Each weight comes
     from its own exact fraction: a weight taken as `1 - w` loses float32 precision
     where w is near 1, which matters when `end` is far larger than `start` (a one-cycle
     with div_factor 1e4 was off PyTorch by 4.5e-4 one step after the start).
     """
     if anneal == "cos":
         return start * _sin2_half_pi(remaining) + end * _sin2_half_pi(done)
+    if anneal == "1-sqrt":
+        # start weighed by 1 - sqrt(p) (written without cancellation), end by sqrt(p).
+        root = ops.sqrt(done)
+        return start * (remaining / (1.0 + root)) + end * root
     return start * remaining + end * done
 
 

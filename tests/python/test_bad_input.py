@@ -149,7 +149,8 @@ SCHEDULE_LR = (
 )
 
 # --------------------------------------------------------------------------------------
-# ReduceLROnPlateau(monitor, factor, patience, mode, min_delta, cooldown, min_lr, verbose)
+# ReduceLROnPlateau(monitor, factor, patience, mode, min_delta, cooldown, min_lr, verbose,
+#                   groups, decay_steps, decay_type)
 
 BAD_FACTOR = WRONG_KIND + NON_FINITE + NEGATIVE + ZERO + [
     ("one", 1.0, ValueError, "1.0"),
@@ -163,6 +164,12 @@ BAD_MODE = [
     ("none", None, TypeError, "None"),
     ("number", 1, TypeError, "1"),
     ("list", ["min"], TypeError, "['min']"),
+]
+BAD_DECAY_TYPE = [
+    ("unknown", "exponential", ValueError, "'exponential'"),
+    ("torch-name", "cos", ValueError, "'cos'"),
+    ("none", None, TypeError, "None"),
+    ("number", 2, TypeError, "2"),
 ]
 BAD_MONITOR = [
     ("empty", "", ValueError, "''"),
@@ -183,6 +190,10 @@ PLATEAU = (
     + family("ReduceLROnPlateau", "min_lr", lambda v: ReduceLROnPlateau(min_lr=v),
              BAD_NON_NEGATIVE)
     + family("ReduceLROnPlateau", "verbose", lambda v: ReduceLROnPlateau(verbose=v), BAD_COUNT)
+    + family("ReduceLROnPlateau", "decay_steps", lambda v: ReduceLROnPlateau(decay_steps=v),
+             BAD_COUNT)
+    + family("ReduceLROnPlateau", "decay_type", lambda v: ReduceLROnPlateau(decay_type=v),
+             BAD_DECAY_TYPE)
 )
 
 # --------------------------------------------------------------------------------------

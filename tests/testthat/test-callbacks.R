@@ -243,6 +243,38 @@ test_that("callback_reduce_lr_on_plateau over a constant rate stops at min_lr", 
   expect_equal(history_rates(history), c(0.1, 0.1, 0.05, 0.03, 0.03), tolerance = 1e-6)
 })
 
+test_that("callback_reduce_lr_on_plateau(decay_steps) decays smoothly to the reduced rate", {
+  skip_if_no_lrschedule()
+  # every epoch after the first is a plateau; patience 1 and 2 steps per epoch: the
+  # reduction is made after step 3 and the decay runs over steps 4..8. By hand, from
+  # a = 0.1 to b = 0.05 at p = (step - 4) / 4:
+  # linear b + (a - b)(1 - p); cosine b + (a - b)(1 + cos(pi p)) / 2;
+  # 1-sqrt b + (a - b)(1 - sqrt(p)).
+  tables <- list(
+    linear = c(rep(0.1, 5), 0.0875, 0.075, 0.0625, 0.05, 0.05),
+    cosine = c(rep(0.1, 5), 0.09267767, 0.075, 0.05732233, 0.05, 0.05),
+    "1-sqrt" = c(rep(0.1, 5), 0.075, 0.06464466, 0.05669873, 0.05, 0.05)
+  )
+  for (type in names(tables)) {
+    model <- kernel_model(0.1)
+    trace <- kernel_trace(model)
+    plateau <- callback_reduce_lr_on_plateau(monitor = "loss", factor = 0.5, patience = 1,
+                                             min_delta = 10, cooldown = 10, decay_steps = 4,
+                                             decay_type = type)
+    fit_kernel(model, list(plateau, trace$callback), epochs = 5)
+    expect_rates(trace$applied(), tables[[type]])
+  }
+  # a cooldown to the floor over a schedule: 0.1 -> 0.02 (min_lr), linear
+  model <- kernel_model(schedule_constant(0.1))
+  trace <- kernel_trace(model)
+  plateau <- callback_reduce_lr_on_plateau(monitor = "loss", factor = 1e-3, patience = 1,
+                                           min_delta = 10, min_lr = 0.02, cooldown = 10,
+                                           decay_steps = 4)
+  fit_kernel(model, list(plateau, trace$callback), epochs = 6)
+  expect_rates(trace$applied(), c(rep(0.1, 5), 0.08, 0.06, 0.04, 0.02, 0.02, 0.02, 0.02))
+  expect_equal(lr_current(model), 0.02, tolerance = 1e-6)
+})
+
 test_that("callback_reduce_lr_on_plateau coerces and checks its arguments", {
   skip_if_no_lrschedule()
   cb <- callback_reduce_lr_on_plateau(monitor = "loss", factor = 0.5, patience = 3, cooldown = 2,
@@ -324,11 +356,12 @@ test_that("callback_reduce_lr_on_plateau takes Keras's and keras3's argument ord
   keras_order <- reticulate::py_eval(paste(
     "list(__import__('inspect').signature(",
     "__import__('keras').callbacks.ReduceLROnPlateau).parameters)"))
-  # Keras's arguments first, in Keras's order; lrschedule's own (`groups`) after them
+  # Keras's arguments first, in Keras's order; lrschedule's own after them
   keras_args <- setdiff(keras_order, "kwargs")
   expect_identical(names(formals(callback_reduce_lr_on_plateau))[seq_along(keras_args)],
                    keras_args)
-  expect_identical(setdiff(names(formals(callback_reduce_lr_on_plateau)), keras_args), "groups")
+  expect_identical(setdiff(names(formals(callback_reduce_lr_on_plateau)), keras_args),
+                   c("groups", "decay_steps", "decay_type"))
   cb <- callback_reduce_lr_on_plateau("loss", 0.5, 2, 1)
   expect_identical(cb$verbose, 1L)
   expect_identical(cb$mode, "auto")

@@ -15,8 +15,17 @@ product of the reductions made by `ReduceLROnPlateau` (1 until the first one).
 `ControlledRate` is itself a `LearningRateSchedule`: it is evaluated inside the
 compiled train step, elementwise, on every backend, and serializes with the model.
 
+With a smooth reduction (`ReduceLROnPlateau(decay_steps=N)`) the multiplier does not
+jump: from the step a reduction is made, the rate moves from the rate in force then
+(multiplier `decay_from`) to the reduced rate (multiplier `multiplier`) over N steps,
+
+    rate(step) = interpolate(reduced(decay_from), reduced(multiplier), progress)
+
+with `reduced(m)` the formula above and the interpolation's shape ("linear",
+"cosine", "1-sqrt") a setting of the `ControlledRate` (`decay_type`), not of the state.
+
 The rate state: one layout, which every callback of ours reads and writes
-(DESIGN principle 3). Six numbers, in this order (`_RateState.FIELDS`):
+(DESIGN principle 3). Nine numbers, in this order (`_RateState.FIELDS`):
 
     base_rate         the held rate (a constant rate, or ScheduleLR's per-epoch value)
     multiplier        the product of the plateau reductions (1 until the first)
@@ -24,12 +33,18 @@ The rate state: one layout, which every callback of ours reads and writes
     best              the best monitored value (NaN before the first)
     wait              epochs without improvement since the last reset
     cooldown_counter  cooldown epochs left
+    decay_from        the multiplier a smooth reduction starts from
+    decay_start       the optimizer step at which it starts
+    decay_steps       its length in optimizer steps (0: no smooth reduction)
+
+The first six are the layout of 0.1.0's files, which load with no reduction in
+progress. Steps are held as float32, exact up to 2**24 (16.7 million) steps.
 
 * **In training** they are one float32 vector variable of the optimizer
   (`install()` binds it with `optimizer.add_variable`, named
   "lrschedule_rate_state"), so they are among `optimizer.variables`: the state
   every backend's compiled train step receives, and on JAX the only state it
-  receives. A callback writes them (`write_state()`, one transfer for all six) and
+  receives. A callback writes them (`write_state()`, one transfer for all) and
   the next step reads the new values: the step is compiled once per fit, not once
   per change, and nothing is read back from the device per batch (the callbacks
   read the state once per epoch end). Under JAX's `DataParallel` the vector is
@@ -101,7 +116,13 @@ from keras import ops
 from lrschedule import _validation as check
 from lrschedule import inspection
 from lrschedule._horizon import AccumulationWarning, emit
-from lrschedule.schedules import InMicroBatches, InUpdates, evaluate, takes_length
+from lrschedule.schedules import (
+    InMicroBatches,
+    InUpdates,
+    _interpolate,
+    evaluate,
+    takes_length,
+)
 
 try:
     from keras.src.utils.io_utils import print_msg as _keras_print_msg
@@ -112,6 +133,10 @@ _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 _STATE_ATTR = "_lrschedule_state"
 # The state fields the rate itself depends on (the others are the plateau's counters).
 _HELD = ("base_rate", "multiplier", "min_lr")
+# ...and, with a smooth reduction configured, the reduction in progress.
+_DECAY = ("decay_from", "decay_start", "decay_steps")
+# ControlledRate's decay_type -> the interpolation of schedules._interpolate.
+_DECAY_TYPES = {"linear": "linear", "cosine": "cos", "1-sqrt": "1-sqrt"}
 
 
 def print_message(message, line_break=True):
@@ -154,16 +179,22 @@ class _RateState(keras.layers.Layer):
 
     A `Layer` only because a layer is what Keras's saving walks into: attached to the
     optimizer as `_lrschedule_state`, its `save_own_variables()` writes the numbers
-    under `optimizer/_lrschedule_state` in `save_weights()` and `.keras` files, as six
-    scalars in `FIELDS` order (the layout of 0.1.0's files). It is never called.
+    under `optimizer/_lrschedule_state` in `save_weights()` and `.keras` files, as
+    scalars in `FIELDS` order (0.1.0's files hold the first six, and load). It is
+    never called.
     """
 
-    FIELDS = ("base_rate", "multiplier", "min_lr", "best", "wait", "cooldown_counter")
+    FIELDS = ("base_rate", "multiplier", "min_lr", "best", "wait", "cooldown_counter",
+              "decay_from", "decay_start", "decay_steps")
+    # The fields of 0.1.0's files, and the values the later ones take when loading them.
+    FIELDS_0_1 = FIELDS[:6]
+    DEFAULTS = {"decay_from": 1.0, "decay_start": 0.0, "decay_steps": 0.0}
     _INDEX = {field: i for i, field in enumerate(FIELDS)}
 
     def __init__(self, values, **kwargs):
         super().__init__(trainable=False, dtype="float32", **kwargs)
         # Not tracked by the Layer: the saved layout is written by save_own_variables().
+        values = dict(self.DEFAULTS, **values)
         object.__setattr__(self, "_values", {f: float(values[f]) for f in self.FIELDS})
         object.__setattr__(self, "_vector", None)
         object.__setattr__(self, "_owner", None)
@@ -225,6 +256,8 @@ class _RateState(keras.layers.Layer):
         values["best"] = None if math.isnan(values["best"]) else values["best"]
         values["wait"] = int(round(values["wait"]))
         values["cooldown_counter"] = int(round(values["cooldown_counter"]))
+        values["decay_start"] = int(round(values["decay_start"]))
+        values["decay_steps"] = int(round(values["decay_steps"]))
         return values
 
     def write(self, **values):
@@ -241,7 +274,7 @@ class _RateState(keras.layers.Layer):
         self._vector.assign(np.array([current[f] for f in self.FIELDS], dtype="float32"))
         return current
 
-    # -- saving (the layout of 0.1.0's files: FIELDS order, float32 scalars) ---------------
+    # -- saving (FIELDS order, float32 scalars; 0.1.0's files hold the first six) -------
 
     def save_own_variables(self, store):
         values = self.read_all()
@@ -249,26 +282,39 @@ class _RateState(keras.layers.Layer):
             store[str(i)] = np.asarray(values[field], dtype="float32")
 
     def load_own_variables(self, store):
-        if len(store.keys()) != len(self.FIELDS):
+        count = len(store.keys())
+        if count == len(self.FIELDS_0_1):
+            fields, values = self.FIELDS_0_1, dict(self.DEFAULTS)  # a 0.1.0 file
+        elif count == len(self.FIELDS):
+            fields, values = self.FIELDS, {}
+        else:
             raise ValueError(
-                f"The saved learning-rate state has {len(store.keys())} values where "
-                f"lrschedule expects {len(self.FIELDS)} ({', '.join(self.FIELDS)}): the "
-                "file was not written by lrschedule or is damaged."
+                f"The saved learning-rate state has {count} values where lrschedule "
+                f"expects {len(self.FIELDS)} ({', '.join(self.FIELDS)}) or, in files of "
+                f"lrschedule 0.1.0, {len(self.FIELDS_0_1)}: the file was not written by "
+                "lrschedule or is damaged."
             )
-        self.write(**{field: np.asarray(store[str(i)]).reshape(())
-                      for i, field in enumerate(self.FIELDS)})
+        values.update({field: np.asarray(store[str(i)]).reshape(())
+                       for i, field in enumerate(fields)})
+        self.write(**values)
 
 
 @register
 class ControlledRate(_LearningRateSchedule):
     """The learning rate driven by lrschedule's callbacks: a base rate times a multiplier.
 
-    `rate(step) = max(base(step) * multiplier, min(base(step), min_lr))`
+    `rate(step) = reduced(multiplier)`, with
+    `reduced(m) = max(base(step) * m, min(base(step), min_lr))`
 
     `base` is `schedule(step)` or, when `schedule` is None, the held `learning_rate`.
     The floor makes `min_lr` a bound on reductions only: a reduction never takes the
     rate below `min_lr`, and never raises a rate the base schedule itself put below
     it. With `multiplier = 1` the rate is exactly the base.
+
+    With `decay_type` set, a reduction can be smooth: from step `decay_start` to
+    `decay_start + decay_steps` the rate moves from `reduced(decay_from)` to
+    `reduced(multiplier)` along the shape `decay_type` ("linear", "cosine" or
+    "1-sqrt", as `WarmupStableDecay`'s decay), and is `reduced(multiplier)` after.
 
     You rarely build one yourself: `ReduceLROnPlateau`, `ScheduleLR` and `LRLogger`
     install it in the optimizer when training starts (wrapping the optimizer's own
@@ -294,6 +340,13 @@ class ControlledRate(_LearningRateSchedule):
         best: A float or None, the best monitored value seen by `ReduceLROnPlateau`.
         wait: Integer >= 0, epochs without improvement since the last reset.
         cooldown_counter: Integer >= 0, cooldown epochs left.
+        decay_type: None, or "linear", "cosine" or "1-sqrt": the shape of smooth
+            reductions (`ReduceLROnPlateau(decay_steps=...)` sets it). Defaults to None
+            (reductions are steps).
+        decay_from: A float > 0, the multiplier the smooth reduction in progress
+            started from. Defaults to `multiplier`.
+        decay_start: Integer >= 0, the optimizer step at which it started.
+        decay_steps: Integer >= 0, its length in optimizer steps (0: none).
         name: String, the name scope of the rate's operations (no `/`).
             Defaults to "ControlledRate".
 
@@ -312,6 +365,10 @@ class ControlledRate(_LearningRateSchedule):
         wait=0,
         cooldown_counter=0,
         name="ControlledRate",
+        decay_type=None,
+        decay_from=None,
+        decay_start=0,
+        decay_steps=0,
     ):
         if isinstance(schedule, dict):
             schedule = schedule_from_config("schedule", schedule)
@@ -333,7 +390,13 @@ class ControlledRate(_LearningRateSchedule):
             "best": float("nan") if best is None else check.number("best", best),
             "wait": check.integer("wait", wait, minimum=0),
             "cooldown_counter": check.integer("cooldown_counter", cooldown_counter, minimum=0),
+            "decay_start": check.integer("decay_start", decay_start, minimum=0),
+            "decay_steps": check.integer("decay_steps", decay_steps, minimum=0),
         }
+        values["decay_from"] = (values["multiplier"] if decay_from is None
+                                else check.positive("decay_from", decay_from))
+        if decay_type is not None:
+            decay_type = check.choice("decay_type", decay_type, tuple(_DECAY_TYPES))
         # Checked here: keras.name_scope() would only refuse it when the rate is used.
         if not isinstance(name, str):
             check.fail_type("name", name, "a string")
@@ -341,6 +404,7 @@ class ControlledRate(_LearningRateSchedule):
             check.fail_value("name", name, "a string without the character `/`")
         self.schedule = schedule
         self.name = name
+        self.decay_type = decay_type
         self.state = _RateState(values)
 
     # -- the rate ---------------------------------------------------------------------
@@ -356,19 +420,35 @@ class ControlledRate(_LearningRateSchedule):
         # of steps (inspection) it works around Keras's scalar-only CosineDecay warmup.
         return ops.cast(evaluate(self.schedule, steps), "float32")
 
-    def _formula(self, steps, base_rate, multiplier, min_lr):
+    def _held_fields(self):
+        return _HELD + _DECAY if self.decay_type is not None else _HELD
+
+    def _formula(self, steps, base_rate, multiplier, min_lr, *decay):
         base = self._base(steps, base_rate)
-        return _reduced(base, ops.cast(multiplier, base.dtype), ops.cast(min_lr, base.dtype))
+        min_lr = ops.cast(min_lr, base.dtype)
+        rate = _reduced(base, ops.cast(multiplier, base.dtype), min_lr)
+        if not decay:
+            return rate
+        # A smooth reduction: from reduced(decay_from) at decay_start to rate at
+        # decay_start + decay_steps. `ahead` counts the steps still to go, in [0, n]:
+        # 0 when no reduction is in progress (n = 0), so the weight of the start is 0.
+        decay_from, start, n = (ops.cast(v, base.dtype) for v in decay)
+        d = ops.maximum(n, 1.0)
+        steps = ops.cast(steps, base.dtype)
+        ahead = ops.minimum(ops.maximum(start + n - steps, 0.0), n)
+        start_rate = _reduced(base, decay_from, min_lr)
+        return _interpolate(start_rate, rate, (d - ahead) / d, ahead / d,
+                            _DECAY_TYPES[self.decay_type])
 
     def __call__(self, step):
         with keras.name_scope(self.name):
             step = ops.convert_to_tensor(step)
-            return self._formula(step, *(self.state.variable(f) for f in _HELD))
+            return self._formula(step, *(self.state.variable(f) for f in self._held_fields()))
 
     def hold(self):
         """The state numbers the rate depends on now, for `values_at()`."""
         values = self.state.read_all()
-        return {field: values[field] for field in _HELD}
+        return {field: values[field] for field in self._held_fields()}
 
     def values_at(self, steps, held=None):
         """The rates at `steps` (a step, or a 1-D array of steps) as numpy float32,
@@ -379,7 +459,7 @@ class ControlledRate(_LearningRateSchedule):
         taking the state as arguments (`_compiled()`).
         """
         held = self.hold() if held is None else held
-        args = [np.float32(held[field]) for field in _HELD]
+        args = [np.float32(held[field]) for field in self._held_fields()]
         steps = np.asarray(steps, dtype=np.int64)
         try:
             compiled = self._compiled()
@@ -395,14 +475,18 @@ class ControlledRate(_LearningRateSchedule):
             if steps.ndim == 0 or self.schedule is None:
                 raise
         base = inspection.values(self.schedule, steps).astype("float32")
-        out = _reduced(ops.convert_to_tensor(base), args[1], args[2])
+        held_rate = ControlledRate(learning_rate=1.0, decay_type=self.decay_type)
+        out = held_rate._formula(ops.convert_to_tensor(steps), ops.convert_to_tensor(base),
+                                 *args[1:])
         return np.asarray(ops.convert_to_numpy(out), dtype=np.float32)
 
     def _compiled(self):
-        # Rebuilt when the schedule is replaced (ScheduleLR holds a rate instead).
+        # Rebuilt when the schedule is replaced (ScheduleLR holds a rate instead) or a
+        # smooth reduction is configured.
         cached = self.__dict__.get("_compiled_formula")
-        if cached is None or cached[0] is not self.schedule:
-            cached = (self.schedule, _compile(self._formula))
+        key = (self.schedule, self.decay_type)
+        if cached is None or cached[0][0] is not key[0] or cached[0][1] != key[1]:
+            cached = (key, _compile(self._formula))
             self.__dict__["_compiled_formula"] = cached
         return cached[1]
 
@@ -445,6 +529,10 @@ class ControlledRate(_LearningRateSchedule):
             "wait": state["wait"],
             "cooldown_counter": state["cooldown_counter"],
             "name": self.name,
+            "decay_type": self.decay_type,
+            "decay_from": state["decay_from"],
+            "decay_start": state["decay_start"],
+            "decay_steps": state["decay_steps"],
         }
 
     @classmethod
@@ -834,6 +922,71 @@ class DrivenRate:
             self.variable.assign(new)
             return new
         return self.now()
+
+    def allow_smooth(self, model, decay_type):
+        """Makes smooth reductions of shape `decay_type` possible (`decay()`). Returns
+        True when the optimizer's rate object changed (the train step must be rebuilt).
+
+        A smooth reduction is computed in the train step, so it needs a
+        `ControlledRate`: an optimizer keeping Keras's own rate variable (built with a
+        constant rate) gets one holding that rate, with the state it had. (Keras's
+        setter then stops tracking its variable: the optimizer's saved variables are a
+        scheduled optimizer's, the same in every run with this callback.)
+        """
+        changed = False
+        if self.controlled is None:
+            rate = float(ops.convert_to_numpy(self.variable))
+            values = self.state.read_all()
+            driven = max(values["base_rate"] * values["multiplier"],
+                         min(values["base_rate"], values["min_lr"]))
+            controlled = ControlledRate(learning_rate=rate)
+            object.__setattr__(controlled, "state", self.state)  # the bound state
+            if np.float32(driven) != np.float32(rate):
+                # The variable was set by someone else (Keras's LearningRateScheduler):
+                # hold what is in force.
+                self.write(model, base_rate=rate, multiplier=1.0, decay_steps=0.0)
+            set_rate_object(self.optimizer, controlled)
+            self.controlled = controlled
+            changed = True
+        if self.controlled.decay_type != decay_type:
+            self.controlled.decay_type = decay_type
+            changed = True
+        if changed:
+            invalidate_train_function(model)
+        return changed
+
+    def decay(self, model, factor, min_lr, updates):
+        """A plateau's smooth reduction: from the rate in force now to the rate reduced
+        by `factor` (floored at `min_lr` as `reduce()`), over the next `updates`
+        optimizer updates. Returns the rate it ends at (at today's base), or None when
+        the rate is at `min_lr` already.
+
+        The multiplier records the product of the reductions (the target); the start
+        is the multiplier in force now, so a reduction made while another is in
+        progress continues from the rate reached, without a jump. Under gradient
+        accumulation (k micro-batches per update) the decay starts at the counter of
+        the next update and spans `updates * k` counts, so update j of it is at
+        progress j / updates exactly.
+        """
+        k = accumulation_steps(self.optimizer) or 1
+        step = step_count(self.optimizer)
+        start = step + (k - 1 - step) % k  # the counter the next update sees
+        old = float(self.controlled.values_at(start))
+        if not old > np.float32(min_lr):
+            return None
+        values = self.state.read_all()
+        held = self.controlled.hold()
+        base = float(self.controlled.values_at(
+            start, dict(held, multiplier=1.0, min_lr=0.0, decay_steps=0.0)))
+        # The multiplier in force: the rate over the base, unless the rate sits on the
+        # floor (min(base, min_lr)), where the target's multiplier is the one in force.
+        above_floor = base > 0 and np.float32(old) > np.float32(min(base, values["min_lr"]))
+        from_multiplier = old / base if above_floor else values["multiplier"]
+        target = values["multiplier"] * factor
+        span = updates * k
+        self.write(model, multiplier=target, decay_from=from_multiplier,
+                   decay_start=float(start), decay_steps=float(span))
+        return float(self.controlled.values_at(start + span))
 
 
 def _optimizer_chain(optimizer):

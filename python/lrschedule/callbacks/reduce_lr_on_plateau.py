@@ -75,6 +75,20 @@ class ReduceLROnPlateau(RateCallback):
     Logs `learning_rate` (the rate used at the epoch's last step, before a reduction
     made at its end) into the epoch logs.
 
+    Smooth reductions (a cooldown on plateau): with `decay_steps=N`, a reduction does
+    not cut the rate at once. From the next step, the rate moves from the rate in force
+    to the reduced one (`lr * factor`, not below `min_lr`) over N optimizer updates,
+    along `decay_type` ("linear", "cosine" or "1-sqrt", the decays of
+    `WarmupStableDecay`), then stays reduced; over a schedule both ends follow the
+    schedule, so it keeps its shape. The rule that triggers it is unchanged (patience,
+    min_delta, cooldown), and a reduction made while one is in progress continues from
+    the rate reached. A small `factor` (e.g. 1e-3, with `min_lr` the floor) makes it
+    the cooldown of a warmup-stable-decay run, started when the metric stalls rather
+    than at a fixed step. It runs inside the compiled train step (no per-batch
+    callback), and is saved and resumed with the other state. With a constant rate,
+    the optimizer gets a `ControlledRate` holding it (Keras's `LearningRateScheduler`
+    can no longer set that optimizer's rate).
+
     Args:
         monitor: String, the quantity to monitor. Defaults to "val_loss".
         factor: A float, 0 < factor < 1: `new_lr = lr * factor`. Defaults to 0.1.
@@ -92,6 +106,10 @@ class ReduceLROnPlateau(RateCallback):
             whose rate a reduction multiplies (see `lrschedule.per_layer()`). None
             reduces every group's rate by `factor`, keeping their ratios; a group
             already at `min_lr` is left there. Defaults to None.
+        decay_steps: Integer >= 0. 0: a reduction is a step, as in Keras. N > 0: it is
+            a smooth decay over N optimizer updates. Defaults to 0.
+        decay_type: "linear", "cosine" or "1-sqrt", the shape of a smooth reduction.
+            Defaults to "linear".
 
     The arguments come in Keras's order (`verbose` fourth), so positional calls
     written for `keras.callbacks.ReduceLROnPlateau` mean the same here.
@@ -115,6 +133,8 @@ class ReduceLROnPlateau(RateCallback):
         cooldown=0,
         min_lr=0.0,
         groups=None,
+        decay_steps=0,
+        decay_type="linear",
     ):
         super().__init__(groups)
         if not isinstance(monitor, str):
@@ -131,6 +151,8 @@ class ReduceLROnPlateau(RateCallback):
         self.cooldown = check.integer("cooldown", cooldown, minimum=0)
         self.min_lr = check.non_negative("min_lr", min_lr)
         self.verbose = check.integer("verbose", verbose, minimum=0)
+        self.decay_steps = check.integer("decay_steps", decay_steps, minimum=0)
+        self.decay_type = check.choice("decay_type", decay_type, ("linear", "cosine", "1-sqrt"))
         self._minimize = None
         # The best value is saved as float32; within a run the exact value is kept so
         # comparisons are Keras's (a restored run compares with the float32 value).
@@ -147,6 +169,13 @@ class ReduceLROnPlateau(RateCallback):
         # callback's value wins.
         for rate in self._targets:
             rate.write(self.model, min_lr=self.min_lr)
+            if self.decay_steps > 0:
+                rate.allow_smooth(self.model, self.decay_type)
+
+    def _reduce(self, rate):
+        if self.decay_steps == 0:
+            return rate.reduce(self.model, self.factor, self.min_lr)
+        return rate.decay(self.model, self.factor, self.min_lr, self.decay_steps)
 
     def on_epoch_begin(self, epoch, logs=None):
         check_once(self, epoch)
@@ -192,8 +221,7 @@ class ReduceLROnPlateau(RateCallback):
             if wait >= self.patience:
                 # Each rate's reduction is None when it is at min_lr already (Keras's
                 # condition); the cooldown starts when any rate was reduced.
-                reduced = [(rate, rate.reduce(self.model, self.factor, self.min_lr))
-                           for rate in self._targets]
+                reduced = [(rate, self._reduce(rate)) for rate in self._targets]
                 reduced = [(rate, new) for rate, new in reduced if new is not None]
                 if reduced:
                     new_rate = reduced
@@ -203,11 +231,13 @@ class ReduceLROnPlateau(RateCallback):
         self._best_exact = best
         self._rate.write(self.model, best=best, wait=wait, cooldown_counter=cooldown_counter)
         if new_rate is not None and self.verbose > 0:
+            over = (f" over the next {self.decay_steps} updates ({self.decay_type})"
+                    if self.decay_steps else "")
             if self._rates.grouped:
                 shown = ", ".join(f"{rate.name} to {new}" for rate, new in new_rate)
-                message = f"reducing learning rates: {shown}."
+                message = f"reducing learning rates{over}: {shown}."
             else:
-                message = f"reducing learning rate to {new_rate[0][1]}."
+                message = f"reducing learning rate to {new_rate[0][1]}{over}."
             print_message(f"\nEpoch {epoch + 1}: ReduceLROnPlateau {message}")
 
     def get_config(self):
@@ -221,4 +251,6 @@ class ReduceLROnPlateau(RateCallback):
             "min_lr": self.min_lr,
             "verbose": self.verbose,
             "groups": self.groups,
+            "decay_steps": self.decay_steps,
+            "decay_type": self.decay_type,
         }
