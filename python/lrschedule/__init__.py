@@ -20,6 +20,7 @@ from lrschedule import schedules
 from lrschedule.schedules import (
     Constant,
     Cyclic,
+    CycledMomentum,
     Extended,
     InverseSqrt,
     Linear,
@@ -50,6 +51,7 @@ from lrschedule.callbacks import (
 )
 from lrschedule._horizon import AccumulationWarning, HorizonWarning
 from lrschedule.lr_finder import LRFinderResult, find_lr
+from lrschedule import optimizers
 from lrschedule.optimizers import count_updates, per_layer
 
 try:

@@ -1,4 +1,13 @@
-"""Optimizers built for lrschedule's schedules: per-layer rates and gradient accumulation.
+"""Optimizers built for lrschedule's schedules: scheduled momentum, per-layer rates and
+gradient accumulation.
+
+* `SGD`, `RMSprop`, `Adam`, `AdamW`, `Adamax`, `Nadam`: Keras's optimizers, whose
+  momentum (SGD, RMSprop) or beta_1 (the Adam family) may also be a schedule
+  (`OneCycle(...).momentum()`, `Cyclic(...).momentum()`, or any
+  `LearningRateSchedule`), evaluated inside the update step at the optimizer's
+  counter, as the rate is. Keras's own classes refuse a schedule there (SGD raises,
+  Adam uses it as a number), and a value a callback assigns is frozen into JAX's
+  compiled step. With a number they are Keras's optimizers exactly.
 
 * `per_layer(optimizer, model, decay=...)`: discriminative learning rates (timm's
   layer decay, fastai's `slice(lo, hi)`): one optimizer and one rate or schedule,
@@ -13,9 +22,11 @@ with its batch counter, which under gradient accumulation counts micro-batches; 
 schedule wrapped in `InUpdates` turns that back into updates.
 """
 
+import inspect
 import re
 
 import keras
+from keras import ops
 
 from lrschedule import _validation as check
 from lrschedule.callbacks._rate_control import (
@@ -27,9 +38,220 @@ from lrschedule.callbacks._rate_control import (
 )
 from lrschedule.schedules import InMicroBatches, InUpdates, Scaled
 
-__all__ = ["per_layer", "count_updates"]
+__all__ = ["per_layer", "count_updates", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
+           "SCHEDULED"]
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
+
+
+# --------------------------------------------------------------------------------------
+# Momentum and beta_1 as schedules
+
+
+class _Scheduled:
+    """A hyperparameter of a Keras optimizer that may be a schedule.
+
+    A data descriptor on the class: the optimizer's own code reads and assigns the
+    attribute (`self.beta_1`) as Keras wrote it. While an update step is being built
+    (`_backend_update_step`), a schedule's value at the optimizer's counter is in
+    force and reading the attribute gives it, a tensor; otherwise it gives what was
+    set (a number or the schedule).
+    """
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, optimizer, owner=None):
+        if optimizer is None:
+            return self
+        state = optimizer.__dict__
+        in_force = state.get("_lrschedule_in_force")
+        if in_force is not None:
+            return in_force
+        return state.get("_lrschedule_" + self.name)
+
+    def __set__(self, optimizer, value):
+        optimizer.__dict__["_lrschedule_" + self.name] = value
+
+
+class _ScheduledHyperparameter:
+    """The mixin behind lrschedule's optimizers: `HYPERPARAMETER` may be a schedule.
+
+    The constructor is Keras's (same signature): a schedule is set after Keras's
+    constructor ran with a number in its place (Keras's SGD refuses anything else).
+    """
+
+    HYPERPARAMETER = None
+    _PLACEHOLDER = {"momentum": 0.0, "beta_1": 0.9}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        setattr(cls, cls.HYPERPARAMETER, _Scheduled(cls.HYPERPARAMETER))
+        cls._keras_class = next(c for c in cls.__mro__[1:] if c.__module__.startswith("keras"))
+        cls.__signature__ = inspect.signature(cls._keras_class)
+
+    def __init__(self, *args, **kwargs):
+        name = self.HYPERPARAMETER
+        signature = inspect.signature(self._keras_class.__init__)
+        bound = signature.bind(self, *args, **kwargs)
+        value = bound.arguments.get(name)
+        scheduled = isinstance(value, _LearningRateSchedule)
+        if scheduled:
+            bound.arguments[name] = self._PLACEHOLDER[name]
+        super().__init__(*bound.args[1:], **bound.kwargs)
+        if scheduled:
+            setattr(self, name, value)
+
+    def build(self, variables):
+        # Keras's build() asks `self.momentum > 0` (RMSprop) or `!= 0` (SGD) to create
+        # the momentum slots: a schedule wants them.
+        if self.hyperparameter_schedule is None or self.built:
+            return super().build(variables)
+        self.__dict__["_lrschedule_in_force"] = 1.0
+        try:
+            return super().build(variables)
+        finally:
+            del self.__dict__["_lrschedule_in_force"]
+
+    @property
+    def hyperparameter_schedule(self):
+        """The schedule of `HYPERPARAMETER`, or None when it is a number."""
+        value = self.__dict__.get("_lrschedule_" + self.HYPERPARAMETER)
+        return value if isinstance(value, _LearningRateSchedule) else None
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        schedule = self.hyperparameter_schedule
+        if schedule is None:
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        # Evaluated once per update, at the counter the rate is evaluated at.
+        value = ops.cast(schedule(self._iterations), "float32")
+        self.__dict__["_lrschedule_in_force"] = value
+        try:
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        finally:
+            del self.__dict__["_lrschedule_in_force"]
+
+    def get_config(self):
+        config = super().get_config()
+        schedule = self.hyperparameter_schedule
+        if schedule is not None:
+            config[self.HYPERPARAMETER] = keras.saving.serialize_keras_object(schedule)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        value = config.get(cls.HYPERPARAMETER)
+        if isinstance(value, dict):
+            config[cls.HYPERPARAMETER] = keras.saving.deserialize_keras_object(
+                value, custom_objects=custom_objects)
+        return super().from_config(config, custom_objects=custom_objects)
+
+
+def _register(cls):
+    cls.__module__ = "lrschedule.optimizers"
+    return keras.saving.register_keras_serializable(package="lrschedule")(cls)
+
+
+_SCHEDULED_DOC = """
+
+    lrschedule's subclass of `keras.optimizers.{base}`: the same arguments, and
+    `{name}` may also be a schedule (e.g. `OneCycle(...).momentum()`), evaluated at
+    every update at the counter the learning rate is evaluated at. With a number it
+    is Keras's `{base}`. Saved models load with `safe_mode=True` once lrschedule is
+    imported ("lrschedule>{base}").
+"""
+
+
+def _documented(cls):
+    base = cls.__mro__[2]
+    cls.__doc__ = (base.__doc__ or "").split("\n")[0] + _SCHEDULED_DOC.format(
+        base=base.__name__, name=cls.HYPERPARAMETER)
+    return cls
+
+
+@_register
+@_documented
+class Adam(_ScheduledHyperparameter, keras.optimizers.Adam):
+    HYPERPARAMETER = "beta_1"
+
+
+@_register
+@_documented
+class AdamW(_ScheduledHyperparameter, keras.optimizers.AdamW):
+    HYPERPARAMETER = "beta_1"
+
+
+@_register
+@_documented
+class Adamax(_ScheduledHyperparameter, keras.optimizers.Adamax):
+    HYPERPARAMETER = "beta_1"
+
+
+@_register
+@_documented
+class Nadam(_ScheduledHyperparameter, keras.optimizers.Nadam):
+    HYPERPARAMETER = "beta_1"
+
+
+@_register
+@_documented
+class SGD(_ScheduledHyperparameter, keras.optimizers.SGD):
+    HYPERPARAMETER = "momentum"
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.hyperparameter_schedule is None:
+            return super().update_step(gradient, variable, learning_rate)
+        # Keras's SGD with momentum (its `if self.momentum != 0` cannot be asked of a
+        # tensor): velocity = momentum * velocity - lr * g; w += velocity, or with
+        # Nesterov w += momentum * velocity - lr * g.
+        lr = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        momentum = ops.cast(self.momentum, variable.dtype)
+        m = self.momentums[self._get_variable_index(variable)]
+        self.assign(m, ops.subtract(ops.multiply(m, momentum), ops.multiply(gradient, lr)))
+        if self.nesterov:
+            self.assign_add(variable, ops.subtract(ops.multiply(m, momentum),
+                                                   ops.multiply(gradient, lr)))
+        else:
+            self.assign_add(variable, m)
+
+
+@_register
+@_documented
+class RMSprop(_ScheduledHyperparameter, keras.optimizers.RMSprop):
+    HYPERPARAMETER = "momentum"
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.hyperparameter_schedule is None:
+            return super().update_step(gradient, variable, learning_rate)
+        # Keras's RMSprop with momentum (its `if self.momentum > 0` cannot be asked of a
+        # tensor): v = rho v + (1 - rho) g^2 (centered: minus the squared mean
+        # gradient), increment = lr g / sqrt(v + eps), m = momentum m + increment,
+        # w -= m.
+        lr = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        index = self._get_variable_index(variable)
+        velocity = self._velocities[index]
+        rho = self.rho
+        self.assign(velocity, ops.add(ops.multiply(rho, velocity),
+                                      ops.multiply(1 - rho, ops.square(gradient))))
+        if self.centered:
+            average = self._average_gradients[index]
+            self.assign(average, ops.add(ops.multiply(rho, average),
+                                         ops.multiply(1 - rho, gradient)))
+            denominator = velocity - ops.square(average) + self.epsilon
+        else:
+            denominator = ops.add(velocity, self.epsilon)
+        increment = ops.divide(ops.multiply(lr, gradient), ops.sqrt(denominator))
+        m = self._momentums[index]
+        momentum = ops.cast(self.momentum, variable.dtype)
+        self.assign(m, ops.add(ops.multiply(momentum, m), increment))
+        self.assign_sub(variable, m)
+
+
+# Keras's optimizer class name -> the hyperparameter lrschedule's subclass schedules.
+SCHEDULED = {cls.__name__: cls.HYPERPARAMETER for cls in (SGD, RMSprop, Adam, AdamW, Adamax, Nadam)}
 
 
 def count_updates(optimizer):

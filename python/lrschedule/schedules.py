@@ -40,6 +40,7 @@ __all__ = [
     "Sequence",
     "PerEpoch",
     "Scaled",
+    "CycledMomentum",
     "InUpdates",
     "InMicroBatches",
     "Extended",
@@ -183,6 +184,11 @@ def _keras_cosine_with_warmup(schedule, step):
     warm = schedule._warmup_function(step, warmup_steps, target, initial)
     decay = schedule._decay_function(step - warmup_steps, decay_steps, target, dtype)
     return ops.where(step < warmup_steps, warm, decay)
+
+
+def _momentum_value(name, value):
+    """A momentum (SGD's momentum, Adam's beta_1): a number in [0, 1]."""
+    return check.number(name, value, minimum=0.0, maximum=1.0)
 
 
 def _not_known_yet(schedule):
@@ -420,10 +426,20 @@ class OneCycle(Schedule):
         div_factor: float > 0. initial = max_lr / div_factor. Default 25.
         final_div_factor: float > 0. min = initial / final_div_factor. Default 1e4.
         three_phase: bool. Use the three-phase variant. Default False.
+        base_momentum: float in [0, 1]. The momentum at the rate's peak, for
+            `momentum()`. Default 0.85 (PyTorch's).
+        max_momentum: float in [0, 1]. The momentum at the cycle's ends, for
+            `momentum()`. Default 0.95 (PyTorch's).
+
+    The momentum cycled inversely to the rate, as PyTorch's `OneCycleLR` and fastai's
+    `fit_one_cycle` do, is `momentum()`: a schedule (`CycledMomentum`) to give an
+    lrschedule optimizer as its momentum or beta_1.
 
     Example:
         >>> schedule = OneCycle(max_lr=1e-2, total_steps=1000)
         >>> model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=0.9), loss="mse")
+        >>> # momentum from 0.95 down to 0.85 at the peak and back, as PyTorch's
+        >>> opt = lrschedule.optimizers.SGD(schedule, momentum=schedule.momentum())
     """
 
     _config_keys = (
@@ -434,6 +450,8 @@ class OneCycle(Schedule):
         "div_factor",
         "final_div_factor",
         "three_phase",
+        "base_momentum",
+        "max_momentum",
     )
 
     def __init__(
@@ -445,6 +463,8 @@ class OneCycle(Schedule):
         div_factor=25.0,
         final_div_factor=1e4,
         three_phase=False,
+        base_momentum=0.85,
+        max_momentum=0.95,
     ):
         self.max_lr = check.positive("max_lr", max_lr)
         self.total_steps = None if total_steps is None else check.integer(
@@ -457,6 +477,8 @@ class OneCycle(Schedule):
         self.div_factor = check.positive("div_factor", div_factor)
         self.final_div_factor = check.positive("final_div_factor", final_div_factor)
         self.three_phase = check.boolean("three_phase", three_phase)
+        self.base_momentum = _momentum_value("base_momentum", base_momentum)
+        self.max_momentum = _momentum_value("max_momentum", max_momentum)
         if self.total_steps is not None:
             self._setup()
 
@@ -499,6 +521,41 @@ class OneCycle(Schedule):
         else:
             self._by_value = self.div_factor >= 1 and minimum <= self.max_lr
 
+    def momentum(self):
+        """The momentum cycled inversely to this rate, as PyTorch's `OneCycleLR`
+        (`cycle_momentum=True`) cycles it: from `max_momentum` down to
+        `base_momentum` while the rate rises, back up while it falls (three-phase:
+        then held at `max_momentum`), on the same steps and with the same annealing.
+        A `CycledMomentum` schedule, for `lrschedule.optimizers`' momentum/beta_1."""
+        return CycledMomentum(self)
+
+    def _momentum(self, step):
+        if self.total_steps is None:
+            _not_known_yet(self)
+        low, high = self.base_momentum, self.max_momentum
+        ends = [(high, low), (low, high)] + ([(high, high)] if self.three_phase else [])
+        return self._by_step(step, self._phase_values(step, ends))
+
+    def _phase_values(self, step, ends):
+        # Each phase's value at `step`, annealing between `ends` (one pair per phase).
+        values = []
+        for (start, end, _, _), (value_from, value_to) in zip(self._phases, ends):
+            # The fractions of the phase behind and ahead, each from an exact integer
+            # difference and clipped to [0, 1].
+            span = end - start
+            left = ops.clip(_fraction_until(step, end) / span, 0.0, 1.0)
+            done = ops.clip(-_fraction_until(step, start) / span, 0.0, 1.0)
+            values.append(_interpolate(value_from, value_to, done, left, self.anneal_strategy))
+        return values
+
+    def _by_step(self, step, values):
+        # PyTorch's rule: phase k runs while step <= its end; the next from the step
+        # after (exact 0/1 switches from integer steps, no ops.where).
+        value = values[0]
+        for (_, end, _, _), later in zip(self._phases, values[1:]):
+            value = _switch(value, later, ops.clip(_f(step - math.floor(end)), 0.0, 1.0))
+        return value
+
     def _compute(self, step):
         if self.total_steps is None:
             _not_known_yet(self)
@@ -509,21 +566,9 @@ class OneCycle(Schedule):
         # force; otherwise exact 0/1 switches by step do. Neither uses ops.where: a
         # select costs the compiled train step several times what these float ops do,
         # and this runs at every step.
-        values = []
-        for start, end, lr_from, lr_to in self._phases:
-            # The fractions of the phase behind and ahead, each from an exact integer
-            # difference and clipped to [0, 1].
-            span = end - start
-            left = ops.clip(_fraction_until(step, end) / span, 0.0, 1.0)
-            done = ops.clip(-_fraction_until(step, start) / span, 0.0, 1.0)
-            values.append(_interpolate(lr_from, lr_to, done, left, self.anneal_strategy))
+        values = self._phase_values(step, [(a, b) for _, _, a, b in self._phases])
         if not self._by_value:
-            # PyTorch's rule: phase k runs while step <= its end; the next from the step
-            # after (exact 0/1 switches from integer steps, no ops.where).
-            rate = values[0]
-            for (_, end, _, _), later in zip(self._phases, values[1:]):
-                rate = _switch(rate, later, ops.clip(_f(step - math.floor(end)), 0.0, 1.0))
-            return rate
+            return self._by_step(step, values)
         # Up to max_lr, then down: the phase in force is the smaller value.
         rate = ops.minimum(values[0], values[1])
         if self.three_phase:
@@ -554,6 +599,13 @@ class Cyclic(Schedule):
         step_size_down: int > 0 or None (then equal to `step_size_up`). Default None.
         mode: "triangular", "triangular2" or "exp_range". Default "triangular".
         gamma: float in (0, 1]. Decay base of "exp_range". Default 1.
+        base_momentum: float in [0, 1]. The momentum at the rate's peaks, for
+            `momentum()`. Default 0.8 (PyTorch's).
+        max_momentum: float in [0, 1]. The momentum where the rate is `base_lr`, for
+            `momentum()`. Default 0.9 (PyTorch's).
+
+    `momentum()` is the momentum cycled inversely, as PyTorch's `CyclicLR` cycles it
+    (`cycle_momentum=True`): `max_momentum - (max_momentum - base_momentum) * x * scale`.
 
     Example (base_lr=1, max_lr=3, step_size_up=2):
 
@@ -561,10 +613,11 @@ class Cyclic(Schedule):
         lr     1    2    3    2    1    2
     """
 
-    _config_keys = ("base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma")
+    _config_keys = ("base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma",
+                    "base_momentum", "max_momentum")
 
     def __init__(self, base_lr, max_lr, step_size_up=2000, step_size_down=None,
-                 mode="triangular", gamma=1.0):
+                 mode="triangular", gamma=1.0, base_momentum=0.8, max_momentum=0.9):
         self.base_lr = check.non_negative("base_lr", base_lr)
         self.max_lr = check.number("max_lr", max_lr)
         if self.max_lr < self.base_lr or self.max_lr <= 0:
@@ -575,8 +628,25 @@ class Cyclic(Schedule):
         )
         self.mode = check.choice("mode", mode, ("triangular", "triangular2", "exp_range"))
         self.gamma = check.number("gamma", gamma, minimum=0.0, maximum=1.0, min_inclusive=False)
+        self.base_momentum = _momentum_value("base_momentum", base_momentum)
+        self.max_momentum = _momentum_value("max_momentum", max_momentum)
+
+    def momentum(self):
+        """The momentum cycled inversely to this rate, as PyTorch's `CyclicLR`
+        (`cycle_momentum=True`) cycles it: `max_momentum` where the rate is
+        `base_lr`, down towards `base_momentum` at its peaks, with the same scaling
+        by mode. A `CycledMomentum` schedule, for `lrschedule.optimizers`'
+        momentum/beta_1."""
+        return CycledMomentum(self)
+
+    def _momentum(self, step):
+        return self.max_momentum - (self.max_momentum - self.base_momentum) * self._height(step)
 
     def _compute(self, step):
+        return self.base_lr + (self.max_lr - self.base_lr) * self._height(step)
+
+    def _height(self, step):
+        # x * scale in PyTorch's notation: the position in the cycle, in [0, 1].
         up = self.step_size_up
         down = up if self.step_size_down is None else self.step_size_down
         period = up + down
@@ -589,7 +659,7 @@ class Cyclic(Schedule):
             height = height * ops.power(0.5, _f(cycle))
         elif self.mode == "exp_range":
             height = height * ops.power(self.gamma, _f(step))
-        return self.base_lr + (self.max_lr - self.base_lr) * height
+        return height
 
 
 @_register
@@ -914,6 +984,45 @@ class Scaled(Schedule):
 
     def _compute(self, step):
         return ops.cast(evaluate(self.schedule, step), _FLOAT) * self.factor
+
+
+@_register
+class CycledMomentum(Schedule):
+    """The momentum cycled inversely to a cyclical rate, as PyTorch does.
+
+    PyTorch's `OneCycleLR` and `CyclicLR` (with `cycle_momentum=True`, their default)
+    set the optimizer's momentum (SGD, RMSprop) or beta_1 (Adam and its family) at
+    every step, high where the rate is low and low where it is high; fastai's
+    `fit_one_cycle` does the same. This is that momentum as a schedule of its own:
+    `OneCycle(...).momentum()` and `Cyclic(...).momentum()` build it, with the
+    schedule's `base_momentum` and `max_momentum`. Give it to one of
+    `lrschedule.optimizers`' optimizers (`SGD(momentum=...)`, `Adam(beta_1=...)`),
+    which evaluate it at every update, as they evaluate the rate.
+
+    Its values are momenta, not rates: `values()` and `plot()` show them.
+
+    Args:
+        schedule: a `OneCycle` (given its `total_steps`) or a `Cyclic`.
+
+    Example:
+        >>> rate = OneCycle(max_lr=1e-2, total_steps=1000)
+        >>> opt = lrschedule.optimizers.Adam(learning_rate=rate, beta_1=rate.momentum())
+    """
+
+    _config_keys = ("schedule",)
+    _nested_keys = ("schedule",)
+
+    def __init__(self, schedule):
+        if not isinstance(schedule, (OneCycle, Cyclic)):
+            check.fail_type("schedule", schedule, "a OneCycle or Cyclic schedule (the ones "
+                            "PyTorch cycles momentum with)")
+        if isinstance(schedule, OneCycle) and schedule.total_steps is None:
+            check.fail_value("schedule", schedule, "a OneCycle given its total_steps (a "
+                             "momentum schedule does not take its length from fit())")
+        self.schedule = schedule
+
+    def _compute(self, step):
+        return self.schedule._momentum(step)
 
 
 @_register
