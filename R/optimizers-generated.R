@@ -8,18 +8,23 @@
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float. See the Keras documentation of `Adam`. Defaults to `0.9`.
+#' @param beta_1 A float, or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
+#'   optimizer is then lrschedule's subclass of `Adam`. See the Keras
+#'   documentation of `Adam`. Defaults to `0.9`.
 #' @param beta_2 A float. See the Keras documentation of `Adam`. Defaults to `0.999`.
 #' @param epsilon A float. See the Keras documentation of `Adam`. Defaults to `1e-07`.
 #' @param amsgrad Logical. See the Keras documentation of `Adam`. Defaults to `FALSE`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Adam`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Adam`), or, when
+#'   `beta_1` is a schedule, lrschedule's registered subclass of it
+#'   (`lrschedule.optimizers.Adam`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/adam/>
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   opt <- optimizer_adam(learning_rate = schedule_one_cycle(0.01, total_steps = 1000))
+#'   rate <- schedule_one_cycle(0.01, total_steps = 1000)
+#'   opt <- optimizer_adam(learning_rate = rate, beta_1 = schedule_momentum(rate))
 #' }
 #' @export
 optimizer_adam <- function(
@@ -48,18 +53,23 @@ optimizer_adam <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float. See the Keras documentation of `AdamW`. Defaults to `0.9`.
+#' @param beta_1 A float, or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
+#'   optimizer is then lrschedule's subclass of `AdamW`. See the Keras
+#'   documentation of `AdamW`. Defaults to `0.9`.
 #' @param beta_2 A float. See the Keras documentation of `AdamW`. Defaults to `0.999`.
 #' @param epsilon A float. See the Keras documentation of `AdamW`. Defaults to `1e-07`.
 #' @param amsgrad Logical. See the Keras documentation of `AdamW`. Defaults to `FALSE`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.AdamW`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.AdamW`), or, when
+#'   `beta_1` is a schedule, lrschedule's registered subclass of it
+#'   (`lrschedule.optimizers.AdamW`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/adamw/>
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   opt <- optimizer_adamw(learning_rate = schedule_one_cycle(0.01, total_steps = 1000))
+#'   rate <- schedule_one_cycle(0.01, total_steps = 1000)
+#'   opt <- optimizer_adamw(learning_rate = rate, beta_1 = schedule_momentum(rate))
 #' }
 #' @export
 optimizer_adamw <- function(
@@ -88,16 +98,21 @@ optimizer_adamw <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param momentum A float. See the Keras documentation of `SGD`. Defaults to `0.0`.
+#' @param momentum A float, or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
+#'   optimizer is then lrschedule's subclass of `SGD`. See the Keras
+#'   documentation of `SGD`. Defaults to `0.0`.
 #' @param nesterov Logical. See the Keras documentation of `SGD`. Defaults to `FALSE`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.SGD`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.SGD`), or, when
+#'   `momentum` is a schedule, lrschedule's registered subclass of it
+#'   (`lrschedule.optimizers.SGD`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/sgd/>
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   opt <- optimizer_sgd(learning_rate = schedule_one_cycle(0.01, total_steps = 1000))
+#'   rate <- schedule_one_cycle(0.01, total_steps = 1000)
+#'   opt <- optimizer_sgd(learning_rate = rate, momentum = schedule_momentum(rate))
 #' }
 #' @export
 optimizer_sgd <- function(
@@ -125,17 +140,22 @@ optimizer_sgd <- function(
 #'
 #' @inheritParams optimizer-arguments
 #' @param rho A float. See the Keras documentation of `RMSprop`. Defaults to `0.9`.
-#' @param momentum A float. See the Keras documentation of `RMSprop`. Defaults to `0.0`.
+#' @param momentum A float, or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
+#'   optimizer is then lrschedule's subclass of `RMSprop`. See the Keras
+#'   documentation of `RMSprop`. Defaults to `0.0`.
 #' @param epsilon A float. See the Keras documentation of `RMSprop`. Defaults to `1e-07`.
 #' @param centered Logical. See the Keras documentation of `RMSprop`. Defaults to `FALSE`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.RMSprop`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.RMSprop`), or, when
+#'   `momentum` is a schedule, lrschedule's registered subclass of it
+#'   (`lrschedule.optimizers.RMSprop`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/rmsprop/>
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   opt <- optimizer_rmsprop(learning_rate = schedule_one_cycle(0.01, total_steps = 1000))
+#'   rate <- schedule_one_cycle(0.01, total_steps = 1000)
+#'   opt <- optimizer_rmsprop(learning_rate = rate, momentum = schedule_momentum(rate))
 #' }
 #' @export
 optimizer_rmsprop <- function(
@@ -236,17 +256,22 @@ optimizer_adadelta <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float. See the Keras documentation of `Adamax`. Defaults to `0.9`.
+#' @param beta_1 A float, or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
+#'   optimizer is then lrschedule's subclass of `Adamax`. See the Keras
+#'   documentation of `Adamax`. Defaults to `0.9`.
 #' @param beta_2 A float. See the Keras documentation of `Adamax`. Defaults to `0.999`.
 #' @param epsilon A float. See the Keras documentation of `Adamax`. Defaults to `1e-07`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Adamax`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Adamax`), or, when
+#'   `beta_1` is a schedule, lrschedule's registered subclass of it
+#'   (`lrschedule.optimizers.Adamax`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/adamax/>
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   opt <- optimizer_adamax(learning_rate = schedule_one_cycle(0.01, total_steps = 1000))
+#'   rate <- schedule_one_cycle(0.01, total_steps = 1000)
+#'   opt <- optimizer_adamax(learning_rate = rate, beta_1 = schedule_momentum(rate))
 #' }
 #' @export
 optimizer_adamax <- function(
@@ -274,17 +299,22 @@ optimizer_adamax <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float. See the Keras documentation of `Nadam`. Defaults to `0.9`.
+#' @param beta_1 A float, or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
+#'   optimizer is then lrschedule's subclass of `Nadam`. See the Keras
+#'   documentation of `Nadam`. Defaults to `0.9`.
 #' @param beta_2 A float. See the Keras documentation of `Nadam`. Defaults to `0.999`.
 #' @param epsilon A float. See the Keras documentation of `Nadam`. Defaults to `1e-07`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Nadam`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Nadam`), or, when
+#'   `beta_1` is a schedule, lrschedule's registered subclass of it
+#'   (`lrschedule.optimizers.Nadam`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/nadam/>
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   opt <- optimizer_nadam(learning_rate = schedule_one_cycle(0.01, total_steps = 1000))
+#'   rate <- schedule_one_cycle(0.01, total_steps = 1000)
+#'   opt <- optimizer_nadam(learning_rate = rate, beta_1 = schedule_momentum(rate))
 #' }
 #' @export
 optimizer_nadam <- function(

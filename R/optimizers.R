@@ -29,8 +29,12 @@ new_optimizer <- function(class_name, env, call = rlang::caller_env()) {
   args <- as.list(env)
   types <- optimizer_argument_types[[class_name]]
   args$learning_rate <- check_learning_rate(args$learning_rate, call = call)
+  # The momentum or beta_1 that lrschedule's subclass of this optimizer can schedule.
+  hyperparameter <- lrs()$optimizers$SCHEDULED[[class_name]]
+  scheduled <- !is.null(hyperparameter) && is_schedule(args[[hyperparameter]])
   for (name in names(types)) {
     value <- args[[name]]
+    if (scheduled && identical(name, hyperparameter)) next
     checker <- switch(types[[name]],
       flag = check_flag, whole = check_whole, number = check_number, string = check_string,
       whole_or_null = check_whole_or_null, number_or_null = check_number_or_null,
@@ -40,9 +44,11 @@ new_optimizer <- function(class_name, env, call = rlang::caller_env()) {
     check_optimizer_range(coerced, name, call)
     args[name] <- list(coerced)  # keeps NULLs in the list
   }
-  optimizer <- py_call(keras()$optimizers[[class_name]], args, call = call)
-  # Under gradient accumulation a schedule counts updates (InUpdates), unless it says
-  # how it counts; a no-op otherwise.
+  # Keras's class, or lrschedule's registered subclass when momentum/beta_1 is a schedule.
+  classes <- if (scheduled) lrs()$optimizers else keras()$optimizers
+  optimizer <- py_call(classes[[class_name]], args, call = call)
+  # Under gradient accumulation a schedule (rate or momentum) counts updates
+  # (InUpdates), unless it says how it counts; a no-op otherwise.
   lrs()$count_updates(optimizer)
 }
 

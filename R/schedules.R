@@ -309,6 +309,10 @@ schedule_multistep_decay <- function(initial_learning_rate, milestones, gamma = 
 #' @param final_div_factor A float > 0. `min = initial / final_div_factor`.
 #'   Defaults to `1e4`.
 #' @param three_phase Logical. Use the three-phase variant. Defaults to `FALSE`.
+#' @param base_momentum A number in \[0, 1\]: the momentum at the rate's peak, for
+#'   [schedule_momentum()]. Defaults to `0.85` (PyTorch's).
+#' @param max_momentum A number in \[0, 1\]: the momentum at the cycle's ends, for
+#'   [schedule_momentum()]. Defaults to `0.95` (PyTorch's).
 #' @inherit schedule_exponential_decay return
 #' @family learning rate schedules
 #' @seealso <https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.OneCycleLR.html>
@@ -321,7 +325,8 @@ schedule_multistep_decay <- function(initial_learning_rate, milestones, gamma = 
 #' @export
 schedule_one_cycle <- function(max_lr, total_steps = NULL, pct_start = 0.3,
                                anneal_strategy = "cos", div_factor = 25, final_div_factor = 1e4,
-                               three_phase = FALSE) {
+                               three_phase = FALSE, base_momentum = 0.85,
+                               max_momentum = 0.95) {
   new_schedule(lrs()$OneCycle, list(
     max_lr = check_number(max_lr),
     total_steps = check_whole_or_null(total_steps),
@@ -329,7 +334,9 @@ schedule_one_cycle <- function(max_lr, total_steps = NULL, pct_start = 0.3,
     anneal_strategy = check_string(anneal_strategy),
     div_factor = check_number(div_factor),
     final_div_factor = check_number(final_div_factor),
-    three_phase = check_flag(three_phase)
+    three_phase = check_flag(three_phase),
+    base_momentum = check_number(base_momentum),
+    max_momentum = check_number(max_momentum)
   ))
 }
 
@@ -351,6 +358,10 @@ schedule_one_cycle <- function(max_lr, total_steps = NULL, pct_start = 0.3,
 #' @param step_size_down Integer > 0 or `NULL` (same as `step_size_up`). Defaults to `NULL`.
 #' @param mode `"triangular"`, `"triangular2"` or `"exp_range"`. Defaults to `"triangular"`.
 #' @param gamma A float in (0, 1]. The base of `"exp_range"`. Defaults to `1`.
+#' @param base_momentum A number in \[0, 1\]: the momentum at the rate's peaks, for
+#'   [schedule_momentum()]. Defaults to `0.8` (PyTorch's).
+#' @param max_momentum A number in \[0, 1\]: the momentum where the rate is
+#'   `base_lr`, for [schedule_momentum()]. Defaults to `0.9` (PyTorch's).
 #' @inherit schedule_exponential_decay return
 #' @family learning rate schedules
 #' @seealso <https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.CyclicLR.html>
@@ -360,14 +371,17 @@ schedule_one_cycle <- function(max_lr, total_steps = NULL, pct_start = 0.3,
 #' }
 #' @export
 schedule_cyclic <- function(base_lr, max_lr, step_size_up = 2000, step_size_down = NULL,
-                            mode = "triangular", gamma = 1) {
+                            mode = "triangular", gamma = 1, base_momentum = 0.8,
+                            max_momentum = 0.9) {
   new_schedule(lrs()$Cyclic, list(
     base_lr = check_number(base_lr),
     max_lr = check_number(max_lr),
     step_size_up = check_whole(step_size_up),
     step_size_down = check_whole_or_null(step_size_down),
     mode = check_string(mode),
-    gamma = check_number(gamma)
+    gamma = check_number(gamma),
+    base_momentum = check_number(base_momentum),
+    max_momentum = check_number(max_momentum)
   ))
 }
 
@@ -557,6 +571,38 @@ schedule_scaled <- function(schedule, factor) {
     schedule = check_schedule(schedule),
     factor = check_number(factor)
   ))
+}
+
+#' Momentum cycled inversely to a one-cycle or cyclical rate (PyTorch's `cycle_momentum`)
+#'
+#' @description
+#' PyTorch's `OneCycleLR` and `CyclicLR` (and fastai's `fit_one_cycle`) cycle the
+#' optimizer's momentum against the rate: high where the rate is low, low at its
+#' peak. This is that momentum, as a schedule: for [schedule_one_cycle()], from
+#' `max_momentum` down to `base_momentum` while the rate rises and back while it
+#' falls (three-phase: then held at `max_momentum`), with the rate's annealing; for
+#' [schedule_cyclic()], `max_momentum - (max_momentum - base_momentum) * x * scale`.
+#' Step for step PyTorch's momentum (or Adam's `beta_1`).
+#'
+#' Give it as `momentum` of [optimizer_sgd()] or [optimizer_rmsprop()], or as
+#' `beta_1` of [optimizer_adam()], [optimizer_adamw()], [optimizer_adamax()] or
+#' [optimizer_nadam()]: they then return lrschedule's subclass of Keras's optimizer,
+#' which evaluates it at every update.
+#'
+#' @param schedule A [schedule_one_cycle()] (with `total_steps`) or a
+#'   [schedule_cyclic()].
+#' @inherit schedule_exponential_decay return
+#' @family learning rate schedules
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   rate <- schedule_one_cycle(0.01, total_steps = 100)
+#'   momentum <- schedule_momentum(rate)
+#'   lr_values(momentum, c(0, 29, 99))  # 0.95, 0.85, 0.95
+#'   opt <- optimizer_sgd(learning_rate = rate, momentum = momentum)
+#' }
+#' @export
+schedule_momentum <- function(schedule) {
+  new_schedule(lrs()$CycledMomentum, list(schedule = check_schedule(schedule)))
 }
 
 #' Count a schedule in optimizer updates under gradient accumulation

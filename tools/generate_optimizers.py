@@ -14,6 +14,8 @@ import pathlib
 
 import keras
 
+from lrschedule.optimizers import SCHEDULED
+
 OPTIMIZERS = ["Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam",
               "Ftrl", "Lion", "Lamb", "Adafactor", "Muon", "ScheduleFreeAdamW"]
 # Arguments whose default does not say their type: Muon's ratio defaults to the
@@ -93,18 +95,39 @@ def main():
             "#'",
             "#' @inheritParams optimizer-arguments",
         ]
+        scheduled = SCHEDULED.get(cls)
         for p in own:
+            if p.name == scheduled:
+                lines += [
+                    f"#' @param {p.name} A float, or a schedule evaluated at every update (e.g.",
+                    "#'   [schedule_momentum()], cycled against the rate as PyTorch does): the",
+                    f"#'   optimizer is then lrschedule's subclass of `{cls}`. See the Keras",
+                    f"#'   documentation of `{cls}`. Defaults to `{r_literal(p.default)}`.",
+                ]
+                continue
             lines.append(f"#' @param {p.name} {TYPE_DOC[types[cls][p.name]]} See the Keras "
                          f"documentation of `{cls}`. Defaults to `{r_literal(p.default)}`.")
+        returns = (
+            [f"#' @returns The Keras optimizer object (`keras.optimizers.{cls}`), or, when",
+             f"#'   `{scheduled}` is a schedule, lrschedule's registered subclass of it",
+             f"#'   (`lrschedule.optimizers.{cls}`), ready for `compile()`."]
+            if scheduled else
+            [f"#' @returns The Keras optimizer object (`keras.optimizers.{cls}`), ready for",
+             "#'   `compile()`."])
+        example = [f"#'   opt <- {r_name(cls)}(learning_rate = schedule_one_cycle(0.01, total_steps = 1000))"]
+        if scheduled:
+            example = [
+                "#'   rate <- schedule_one_cycle(0.01, total_steps = 1000)",
+                f"#'   opt <- {r_name(cls)}(learning_rate = rate, {scheduled} = schedule_momentum(rate))",
+            ]
         lines += [
             f"#' @param name String. The optimizer's name. Defaults to `{r_literal(sig.parameters['name'].default)}`.",
-            f"#' @returns The Keras optimizer object (`keras.optimizers.{cls}`), ready for",
-            "#'   `compile()`.",
+            *returns,
             "#' @family optimizers",
             f"#' @seealso <https://keras.io/api/optimizers/{cls.lower()}/>",
             "#' @examples",
             "#' if (lrschedule:::python_ready()) {",
-            f"#'   opt <- {r_name(cls)}(learning_rate = schedule_one_cycle(0.01, total_steps = 1000))",
+            *example,
             "#' }",
             "#' @export",
             f"{r_name(cls)} <- function(\n    {formals}) {{",

@@ -260,7 +260,8 @@ def count_updates(optimizer):
     With `gradient_accumulation_steps=k`, Keras evaluates the schedule at its
     micro-batch counter, so a schedule written in updates would run k times too fast.
     This wraps the optimizer's schedule in `InUpdates(schedule, k)` (in place): the
-    update `u` uses `schedule(u)`. Nothing changes for an optimizer that does not
+    update `u` uses `schedule(u)`; so is a momentum schedule of an
+    `lrschedule.optimizers` optimizer. Nothing changes for an optimizer that does not
     accumulate, holds a constant rate, or whose schedule already says how it counts
     (`InUpdates`, `InMicroBatches`). Every optimizer of a `MultiOptimizer` is treated.
 
@@ -284,6 +285,12 @@ def count_updates(optimizer):
         counted = count_in_updates(rate, target, warn=False)
         if counted is not rate:
             set_rate_object(target, counted)
+        # A momentum schedule counts as the rate does.
+        momentum = getattr(target, "hyperparameter_schedule", None)
+        if momentum is not None:
+            counted = count_in_updates(momentum, target, warn=False)
+            if counted is not momentum:
+                setattr(target, target.HYPERPARAMETER, counted)
     return optimizer
 
 

@@ -51,6 +51,7 @@ R_NAMES = {
     "Sequence": "schedule_sequence",
     "PerEpoch": "schedule_per_epoch",
     "Scaled": "schedule_scaled",
+    "CycledMomentum": "schedule_momentum",
     "InUpdates": "schedule_in_updates",
     "InMicroBatches": "schedule_in_micro_batches",
     "Extended": "schedule_extend",
@@ -75,6 +76,22 @@ def torch_rates(make, steps, base_lr):
     out = []
     for _ in range(steps):
         out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+def torch_momenta(make, steps, adam=False):
+    """The momentum (SGD) or beta_1 (Adam) a PyTorch scheduler sets at each step, with
+    cycle_momentum=True (its default)."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = (torch.optim.Adam([param], lr=1.0) if adam
+           else torch.optim.SGD([param], lr=1.0, momentum=0.9))
+    sched = make(opt)
+    out = []
+    for _ in range(steps):
+        group = opt.param_groups[0]
+        out.append(group["betas"][0] if adam else group["momentum"])
         opt.step()
         sched.step()
     return out
@@ -120,6 +137,30 @@ case("cyclic_exp_range", spec("Cyclic", base_lr=0.001, max_lr=0.01, step_size_up
                               mode="exp_range", gamma=0.98),
      torch_rates(lambda o: S.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=8,
                                       mode="exp_range", gamma=0.98, cycle_momentum=False), n, 1))
+# Momentum cycled inversely to the rate (cycle_momentum=True): SGD's momentum, Adam's
+# beta_1 (the same values).
+case("momentum_one_cycle_cos",
+     spec("CycledMomentum", schedule=spec("OneCycle", max_lr=0.01, total_steps=n)),
+     torch_momenta(lambda o: S.OneCycleLR(o, max_lr=0.01, total_steps=n), n))
+case("momentum_one_cycle_linear_three_phase",
+     spec("CycledMomentum", schedule=spec("OneCycle", max_lr=0.1, total_steps=n, pct_start=0.25,
+                                          anneal_strategy="linear", three_phase=True,
+                                          base_momentum=0.8, max_momentum=0.99)),
+     torch_momenta(lambda o: S.OneCycleLR(o, max_lr=0.1, total_steps=n, pct_start=0.25,
+                                          anneal_strategy="linear", three_phase=True,
+                                          base_momentum=0.8, max_momentum=0.99), n, adam=True))
+case("momentum_cyclic_triangular2",
+     spec("CycledMomentum", schedule=spec("Cyclic", base_lr=0.001, max_lr=0.01, step_size_up=10,
+                                          step_size_down=15, mode="triangular2")),
+     torch_momenta(lambda o: S.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=10,
+                                        step_size_down=15, mode="triangular2"), n))
+case("momentum_cyclic_exp_range",
+     spec("CycledMomentum", schedule=spec("Cyclic", base_lr=0.001, max_lr=0.01, step_size_up=8,
+                                          mode="exp_range", gamma=0.98, base_momentum=0.85,
+                                          max_momentum=0.95)),
+     torch_momenta(lambda o: S.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=8,
+                                        mode="exp_range", gamma=0.98, base_momentum=0.85,
+                                        max_momentum=0.95), n, adam=True))
 case("step_decay", spec("StepDecay", initial_learning_rate=0.1, step_size=30, gamma=0.5),
      torch_rates(lambda o: S.StepLR(o, step_size=30, gamma=0.5), n, 0.1))
 case("multistep_decay", spec("MultiStepDecay", initial_learning_rate=0.1,

@@ -21,6 +21,8 @@ test_that("R-side mistakes are refused before Python is reached", {
   expect_arg_error(schedule_multistep_decay(0.1, numeric()), "`milestones`", "numeric(0)")
   expect_arg_error(schedule_piecewise_constant(c(10, 20), c(1, NA, 3)), "`values`", "NA")
   expect_arg_error(schedule_cyclic(0.1, 1, step_size_down = 2.5), "`step_size_down`", "2.5")
+  expect_arg_error(schedule_one_cycle(0.1, 100, base_momentum = "a"), "`base_momentum`", "a")
+  expect_arg_error(schedule_cyclic(0.1, 1, max_momentum = NA), "`max_momentum`", "NA")
   expect_arg_error(schedule_warmup(function(s) 0.1, 10), "`schedule`", "an R function")
   expect_arg_error(schedule_warmup(0.1, 10), "`schedule`", "0.1")
   expect_arg_error(schedule_sequence(schedule_constant, 1), "`schedules`", "")
@@ -38,6 +40,10 @@ test_that("the core's checks come back as R errors of class python.builtin.Value
   expect_error(schedule_multistep_decay(0.1, c(30, 10)), "milestones=\\[30, 10\\]",
                class = "python.builtin.ValueError")
   expect_error(schedule_cyclic(0.1, 0.01), "max_lr=0.01", class = "python.builtin.ValueError")
+  expect_error(schedule_one_cycle(0.1, 100, base_momentum = 1.5), "base_momentum=1.5",
+               class = "python.builtin.ValueError")
+  expect_error(schedule_momentum(schedule_step_decay(0.1, 10)), "OneCycle or Cyclic",
+               class = "python.builtin.TypeError")
   expect_error(schedule_one_cycle(0.1, 100, anneal_strategy = "cosine"),
                "anneal_strategy='cosine'", class = "python.builtin.ValueError")
   expect_error(schedule_sequence(list(schedule_constant(1), schedule_constant(2)), c(5, 10)),

@@ -26,6 +26,11 @@ _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 _WARNED = weakref.WeakSet()
 
 
+def _momentum_schedule(optimizer):
+    """The schedule of an lrschedule optimizer's momentum/beta_1, or None."""
+    return getattr(optimizer, "hyperparameter_schedule", None)
+
+
 @register
 class LRLogger(keras.callbacks.Callback):
     """Puts the learning rate actually used into the logs, so `History` has it.
@@ -53,6 +58,12 @@ class LRLogger(keras.callbacks.Callback):
     are the optimizer's batch counter, and the rate of a batch is the one an update
     made at that batch uses.
 
+    A momentum schedule (an `lrschedule.optimizers` optimizer given a schedule as its
+    `momentum` or `beta_1`, e.g. `OneCycle(...).momentum()`) is logged beside the rate:
+    the epoch logs get `momentum` or `beta_1` (the value used by the epoch's last
+    update), and per batch `batch_momenta` holds the value of every batch (the
+    primary optimizer's).
+
     The logger does not change the optimizer.
 
     Args:
@@ -74,6 +85,7 @@ class LRLogger(keras.callbacks.Callback):
         self.batch_rates = []
         self.batch_steps = []
         self.group_batch_rates = {}
+        self.batch_momenta = []
         self._epoch = None
 
     def on_train_begin(self, logs=None):
@@ -138,6 +150,9 @@ class LRLogger(keras.callbacks.Callback):
                 self.batch_rates.extend(rates)
             if group.name is not None:
                 self.group_batch_rates.setdefault(group.name, []).extend(rates)
+            momentum = _momentum_schedule(group.optimizer)
+            if group.primary and momentum is not None:
+                self.batch_momenta.extend(float(m) for m in host_rates(momentum, np.asarray(steps)))
 
     def on_train_end(self, logs=None):
         self._flush()
@@ -145,6 +160,11 @@ class LRLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self._flush()
         log_rates(self.model, logs)
+        optimizer = groups_of(self.model)[0].optimizer
+        momentum = _momentum_schedule(optimizer)
+        if momentum is not None and logs is not None:
+            step = max(step_count(optimizer) - 1, 0)
+            logs[optimizer.HYPERPARAMETER] = float(host_rates(momentum, step))
 
     def get_config(self):
         return {"per": self.per}
