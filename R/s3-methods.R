@@ -59,7 +59,8 @@ format_config_value <- function(value) {
 #'   on forever, else `0:999`. `format()` and `print()` show the rate at five steps
 #'   spread over that default, or at each step given; `plot()` needs at least two.
 #' @param log Logical. Logarithmic rate axis. Defaults to `FALSE`.
-#' @param main,xlab,ylab,type Passed to [graphics::plot()].
+#' @param main,xlab,ylab,type Passed to [graphics::plot()]; `ylab` defaults to
+#'   "learning rate" ("momentum" for a [schedule_momentum()]).
 #' @param row.names,optional Ignored (for compatibility with [as.data.frame()]).
 #' @param ... Passed on to [graphics::plot()]; ignored by the other methods.
 #' @returns `format()`: a character vector; `print()` and `plot()`: `x`,
@@ -84,8 +85,9 @@ format.lrschedule_schedule <- function(x, steps = NULL, ...) {
   config <- schedule_config(x)
   config$name <- NULL
   params <- vapply(names(config), function(n) paste0(n, " = ", format_config_value(config[[n]])), "")
+  kind <- if (is_momentum_schedule(x)) "momentum" else "learning-rate"
   if (isTRUE(lrs()$schedules$takes_length(x))) {
-    return(c(paste0("<", name, "> learning-rate schedule"),
+    return(c(paste0("<", name, "> ", kind, " schedule"),
              if (length(params)) paste0("  ", params),
              "  length: taken from fit() when training starts"))
   }
@@ -97,11 +99,14 @@ format.lrschedule_schedule <- function(x, steps = NULL, ...) {
     at <- check_steps(steps, min_length = 1)
   }
   values <- schedule_rates(x, at)
-  c(paste0("<", name, "> learning-rate schedule"),
+  c(paste0("<", name, "> ", kind, " schedule"),
     if (length(params)) paste0("  ", params),
-    paste0("  lr at step ", paste0(format(at, big.mark = ","), ": ", signif(values, 4),
+    paste0(if (kind == "momentum") "  momentum at step " else "  lr at step ", paste0(format(at, big.mark = ","), ": ", signif(values, 4),
                                     collapse = " | ")))
 }
+
+# A schedule of momenta (schedule_momentum()), told apart in print() and plot().
+is_momentum_schedule <- function(x) py_isinstance(x, lrs()$CycledMomentum)
 
 #' @rdname schedule-methods
 #' @export
@@ -113,8 +118,9 @@ print.lrschedule_schedule <- function(x, ...) {
 #' @rdname schedule-methods
 #' @export
 plot.lrschedule_schedule <- function(x, steps = NULL, log = FALSE, main = NULL,
-                                     xlab = "step", ylab = "learning rate", type = "l", ...) {
+                                     xlab = "step", ylab = NULL, type = "l", ...) {
   check_schedule(x)
+  if (is.null(ylab)) ylab <- if (is_momentum_schedule(x)) "momentum" else "learning rate"
   log <- check_flag(log)
   steps <- if (is.null(steps)) default_steps(x) else check_steps(steps, min_length = 2)
   rates <- schedule_rates(x, steps)

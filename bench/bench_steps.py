@@ -118,6 +118,11 @@ def variants():
     out["ScheduleLR(python fn)"] = lambda: (1e-3, [lrs.ScheduleLR(lambda e: 1e-3 * 0.9 ** e)])
     out["ReduceLROnPlateau(OneCycle)"] = lambda: (
         lrs.OneCycle(1e-2, TOTAL), [lrs.ReduceLROnPlateau(monitor="loss", patience=2)])
+    out["ReduceLROnPlateau(OneCycle, decay_steps)"] = lambda: (
+        lrs.OneCycle(1e-2, TOTAL),
+        [lrs.ReduceLROnPlateau(monitor="loss", patience=2, decay_steps=500, decay_type="cosine")])
+    out["OneCycle + beta_1 OneCycle.momentum()"] = lambda: (
+        lrs.OneCycle(1e-2, TOTAL), [], lambda rate: lrs.optimizers.Adam(rate, rate.momentum()))
     out["LRLogger(per batch)"] = lambda: (lrs.OneCycle(1e-2, TOTAL), [lrs.LRLogger(per="batch")])
     out["naive per-batch python callback"] = lambda: (
         1e-3, [NaivePerBatch(lambda s: 1e-3 * 0.99999 ** s)])
@@ -132,12 +137,13 @@ MODELS = {
 }
 
 
-def build(spec, learning_rate):
+def build(spec, learning_rate, optimizer=None):
     layers = [keras.Input((spec["inputs"],))]
     layers += [keras.layers.Dense(h, activation="relu") for h in spec["hidden"]]
     layers.append(keras.layers.Dense(spec["outputs"]))
     model = keras.Sequential(layers)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    optimizer = (optimizer or keras.optimizers.Adam)(learning_rate)
+    model.compile(optimizer=optimizer, loss="mse")
     return model
 
 
@@ -151,8 +157,8 @@ def bench_training(spec, rounds):
     y = rng.normal(size=(n, spec["outputs"])).astype("float32")
     runs = {}
     for name, make in variants().items():
-        rate, callbacks = make()
-        model = build(spec, rate)
+        rate, callbacks, *optimizer = make()
+        model = build(spec, rate, *optimizer)
         model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0, callbacks=callbacks)
         runs[name] = (model, callbacks)
 
@@ -213,10 +219,20 @@ def bench_compiled_step(calls=500, repeats=9):
     rates.update({f"lrschedule {k}": v for k, v in our_schedules().items()})
     rates["ControlledRate(OneCycle) (ReduceLROnPlateau's)"] = lambda: lrs.ControlledRate(
         lrs.OneCycle(1e-2, TOTAL), multiplier=0.1)
+    rates["ControlledRate(OneCycle), smooth reduction"] = lambda: lrs.ControlledRate(
+        lrs.OneCycle(1e-2, TOTAL), multiplier=0.1, decay_type="cosine", decay_from=1.0,
+        decay_start=0, decay_steps=TOTAL)
     rates.update({f"keras {k}": v for k, v in keras_schedules().items()})
+    optimizers = {name: lambda make=make: keras.optimizers.Adam(make())
+                  for name, make in rates.items()}
+    one_cycle = lrs.OneCycle(1e-2, TOTAL)
+    optimizers["lrschedule OneCycle + beta_1 OneCycle.momentum()"] = (
+        lambda: lrs.optimizers.Adam(one_cycle, beta_1=one_cycle.momentum()))
+    optimizers["constant + beta_1 OneCycle.momentum()"] = (
+        lambda: lrs.optimizers.Adam(1e-3, beta_1=one_cycle.momentum()))
     steps = {}
-    for name, make in rates.items():
-        optimizer = keras.optimizers.Adam(make())
+    for name, make in optimizers.items():
+        optimizer = make()
         variables = [keras.Variable(np.zeros((4, 1), "float32")),
                      keras.Variable(np.zeros((1,), "float32"))]
         optimizer.build(variables)
@@ -281,9 +297,9 @@ def main():
     base, added = bench_compiled_step()
     print(f"\n## Inside the compiled step: microseconds a rate adds to Adam.apply() "
           f"(tf.function; constant rate {base:.0f} us/call)")
-    print(f"{'rate':48s} {'+us/step':>9s} {'% of a tiny-model step':>23s}")
+    print(f"{'rate':52s} {'+us/step':>9s} {'% of a tiny-model step':>23s}")
     for name, us in added.items():
-        print(f"{name:48s} {us:9.1f} {100 * us / tiny_step_us:22.1f}%")
+        print(f"{name:52s} {us:9.1f} {100 * us / tiny_step_us:22.1f}%")
     print("\n## Inspection: 1,000,000 steps, lrschedule.values() vs one call per step")
     print(f"{'schedule':42s} {'values() ms':>12s} {'per call ms':>12s} {'loop of 1e6 s':>14s}")
     for name, vec_ms, call_ms, loop_s in bench_inspection():

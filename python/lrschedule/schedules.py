@@ -1144,7 +1144,8 @@ def horizon(schedule):
     if isinstance(schedule, K.PiecewiseConstantDecay):
         # Keras's value changes after the boundary: steps <= b take the earlier value.
         return (int(max(schedule.boundaries)) + 1, "steps") if schedule.boundaries else None
-    if isinstance(schedule, (Scaled, InMicroBatches)) or type(schedule).__name__ == "ControlledRate":
+    if (isinstance(schedule, (Scaled, InMicroBatches, CycledMomentum))
+            or type(schedule).__name__ == "ControlledRate"):
         inner = getattr(schedule, "schedule", None)
         return None if inner is None else horizon(inner)
     return None

@@ -40,6 +40,7 @@ HORIZONS = {
     "Keras-CosineDecay-warmup": (11, "ends"),   # 8 + 3 warmup
     "Keras-CosineDecayRestarts": None,
     "Scaled": (100, "ends"),                    # over OneCycle(total_steps=100)
+    "CycledMomentum": (100, "ends"),            # the momentum of OneCycle(total_steps=100)
     "InUpdates": (100, "ends"),                 # 4 x OneCycle's 25 updates
     "InMicroBatches": None,                     # over a StepDecay
     "Extended": (70, "ends"),                   # lengthened to 70
