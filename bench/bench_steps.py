@@ -21,6 +21,7 @@ import os
 import platform
 import statistics
 import time
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -283,6 +284,8 @@ def main():
     if args.quick:
         args.rounds = 0.1
     began = time.perf_counter()
+    # The schedules are sized for a long run that the short fits only start.
+    warnings.filterwarnings("ignore", category=lrs.HorizonWarning)
     print(f"# lrschedule {lrs.__version__}, keras {keras.__version__} "
           f"({keras.backend.backend()}), {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}")

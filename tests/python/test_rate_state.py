@@ -253,3 +253,48 @@ def test_the_state_follows_a_backup_with_the_callback_listed_after_it(tmp_path):
     # one reduction. Epoch 3 runs at 0.05, reduces at its end, epoch 4 runs at 0.025.
     np.testing.assert_allclose(trace.rates, np.repeat([0.05, 0.025], 2), rtol=1e-6)
     assert float(ops.convert_to_numpy(fresh.optimizer.iterations)) == 10
+
+
+def test_the_bound_state_never_holds_nan_and_files_keep_nan_for_no_best(tmp_path):
+    # JAX multi-process training checks that every value put into a replicated variable
+    # is the same on each process, and NaN != NaN: "no best value yet" is encoded in the
+    # variable without NaN, and files keep 0.1.0's NaN.
+    model = kernel_probe(lrs.StepDecay(0.1, 2, 0.5))
+    plateau = lrs.ReduceLROnPlateau("flat", mode="min", patience=5)
+    plateau.set_model(model)
+    state = model.optimizer._learning_rate.state
+    vector = ops.convert_to_numpy(state.bound_variables[0])
+    assert not np.isnan(vector).any()
+    assert state.numbers()["best"] is None and state.numbers()["wait"] == 0
+    model.save_weights(tmp_path / "w.weights.h5")
+    import h5py
+
+    with h5py.File(tmp_path / "w.weights.h5") as f:
+        saved = [f["optimizer/_lrschedule_state/vars"][str(i)][()] for i in range(9)]
+    assert np.isnan(saved[3]) and saved[4] == 0  # best, wait as 0.1.0 wrote them
+    again = kernel_probe(lrs.StepDecay(0.1, 2, 0.5))
+    lrs.ReduceLROnPlateau("flat", mode="min", patience=5).set_model(again)
+    again.load_weights(tmp_path / "w.weights.h5")
+    assert again.optimizer._learning_rate.state.numbers()["best"] is None
+
+
+@pytest.mark.parametrize("values, waits", [
+    ([float("nan"), 1.0, 1.0], [1, 0, 1]),       # NaN never improves (Keras: nan < inf fails)
+    ([float("inf"), 2.0, 2.0], [1, 0, 1]),       # nor does +inf on the first epoch
+])
+def test_the_first_epoch_follows_kerass_rule_for_nan_and_inf(values, waits):
+    x, y = probe_data(4)
+    model = kernel_probe(0.1)
+    seen = []
+
+    class Inject(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["metric"] = values[epoch]
+
+    class Read(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model.optimizer._lrschedule_state.numbers()["wait"])
+
+    model.fit(x, y, batch_size=2, epochs=3, verbose=0, callbacks=[
+        Inject(), lrs.ReduceLROnPlateau("metric", mode="min", patience=5), Read()])
+    assert seen == waits

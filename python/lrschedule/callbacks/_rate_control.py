@@ -30,7 +30,9 @@ The rate state: one layout, which every callback of ours reads and writes
     base_rate         the held rate (a constant rate, or ScheduleLR's per-epoch value)
     multiplier        the product of the plateau reductions (1 until the first)
     min_lr            the floor of reductions
-    best              the best monitored value (NaN before the first)
+    best              the best monitored value (NaN before the first; in the variable,
+                      0 with wait stored as -(wait + 1): JAX's multi-process checks
+                      fail on NaN)
     wait              epochs without improvement since the last reset
     cooldown_counter  cooldown epochs left
     decay_from        the multiplier a smooth reduction starts from
@@ -148,6 +150,17 @@ def print_message(message, line_break=True):
         _keras_print_msg(message, line_break=line_break)
 
 
+def _host_value(variable):
+    """A variable's value as numpy. Under JAX multi-process training a replicated
+    variable spans devices of other processes, which numpy cannot fetch: its local
+    copy is read instead (every copy holds the same value)."""
+    value = getattr(variable, "value", variable)
+    shards = getattr(value, "addressable_shards", None)
+    if shards is not None and not getattr(value, "is_fully_addressable", True):
+        return np.asarray(shards[0].data)
+    return ops.convert_to_numpy(value)
+
+
 def register(cls):
     """Registers `cls` for Keras saving as "lrschedule>ClassName", under the module
     path `lrschedule.callbacks`.
@@ -213,6 +226,22 @@ class _RateState(keras.layers.Layer):
         """The optimizer variable holding the numbers (a list: empty when unbound)."""
         return [] if self._vector is None else [self._vector]
 
+    # In the variable, "no best value yet" is best = 0 with wait stored as -(wait + 1)
+    # (wait is never negative otherwise), not NaN: under JAX multi-process training every value put
+    # into a replicated variable is checked to be the same on each process, and
+    # NaN != NaN fails that check. Files and configs keep NaN/None, as 0.1.0 wrote them.
+    def _to_vector(self, values):
+        values = dict(values)
+        if math.isnan(values["best"]):
+            values["best"], values["wait"] = 0.0, -(values["wait"] + 1.0)
+        return np.array([values[f] for f in self.FIELDS], dtype="float32")
+
+    def _from_vector(self, vector):
+        values = {field: float(vector[i]) for i, field in enumerate(self.FIELDS)}
+        if values["wait"] < 0:
+            values["best"], values["wait"] = float("nan"), -values["wait"] - 1.0
+        return values
+
     def bind(self, optimizer):
         """Moves the numbers into a variable of `optimizer`; returns True if it did."""
         if self._owner is not None:
@@ -221,8 +250,7 @@ class _RateState(keras.layers.Layer):
             raise ValueError("this rate state is already bound to another optimizer")
         vector = optimizer.add_variable(
             shape=(len(self.FIELDS),),
-            initializer=keras.initializers.Constant(
-                np.array([self._values[f] for f in self.FIELDS], dtype="float32")),
+            initializer=keras.initializers.Constant(self._to_vector(self._values)),
             dtype="float32",
             # One value for all replicas: TensorFlow's MirroredStrategy keeps it in
             # sync (the callbacks write it outside the replica context).
@@ -243,8 +271,7 @@ class _RateState(keras.layers.Layer):
         """All the numbers, as a dict of Python floats (one read of the device)."""
         if self._vector is None:
             return dict(self._values)
-        vector = np.asarray(ops.convert_to_numpy(self._vector), dtype=np.float64)
-        return {field: float(vector[i]) for i, field in enumerate(self.FIELDS)}
+        return self._from_vector(np.asarray(_host_value(self._vector), dtype=np.float64))
 
     def read(self, field):
         return self.read_all()[field]
@@ -271,7 +298,7 @@ class _RateState(keras.layers.Layer):
             return dict(self._values)
         current = self.read_all()
         current.update({f: float(v) for f, v in values.items()})
-        self._vector.assign(np.array([current[f] for f in self.FIELDS], dtype="float32"))
+        self._vector.assign(self._to_vector(current))
         return current
 
     # -- saving (FIELDS order, float32 scalars; 0.1.0's files hold the first six) -------
@@ -684,7 +711,7 @@ def step_count(optimizer):
     """The step the optimizer's next update evaluates its rate at."""
     # The optimizer evaluates its schedule at the raw iteration counter (micro-batches
     # under gradient accumulation: see InUpdates).
-    return int(ops.convert_to_numpy(getattr(optimizer, "_iterations", optimizer.iterations)))
+    return int(_host_value(getattr(optimizer, "_iterations", optimizer.iterations)))
 
 
 def accumulation_steps(optimizer):
@@ -815,7 +842,7 @@ def _install_one(group):
         state = optimizer.__dict__.get(_STATE_ATTR)
         if state is None or state.owner() not in (None, optimizer):
             state = _RateState(dict(_DEFAULT_STATE,
-                                    base_rate=float(ops.convert_to_numpy(current))))
+                                    base_rate=float(_host_value(current))))
     else:
         raise TypeError(
             "lrschedule's callbacks need an optimizer whose `learning_rate` is a number "
@@ -875,7 +902,7 @@ class DrivenRate:
     def now(self):
         """The rate in force now: the one the next step uses."""
         if self.controlled is None:
-            return float(ops.convert_to_numpy(self.variable))
+            return float(_host_value(self.variable))
         return float(self.controlled.values_at(step_count(self.optimizer)))
 
     def write(self, model, **fields):
@@ -935,7 +962,7 @@ class DrivenRate:
         """
         changed = False
         if self.controlled is None:
-            rate = float(ops.convert_to_numpy(self.variable))
+            rate = float(_host_value(self.variable))
             values = self.state.read_all()
             driven = max(values["base_rate"] * values["multiplier"],
                          min(values["base_rate"], values["min_lr"]))

@@ -1,5 +1,6 @@
 """`ReduceLROnPlateau`: Keras's plateau rule, as a multiplier of whatever drives the rate."""
 
+import math
 import warnings
 
 import numpy as np
@@ -181,8 +182,10 @@ class ReduceLROnPlateau(RateCallback):
         check_once(self, epoch)
 
     def _is_improvement(self, current, best):
+        # Keras's rule, best starting at +inf (min) or -inf (max): a NaN never improves,
+        # nor does an infinite value on the first epoch.
         if best is None:
-            return True
+            best = math.inf if self._minimize else -math.inf
         if self._minimize:
             return current < best - self.min_delta
         return current > best + self.min_delta
@@ -229,7 +232,8 @@ class ReduceLROnPlateau(RateCallback):
                     wait = 0
 
         self._best_exact = best
-        self._rate.write(self.model, best=best, wait=wait, cooldown_counter=cooldown_counter)
+        self._rate.write(self.model, best=math.nan if best is None else best, wait=wait,
+                         cooldown_counter=cooldown_counter)
         if new_rate is not None and self.verbose > 0:
             over = (f" over the next {self.decay_steps} updates ({self.decay_type})"
                     if self.decay_steps else "")
