@@ -53,7 +53,7 @@ test-r: $(STAMPS)/r-package
 
 # The core's schedule and callback tests again on the JAX and torch backends, each in its
 # own process (the R-surface and R-session tests run on TensorFlow only: R drives the same core).
-BACKEND_TESTS := $(filter-out tests/python/test_r_% tests/python/test_sessions.py tests/python/test_distributed.py,$(wildcard tests/python/test_*.py))
+BACKEND_TESTS := $(filter-out tests/python/test_r_% tests/python/test_sessions.py tests/python/test_distributed.py tests/python/test_multiprocess.py,$(wildcard tests/python/test_*.py))
 test-backends: $(STAMPS)/venv
 	KERAS_BACKEND=jax $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
 	KERAS_BACKEND=torch $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
