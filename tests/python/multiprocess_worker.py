@@ -172,9 +172,13 @@ def scenario_callbacks():
         "ScheduleLR": (lambda: 0.01, lambda: [lrs.ScheduleLR(lambda e: 0.3 / (1 + e))]),
         "ScheduleLR+ReduceLROnPlateau": (
             lambda: 0.01, lambda: [lrs.ScheduleLR(lambda e, lr: 0.3 * 0.9 ** e), plateau()]),
+        # the kernel's steps are momentum-weighted here: equal kernels, equal momentum
+        "OneCycle+momentum": (lambda: lrs.OneCycle(0.2, 16), lambda: [plateau()],
+                              lambda rate: lrs.optimizers.SGD(rate, momentum=rate.momentum())),
     }
-    for name, (make_rate, make_callbacks) in cases.items():
-        model = probe(make_rate())
+    for name, (make_rate, make_callbacks, *make_optimizer) in cases.items():
+        rate = make_rate()
+        model = probe(rate, optimizer=make_optimizer[0](rate) if make_optimizer else None)
         record = Record()
         callbacks = make_callbacks()
         fit(model, 4, callbacks + [record])
