@@ -422,17 +422,22 @@ optimizer_lion <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float. See the Keras documentation of `Lamb`. Defaults to `0.9`.
+#' @param beta_1 A float, or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
+#'   optimizer is then lrschedule's subclass of `Lamb`. See the Keras
+#'   documentation of `Lamb`. Defaults to `0.9`.
 #' @param beta_2 A float. See the Keras documentation of `Lamb`. Defaults to `0.999`.
 #' @param epsilon A float. See the Keras documentation of `Lamb`. Defaults to `1e-07`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Lamb`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Lamb`), or, when
+#'   `beta_1` is a schedule, lrschedule's registered subclass of it
+#'   (`lrschedule.optimizers.Lamb`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/lamb/>
 #' @examples
 #' if (lrschedule:::python_ready()) {
-#'   opt <- optimizer_lamb(learning_rate = schedule_one_cycle(0.01, total_steps = 1000))
+#'   rate <- schedule_one_cycle(0.01, total_steps = 1000)
+#'   opt <- optimizer_lamb(learning_rate = rate, beta_1 = schedule_momentum(rate))
 #' }
 #' @export
 optimizer_lamb <- function(

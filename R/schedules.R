@@ -585,9 +585,9 @@ schedule_scaled <- function(schedule, factor) {
 #' Step for step PyTorch's momentum (or Adam's `beta_1`).
 #'
 #' Give it as `momentum` of [optimizer_sgd()] or [optimizer_rmsprop()], or as
-#' `beta_1` of [optimizer_adam()], [optimizer_adamw()], [optimizer_adamax()] or
-#' [optimizer_nadam()]: they then return lrschedule's subclass of Keras's optimizer,
-#' which evaluates it at every update.
+#' `beta_1` of [optimizer_adam()], [optimizer_adamw()], [optimizer_adamax()],
+#' [optimizer_nadam()] or [optimizer_lamb()]: they then return lrschedule's subclass
+#' of Keras's optimizer, which evaluates it at every update.
 #'
 #' @param schedule A [schedule_one_cycle()] (with `total_steps`) or a
 #'   [schedule_cyclic()].

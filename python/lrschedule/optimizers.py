@@ -1,8 +1,8 @@
 """Optimizers built for lrschedule's schedules: scheduled momentum, per-layer rates and
 gradient accumulation.
 
-* `SGD`, `RMSprop`, `Adam`, `AdamW`, `Adamax`, `Nadam`: Keras's optimizers, whose
-  momentum (SGD, RMSprop) or beta_1 (the Adam family) may also be a schedule
+* `SGD`, `RMSprop`, `Adam`, `AdamW`, `Adamax`, `Nadam`, `Lamb`: Keras's optimizers,
+  whose momentum (SGD, RMSprop) or beta_1 (the Adam family) may also be a schedule
   (`OneCycle(...).momentum()`, `Cyclic(...).momentum()`, or any
   `LearningRateSchedule`), evaluated inside the update step at the optimizer's
   counter, as the rate is. Keras's own classes refuse a schedule there (SGD raises,
@@ -39,7 +39,7 @@ from lrschedule.callbacks._rate_control import (
 from lrschedule.schedules import InMicroBatches, InUpdates, Scaled
 
 __all__ = ["per_layer", "count_updates", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
-           "SCHEDULED"]
+           "Lamb", "SCHEDULED"]
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
@@ -196,6 +196,12 @@ class Nadam(_ScheduledHyperparameter, keras.optimizers.Nadam):
 
 @_register
 @_documented
+class Lamb(_ScheduledHyperparameter, keras.optimizers.Lamb):
+    HYPERPARAMETER = "beta_1"
+
+
+@_register
+@_documented
 class SGD(_ScheduledHyperparameter, keras.optimizers.SGD):
     HYPERPARAMETER = "momentum"
 
@@ -251,7 +257,8 @@ class RMSprop(_ScheduledHyperparameter, keras.optimizers.RMSprop):
 
 
 # Keras's optimizer class name -> the hyperparameter lrschedule's subclass schedules.
-SCHEDULED = {cls.__name__: cls.HYPERPARAMETER for cls in (SGD, RMSprop, Adam, AdamW, Adamax, Nadam)}
+SCHEDULED = {cls.__name__: cls.HYPERPARAMETER
+             for cls in (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Lamb)}
 
 
 def count_updates(optimizer):

@@ -174,6 +174,7 @@ KERAS_BY_HAND = [
     ("AdamW", dict(learning_rate=0.01)),
     ("Adamax", dict(learning_rate=0.01)),
     ("Nadam", dict(learning_rate=0.01)),
+    ("Lamb", dict(learning_rate=0.01)),
 ]
 
 

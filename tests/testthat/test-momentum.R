@@ -6,7 +6,7 @@
 scheduled_optimizers <- list(
   sgd = c("SGD", "momentum"), rmsprop = c("RMSprop", "momentum"),
   adam = c("Adam", "beta_1"), adamw = c("AdamW", "beta_1"),
-  adamax = c("Adamax", "beta_1"), nadam = c("Nadam", "beta_1")
+  adamax = c("Adamax", "beta_1"), nadam = c("Nadam", "beta_1"), lamb = c("Lamb", "beta_1")
 )
 
 reference_momenta <- function(case) {
