@@ -52,39 +52,18 @@ new_optimizer <- function(class_name, env, call = rlang::caller_env()) {
   lrs()$count_updates(optimizer)
 }
 
-# Ranges of arguments that Keras takes as given although they break training: a
-# negative `clipnorm` flips the gradients, `beta_1 = 1` divides by zero, a negative
-# `epsilon` or `initial_accumulator_value` takes square roots of negative numbers,
-# `gradient_accumulation_steps = 0` and `ema_overwrite_frequency = 0` silently mean
-# "never", and Keras checks `ema_momentum` only with `use_ema = TRUE`. The bounds are
-# those PyTorch's optimizers check where it has them, else Keras's own (momentum of
-# SGD, ema_momentum), applied whatever the other arguments; Keras's remaining checks
-# (Ftrl's strengths, the clipping arguments set together) run after these. By argument
-# name: the same meaning in every optimizer that has it.
-optimizer_argument_ranges <- list(
-  beta_1 = list(ok = function(x) x >= 0 && x < 1, expected = "a number in [0, 1)"),
-  beta_2 = list(ok = function(x) x >= 0 && x < 1, expected = "a number in [0, 1)"),
-  rho = list(ok = function(x) x >= 0 && x <= 1, expected = "a number in [0, 1]"),
-  momentum = list(ok = function(x) x >= 0 && x <= 1, expected = "a number in [0, 1]"),
-  epsilon = list(ok = function(x) x >= 0, expected = "a number >= 0"),
-  epsilon_1 = list(ok = function(x) x >= 0, expected = "a number >= 0"),
-  epsilon_2 = list(ok = function(x) x >= 0, expected = "a number >= 0"),
-  initial_accumulator_value = list(ok = function(x) x >= 0, expected = "a number >= 0"),
-  weight_decay = list(ok = function(x) x >= 0, expected = "a number >= 0"),
-  clipnorm = list(ok = function(x) x > 0, expected = "a number > 0 or NULL"),
-  clipvalue = list(ok = function(x) x > 0, expected = "a number > 0 or NULL"),
-  global_clipnorm = list(ok = function(x) x > 0, expected = "a number > 0 or NULL"),
-  clip_threshold = list(ok = function(x) x > 0, expected = "a number > 0"),
-  loss_scale_factor = list(ok = function(x) x > 0, expected = "a number > 0 or NULL"),
-  ema_momentum = list(ok = function(x) x >= 0 && x <= 1, expected = "a number in [0, 1]"),
-  ema_overwrite_frequency = list(ok = function(x) x >= 1, expected = "a whole number >= 1 or NULL"),
-  gradient_accumulation_steps = list(ok = function(x) x >= 2,
-                                     expected = "a whole number >= 2 or NULL")
-)
-
+# The ranges of arguments that Keras takes as given although they break training are
+# the core's (lrschedule.optimizers.ARGUMENT_RANGES, which Python users get too); the
+# error is R's, naming the R argument and value.
 check_optimizer_range <- function(x, arg, call) {
-  range <- optimizer_argument_ranges[[arg]]
-  if (!is.null(x) && !is.null(range) && !range$ok(x)) abort_arg(arg, x, range$expected, call)
+  if (is.null(x)) return(invisible(x))
+  core <- lrs()$optimizers
+  expected <- core$argument_problem(arg, x)
+  if (!is.null(expected)) {
+    if (arg %in% core$NULLABLE) expected <- paste(expected, "or NULL")
+    abort_arg(arg, x, expected, call)
+  }
+  invisible(x)
 }
 
 check_learning_rate <- function(x, arg = "learning_rate", call = rlang::caller_env()) {

@@ -16,6 +16,9 @@ gradient accumulation.
   group (`ReduceLROnPlateau`, `ScheduleLR`, `LRLogger`'s `learning_rate/<group>`).
 * `count_updates(optimizer)`: an optimizer with `gradient_accumulation_steps=k` whose
   schedule counts updates, not micro-batches (`InUpdates`).
+* `check_arguments(optimizer)`: the ranges of optimizer arguments that Keras takes as
+  given although they break training (`ARGUMENT_RANGES`); lrschedule's optimizers and
+  R's `optimizer_*()` apply them.
 
 What counts as a step: the optimizer's updates, counted from 0. Keras calls a schedule
 with its batch counter, which under gradient accumulation counts micro-batches; a
@@ -39,9 +42,86 @@ from lrschedule.callbacks._rate_control import (
 from lrschedule.schedules import InMicroBatches, InUpdates, Scaled
 
 __all__ = ["per_layer", "count_updates", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
-           "Lamb", "SCHEDULED"]
+           "Lamb", "SCHEDULED", "ARGUMENT_RANGES", "check_arguments", "argument_problem"]
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
+
+
+# --------------------------------------------------------------------------------------
+# Argument ranges
+
+# Ranges of arguments that Keras takes as given although they break training: a
+# negative `clipnorm` flips the gradients, `beta_1 = 1` divides by zero, a negative
+# `epsilon` or `initial_accumulator_value` takes square roots of negative numbers,
+# `gradient_accumulation_steps = 0` and `ema_overwrite_frequency = 0` silently mean
+# "never", and Keras checks `ema_momentum` only with `use_ema=True`. The bounds are
+# those PyTorch's optimizers check where it has them, else Keras's own (SGD's momentum,
+# ema_momentum), applied whatever the other arguments. By argument name: the same
+# meaning in every optimizer that has it. Each: (minimum, min_inclusive, maximum,
+# max_inclusive, whole, what is expected); None (where Keras accepts it) is always
+# accepted. R's optimizer_*() check with this table, in R's words.
+ARGUMENT_RANGES = {
+    "beta_1": (0.0, True, 1.0, False, False, "a number in [0, 1)"),
+    "beta_2": (0.0, True, 1.0, False, False, "a number in [0, 1)"),
+    "rho": (0.0, True, 1.0, True, False, "a number in [0, 1]"),
+    "momentum": (0.0, True, 1.0, True, False, "a number in [0, 1]"),
+    "epsilon": (0.0, True, None, None, False, "a number >= 0"),
+    "epsilon_1": (0.0, True, None, None, False, "a number >= 0"),
+    "epsilon_2": (0.0, True, None, None, False, "a number >= 0"),
+    "initial_accumulator_value": (0.0, True, None, None, False, "a number >= 0"),
+    "weight_decay": (0.0, True, None, None, False, "a number >= 0"),
+    "clipnorm": (0.0, False, None, None, False, "a number > 0"),
+    "clipvalue": (0.0, False, None, None, False, "a number > 0"),
+    "global_clipnorm": (0.0, False, None, None, False, "a number > 0"),
+    "clip_threshold": (0.0, False, None, None, False, "a number > 0"),
+    "loss_scale_factor": (0.0, False, None, None, False, "a number > 0"),
+    "ema_momentum": (0.0, True, 1.0, True, False, "a number in [0, 1]"),
+    "ema_overwrite_frequency": (1.0, True, None, None, True, "a whole number >= 1"),
+    "gradient_accumulation_steps": (2.0, True, None, None, True, "a whole number >= 2"),
+}
+# The arguments for which None is a value Keras accepts ("or None"; R: "or NULL").
+NULLABLE = ("clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor",
+            "ema_overwrite_frequency", "gradient_accumulation_steps")
+
+
+def argument_problem(name, value):
+    """What `value` of the optimizer argument `name` should be, when it is out of its
+    range (`ARGUMENT_RANGES`); None when it is fine, or not a number to judge (a
+    schedule, None, an argument with no range)."""
+    entry = ARGUMENT_RANGES.get(name)
+    if entry is None or value is None or isinstance(value, (bool, _LearningRateSchedule)):
+        return None
+    if not check._is_real(check._unwrap_scalar(value)):
+        return None
+    low, low_inclusive, high, high_inclusive, whole, expected = entry
+    value = float(check._unwrap_scalar(value))
+    fine = (value >= low if low_inclusive else value > low)
+    if high is not None:
+        fine = fine and (value <= high if high_inclusive else value < high)
+    if whole:
+        fine = fine and value == int(value)
+    return None if fine else expected
+
+
+def check_arguments(arguments):
+    """Refuses optimizer arguments out of their range (`ARGUMENT_RANGES`), naming the
+    argument, the value and the range. `arguments`: a dict of them, or a Keras
+    optimizer (its `get_config()`). Returns `arguments`.
+
+    Example:
+        >>> lrschedule.optimizers.check_arguments(keras.optimizers.Adam(epsilon=-1e-7))
+        ValueError: Argument `epsilon` must be a number >= 0. Received: epsilon=-1e-07
+    """
+    config = arguments.get_config() if isinstance(arguments, keras.optimizers.Optimizer) \
+        else arguments
+    if not isinstance(config, dict):
+        check.fail_type("arguments", arguments, "a dict of optimizer arguments or a Keras "
+                        "optimizer")
+    for name, value in config.items():
+        expected = argument_problem(name, value)
+        if expected is not None:
+            check.fail_value(name, value, expected + (" or None" if name in NULLABLE else ""))
+    return arguments
 
 
 # --------------------------------------------------------------------------------------
@@ -95,6 +175,7 @@ class _ScheduledHyperparameter:
         signature = inspect.signature(self._keras_class.__init__)
         bound = signature.bind(self, *args, **kwargs)
         value = bound.arguments.get(name)
+        check_arguments({k: v for k, v in bound.arguments.items() if k != "self"})
         scheduled = isinstance(value, _LearningRateSchedule)
         if scheduled:
             bound.arguments[name] = self._PLACEHOLDER[name]

@@ -772,3 +772,41 @@ def test_finder_result_accepts_what_find_lr_and_r_give_it():
     assert finder.to_dict()["diverged"] is True and type(finder.skip_start) is int
     empty = LRFinderResult([], [], [], False, 0, 0, 0)
     assert repr(empty) == "LRFinderResult(no steps)"
+
+
+# --------------------------------------------------------------------------------------
+# Optimizer arguments Keras takes as given although they break training
+
+
+@pytest.mark.parametrize("build, name, shown", [
+    (lambda: lrs.optimizers.Adam(beta_1=1.0), "beta_1", "beta_1=1.0"),
+    (lambda: lrs.optimizers.AdamW(beta_2=-0.1), "beta_2", "beta_2=-0.1"),
+    (lambda: lrs.optimizers.SGD(clipnorm=-1.0), "clipnorm", "clipnorm=-1.0"),
+    (lambda: lrs.optimizers.RMSprop(epsilon=-1e-7), "epsilon", "epsilon=-1e-07"),
+    (lambda: lrs.optimizers.Nadam(gradient_accumulation_steps=1), "gradient_accumulation_steps",
+     "gradient_accumulation_steps=1"),
+    (lambda: lrs.optimizers.check_arguments(keras.optimizers.Adam(epsilon=-1e-7)), "epsilon",
+     "epsilon=-1e-07"),
+    (lambda: lrs.optimizers.check_arguments({"ema_momentum": 1.5}), "ema_momentum",
+     "ema_momentum=1.5"),
+    (lambda: lrs.optimizers.check_arguments(
+        keras.optimizers.Adagrad(initial_accumulator_value=-0.1)),
+     "initial_accumulator_value", "initial_accumulator_value=-0.1"),
+])
+def test_optimizer_arguments_out_of_range_are_refused(build, name, shown):
+    with pytest.raises(ValueError) as info:
+        build()
+    message = str(info.value)
+    assert message.startswith(f"Argument `{name}` must be ")
+    assert message.endswith(f"Received: {shown}")
+
+
+def test_optimizer_arguments_in_range_pass():
+    keras_adam = keras.optimizers.Adam(beta_1=0.0, epsilon=0.0, clipnorm=None)
+    assert lrs.optimizers.check_arguments(keras_adam) is keras_adam
+    lrs.optimizers.SGD(momentum=1.0, clipvalue=0.5, gradient_accumulation_steps=2)
+    lrs.optimizers.Adam(beta_1=lrs.OneCycle(0.01, 10).momentum())  # a schedule is not judged
+    assert lrs.optimizers.argument_problem("beta_1", 0.999) is None
+    assert lrs.optimizers.argument_problem("beta_1", 1.0) == "a number in [0, 1)"
+    with pytest.raises(TypeError, match="`arguments`"):
+        lrs.optimizers.check_arguments(["beta_1", 1.0])

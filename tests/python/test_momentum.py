@@ -24,13 +24,31 @@ import lrschedule as lrs
 from lrschedule import optimizers as lro
 from probes import kernel_probe, probe_data, torch_trajectory
 
-torch = pytest.importorskip("torch")
-S = torch.optim.lr_scheduler
 BACKEND = keras.backend.backend()
+
+
+def _torch():
+    # Imported by the tests that compare with PyTorch only: the others also run where
+    # torch is not installed (the NumPy 2 stack).
+    return pytest.importorskip("torch")
+
+
+class _Schedulers:
+    """torch.optim.lr_scheduler, imported when a scheduler class is asked for (not when
+    pytest looks the module's attributes over)."""
+
+    def __getattr__(self, name):
+        if not name[:1].isupper():
+            raise AttributeError(name)
+        return getattr(_torch().optim.lr_scheduler, name)
+
+
+S = _Schedulers()
 
 
 def torch_momenta(make_scheduler, steps, adam=False):
     """The momentum (SGD) or beta_1 (Adam) PyTorch's scheduler sets at each step."""
+    torch = _torch()
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = (torch.optim.Adam([param], lr=1.0) if adam
                  else torch.optim.SGD([param], lr=1.0, momentum=0.9))
@@ -67,6 +85,7 @@ def _ids(cases):
 @pytest.mark.parametrize("adam", [False, True], ids=["sgd", "adam"])
 @pytest.mark.parametrize("args", ONE_CYCLE, ids=_ids(ONE_CYCLE))
 def test_one_cycle_momentum_is_pytorchs(args, adam):
+    _torch()  # compared with PyTorch
     expected = torch_momenta(lambda o: S.OneCycleLR(o, **args), N, adam)
     ours = lrs.values(lrs.OneCycle(**args).momentum(), range(N))
     np.testing.assert_allclose(ours, expected, rtol=1e-5)
@@ -75,6 +94,7 @@ def test_one_cycle_momentum_is_pytorchs(args, adam):
 @pytest.mark.parametrize("adam", [False, True], ids=["sgd", "adam"])
 @pytest.mark.parametrize("args", CYCLIC, ids=_ids(CYCLIC))
 def test_cyclic_momentum_is_pytorchs(args, adam):
+    _torch()  # compared with PyTorch
     expected = torch_momenta(lambda o: S.CyclicLR(o, **args), N, adam)
     ours = lrs.values(lrs.Cyclic(**args).momentum(), range(N))
     np.testing.assert_allclose(ours, expected, rtol=1e-5)
@@ -104,6 +124,7 @@ def _kernels(model, epochs, batch_size=1, samples=N):
              lambda o: S.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=7)),
 ], ids=["one_cycle", "cyclic"])
 def test_sgd_applies_pytorchs_momentum(make):
+    _torch()  # compared with PyTorch
     # Keras's SGD: velocity_t = mu_t velocity_{t-1} - lr_t g, w += velocity_t. With
     # g = 1, velocity_t is the kernel's change, so mu_t = (dw_t + lr_t) / dw_{t-1}.
     rate, scheduler = make()
@@ -118,6 +139,7 @@ def test_sgd_applies_pytorchs_momentum(make):
 
 
 def _torch_weights(make_optimizer, make_scheduler, x, y, epochs, batch):
+    torch = _torch()
     w = torch.zeros(x.shape[1], 1, requires_grad=True)
     optimizer = make_optimizer([w])
     scheduler = make_scheduler(optimizer)
@@ -141,6 +163,7 @@ def _regression():
 @pytest.mark.parametrize("family", ["Adam", "AdamW"])
 @pytest.mark.parametrize("cycle", ["one_cycle", "cyclic"])
 def test_adam_family_trains_the_weights_pytorch_trains(family, cycle):
+    _torch()  # compared with PyTorch
     # Keras's Adam and PyTorch's differ only in where epsilon sits: with epsilon 1e-12
     # both are m_hat / sqrt(v_hat) to float32 rounding.
     x, y = _regression()
@@ -158,6 +181,7 @@ def test_adam_family_trains_the_weights_pytorch_trains(family, cycle):
     model.compile(optimizer=getattr(lro, family)(rate, beta_1=rate.momentum(), epsilon=1e-12,
                                                  weight_decay=decay), loss="mse")
     model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0)
+    torch = _torch()
     make = {"Adam": lambda p: torch.optim.Adam(p, lr=0.1, eps=1e-12),
             "AdamW": lambda p: torch.optim.AdamW(p, lr=0.1, eps=1e-12, weight_decay=0.01)}[family]
     expected = _torch_weights(make, scheduler, x, y, epochs, batch)
@@ -233,6 +257,7 @@ def test_the_signature_and_positional_arguments_are_kerass():
 
 
 def test_the_logger_logs_the_momentum_used():
+    _torch()  # compared with PyTorch
     rate = lrs.OneCycle(0.01, N)
     model = kernel_probe(0.01)
     model.compile(optimizer=lro.SGD(rate, momentum=rate.momentum()),
