@@ -245,7 +245,7 @@ _SCHEDULED_DOC = """
 
 
 def _documented(cls):
-    base = cls.__mro__[2]
+    base = cls._keras_class
     cls.__doc__ = (base.__doc__ or "").split("\n")[0] + _SCHEDULED_DOC.format(
         base=base.__name__, name=cls.HYPERPARAMETER)
     return cls
