@@ -48,7 +48,9 @@
 #'   Defaults to `NULL`.
 #' @param shuffle Logical. Shuffle the arrays at each pass. Defaults to `TRUE`.
 #' @param seed Integer >= 0 or `NULL`. Seed of the shuffling. Defaults to `NULL`.
-#' @param verbose Integer >= 0. `1` shows a progress bar. Defaults to `1`.
+#' @param verbose Integer >= 0. `1` shows the progress: a live bar on a terminal, plain
+#'   lines (about ten, and the last step) in R's console, knitr, Rscript's log or a pipe.
+#'   Defaults to `1`.
 #' @returns An object of class `lrschedule_lr_find`: a list with
 #'   `learning_rate`, `loss` and `smoothed_loss` (numeric vectors, one value per
 #'   step run), `suggestions` (a named numeric vector: `steep`, `minimum`,

@@ -9,6 +9,7 @@ schedule).
 """
 
 import math
+import sys
 
 import keras
 import numpy as np
@@ -16,6 +17,7 @@ from keras import ops
 
 from lrschedule import _validation as check
 from lrschedule.callbacks._rate_control import (
+    print_message,
     current,
     groups_of,
     invalidate_train_function,
@@ -337,6 +339,68 @@ def _yields_batches(x):
 # find_lr
 
 
+class Progress:
+    """find_lr's progress: a live bar on a terminal, plain lines anywhere else.
+
+    Keras's `Progbar` writes terminal escape codes and carriage returns whenever Python
+    runs on a POSIX system, so a log, a pipe, knitr or R's console under reticulate
+    gets them as text. Here a stream that is not a terminal gets plain lines: about
+    ten over the test, each with the step, the rate and the losses, and the last one.
+    With Keras's interactive logging off (`keras.config.disable_interactive_logging()`)
+    the lines go to Keras's logging instead (absl), as Keras's own messages do.
+    """
+
+    def __init__(self, total, stream=None):
+        self.total = total
+        self.stream = stream
+        self.every = max(1, -(-total // 10))  # about ten lines
+        self.last_line = 0
+        self.live_open = False
+
+    def _out(self):
+        return self.stream if self.stream is not None else sys.stdout
+
+    def _live(self):
+        out = self._out()
+        try:
+            return bool(out.isatty()) and keras.config.is_interactive_logging_enabled()
+        except (AttributeError, ValueError):
+            return False
+
+    @staticmethod
+    def _fields(rate, loss, smooth):
+        return f"lr {rate:.3g} - loss {loss:.4g} - smoothed_loss {smooth:.4g}"
+
+    def update(self, step, rate, loss, smooth):
+        if self._live():
+            width = 30
+            done = int(width * step / self.total)
+            bar = "=" * max(done - 1, 0) + (">" if done < width else "=") + "." * (width - done)
+            text = f"\r{step:>{len(str(self.total))}}/{self.total} [{bar}] {self._fields(rate, loss, smooth)}"
+            self._out().write(text)
+            self._out().flush()
+            self.live_open = True
+        elif step == 1 or step % self.every == 0 or step == self.total:
+            self._line(f"find_lr step {step}/{self.total}: {self._fields(rate, loss, smooth)}")
+            self.last_line = step
+
+    def _line(self, text):
+        if self.stream is None and not keras.config.is_interactive_logging_enabled():
+            print_message(text)
+            return
+        self._out().write(text + "\n")
+        self._out().flush()
+
+    def close(self, steps, diverged):
+        if self.live_open:
+            self._out().write("\n")
+            self.live_open = False
+        if diverged or steps < self.total:
+            why = "the loss diverged" if diverged else "the batches ran out"
+            self._line(f"find_lr stopped after {steps} of {self.total} steps: {why}")
+        self._out().flush()
+
+
 def find_lr(
     model,
     x,
@@ -394,7 +458,9 @@ def find_lr(
             only: batches carry their own.
         shuffle: Boolean, whether to shuffle arrays at each pass. Defaults to True.
         seed: Integer or None, seed of the shuffling. Defaults to None.
-        verbose: Integer >= 0. 1 shows a progress bar. Defaults to 1.
+        verbose: Integer >= 0. 1 shows the progress: a live bar on a terminal, plain
+            lines (about ten, and the last step) when the output goes to a file, a pipe,
+            a notebook, R's console or a log. Defaults to 1.
 
     Returns:
         An `LRFinderResult` with `rates`, `losses`, `smoothed_losses`, `suggestions`
@@ -469,11 +535,7 @@ def find_lr(
 
     used, losses, smoothed = [], [], []
     diverged = False
-    progbar = (
-        keras.utils.Progbar(num_steps, stateful_metrics=["lr", "loss", "smoothed_loss"])
-        if verbose
-        else None
-    )
+    progbar = Progress(num_steps) if verbose else None
     try:
         for optimizer, original, ratio in groups:
             if not isinstance(original, keras.Variable):
@@ -503,7 +565,7 @@ def find_lr(
             losses.append(loss)
             smoothed.append(smooth)
             if progbar is not None:
-                progbar.update(i + 1, [("lr", rates[i]), ("loss", loss), ("smoothed_loss", smooth)])
+                progbar.update(i + 1, rates[i], loss, smooth)
             best = min(best, smooth)
             # The ratio rule assumes a positive loss (as fastai's does); with a loss
             # that can be <= 0 only a non-finite loss stops the test.
@@ -521,8 +583,8 @@ def find_lr(
             variable.assign(value)
         for variable, value in zip(model.optimizer.variables, optimizer_values):
             variable.assign(value)
-        if progbar is not None and len(used) < num_steps:
-            print()
+        if progbar is not None:
+            progbar.close(len(used), diverged)
     return LRFinderResult(
         used, losses, smoothed, diverged, num_steps, skip_start=num_steps // 10, skip_end=5
     )

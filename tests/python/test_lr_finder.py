@@ -1,5 +1,6 @@
 """Tests of `find_lr()` (the learning-rate range test) and `LRFinderResult`."""
 
+import io
 import sys
 
 import keras
@@ -196,13 +197,44 @@ def test_find_lr_refuses_an_empty_source_of_batches():
         find_lr(regression_model(1e-3), [], verbose=0)
 
 
-def test_find_lr_progress_bar(capsys):
+def test_find_lr_progress_off_a_terminal_is_plain_lines(capsys):
+    # pytest's captured stdout is not a terminal, as a log, a pipe, knitr or R's console
+    # under reticulate are not: plain lines, no escape codes, no carriage returns.
     x, y = regression_data()
-    find_lr(regression_model(1e-3), x, y, num_steps=8, batch_size=16, verbose=1, diverge_factor=None)
+    find_lr(regression_model(1e-3), x, y, num_steps=20, batch_size=4, verbose=1,
+            diverge_factor=None)
     out = capsys.readouterr().out
-    assert "8/8" in out and "lr:" in out and "smoothed_loss:" in out
+    lines = out.splitlines()
+    assert "\x1b" not in out and "\r" not in out
+    # the first step, every second (about ten lines over 20 steps), the last
+    assert [line.split(":")[0] for line in lines] == \
+        [f"find_lr step {s}/20" for s in [1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20]]
+    assert all(" lr " in line and " loss " in line and "smoothed_loss" in line for line in lines)
     find_lr(regression_model(1e-3), x, y, num_steps=8, batch_size=16, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_find_lr_progress_on_a_terminal_is_one_live_line():
+    from lrschedule.lr_finder import Progress
+
+    terminal = _Terminal()
+    progress = Progress(4, stream=terminal)
+    for step in range(1, 5):
+        progress.update(step, 0.1 * step, 1.0, 1.0)
+    progress.close(4, diverged=False)
+    out = terminal.getvalue()
+    assert out.count("\r") == 4 and out.endswith("\n") and out.count("\n") == 1
+    assert "4/4 [==============================]" in out
+    stopped = _Terminal()
+    progress = Progress(10, stream=stopped)
+    progress.update(1, 0.1, 1.0, 1.0)
+    progress.close(1, diverged=True)
+    assert stopped.getvalue().endswith("\nfind_lr stopped after 1 of 10 steps: the loss diverged\n")
 
 
 @pytest.mark.parametrize(

@@ -200,3 +200,22 @@ test_that("a test too short for suggestions prints and plots them as NA", {
   grDevices::dev.off()
   expect_identical(as.data.frame(finder)$step, 0:1)
 })
+
+test_that("lr_find()'s progress in Rscript's output is plain lines, no escape codes", {
+  skip_if_no_lrschedule()
+  out <- run_fresh_r(c(
+    "library(lrschedule)",
+    "keras <- reticulate::import('keras')",
+    "model <- keras$Sequential(list(keras$Input(shape = list(1L)), keras$layers$Dense(1L)))",
+    "model$compile(optimizer = optimizer_sgd(), loss = 'mse')",
+    "x <- matrix(seq(0, 1, length.out = 64)); y <- 2 * x",
+    "invisible(lr_find(model, x, y, num_steps = 20, batch_size = 4, diverge_factor = NULL))",
+    "cat('done\\n')"
+  ))
+  progress <- grep("^find_lr step", out, value = TRUE)
+  expect_identical(sub(":.*", "", progress),
+                   paste0("find_lr step ", c(1, seq(2, 20, by = 2)), "/20"))
+  expect_false(any(grepl("\033", out, fixed = TRUE)))
+  expect_false(any(grepl("\r", out, fixed = TRUE)))
+  expect_identical(out[[length(out)]], "done")
+})
