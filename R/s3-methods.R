@@ -147,3 +147,97 @@ as.data.frame.lrschedule_schedule <- function(x, row.names = NULL, optional = FA
   steps <- if (is.null(steps)) default_steps(x) else check_steps(steps)
   data.frame(step = steps, learning_rate = schedule_rates(x, steps))
 }
+
+#' The learning rate a run used, beside the rate its schedule planned
+#'
+#' @description
+#' `plot()` of a [callback_lr_logger()] that ran (with `per = "batch"`: every
+#' batch's rate), or of the history `fit()` returned (with any of lrschedule's
+#' callbacks in the fit: each epoch's last rate): the rates used as a line (per batch)
+#' or points (per epoch), the planned schedule as a grey line when `schedule` is
+#' given, plateau reductions (the used rate falling below the plan's course) as red
+#' dashed lines and restarts (a rate set back up; without a plan, a jump up after a
+#' fall) as green dotted lines. The rate axis is logarithmic when the rates span more
+#' than two decades. The core's `lrschedule.inspection.run_record()` finds them, as
+#' Python's `lrschedule.plot(schedule, history = ...)` does.
+#'
+#' With keras3, whose `fit()` returns its own history object, plot the logger.
+#'
+#' @param x A [callback_lr_logger()] after `fit()`, or the Python history `fit()`
+#'   returned (through reticulate).
+#' @param schedule The schedule planned (any schedule), or `NULL`.
+#' @param log `NULL` (decide from the range), `TRUE` or `FALSE`.
+#' @param main The title, or `NULL` for one naming the schedule.
+#' @param ... Ignored.
+#' @returns `x`, invisibly.
+#' @name plot-run
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   keras <- reticulate::import("keras")
+#'   model <- keras$Sequential(list(keras$Input(shape = list(1L)), keras$layers$Dense(1L)))
+#'   schedule <- schedule_one_cycle(0.05, total_steps = 40)
+#'   model$compile(optimizer = optimizer_sgd(learning_rate = schedule), loss = "mse")
+#'   logger <- callback_lr_logger(per = "batch")
+#'   history <- model$fit(matrix(1:16 / 16), matrix(1:16 / 8), batch_size = 4L,
+#'                        epochs = 10L, verbose = 0L,
+#'                        callbacks = list(callback_reduce_lr_on_plateau(
+#'                          monitor = "loss", patience = 1, factor = 0.5), logger))
+#'   plot(logger, schedule = schedule)
+#'   plot(history, schedule = schedule)
+#' }
+NULL
+
+#' @rdname plot-run
+#' @method plot lrschedule.callbacks.LRLogger
+#' @export
+plot.lrschedule.callbacks.LRLogger <- function(x, schedule = NULL, log = NULL, main = NULL,
+                                               ...) {
+  plot_run(x, schedule, log, main)
+}
+
+#' @rdname plot-run
+#' @method plot keras.src.callbacks.history.History
+#' @export
+plot.keras.src.callbacks.history.History <- function(x, schedule = NULL, log = NULL,
+                                                     main = NULL, ...) {
+  plot_run(x, schedule, log, main)
+}
+
+plot_run <- function(x, schedule, log, main, call = rlang::caller_env()) {
+  if (!is.null(schedule)) check_schedule(schedule, call = call)
+  if (!is.null(log)) log <- check_flag(log, call = call)
+  if (!is.null(main)) main <- check_string(main, call = call)
+  record <- py_call(lrs()$inspection$run_record, list(x, schedule), call = call)
+  used_steps <- as.numeric(unlist(record$used_steps))
+  used <- as.numeric(unlist(record$used_rates))
+  planned_steps <- as.numeric(unlist(record$planned_steps))
+  planned <- as.numeric(unlist(record$planned_rates))
+  if (is.null(log)) log <- isTRUE(record$log)
+  shown <- c(used, planned)
+  if (log) shown <- shown[shown > 0]
+  if (is.null(main)) {
+    main <- if (is.null(schedule)) "learning rate used"
+            else paste0(schedule_class_name(schedule), ": planned and used")
+  }
+  graphics::plot(NA, xlim = range(c(0, used_steps)), ylim = range(shown),
+                 log = if (log) "y" else "", xlab = "step", ylab = "learning rate",
+                 main = main)
+  graphics::grid(col = "grey90")
+  keep <- if (log) planned > 0 else rep(TRUE, length(planned))
+  if (length(planned)) graphics::lines(planned_steps[keep], planned[keep], col = "grey55")
+  per_batch <- length(used_steps) > 1 && used_steps[[2]] - used_steps[[1]] == 1
+  keep <- if (log) used > 0 else rep(TRUE, length(used))
+  graphics::lines(used_steps[keep], used[keep], col = "#1f77b4", lwd = 1.5,
+                  type = if (per_batch) "l" else "o", pch = 20)
+  reductions <- as.numeric(unlist(record$reductions))
+  restarts <- as.numeric(unlist(record$restarts))
+  if (length(reductions)) graphics::abline(v = reductions, col = "#d62728", lty = 2)
+  if (length(restarts)) graphics::abline(v = restarts, col = "#2ca02c", lty = 3)
+  labels <- c(if (length(planned)) "planned", "used",
+              if (length(reductions)) "plateau reduction", if (length(restarts)) "restart")
+  colours <- c(if (length(planned)) "grey55", "#1f77b4",
+               if (length(reductions)) "#d62728", if (length(restarts)) "#2ca02c")
+  types <- c(if (length(planned)) 1, 1, if (length(reductions)) 2, if (length(restarts)) 3)
+  graphics::legend("topright", labels, col = colours, lty = types, bty = "n", cex = 0.8)
+  invisible(x)
+}

@@ -1,4 +1,5 @@
-"""Looking at a schedule before training with it: `values()` and `plot()`."""
+"""Looking at a schedule before training with it (`values()`, `plot()`), and at the rates
+a run used beside the planned ones (`run_record()`, `plot(..., history=...)`)."""
 
 import math
 import numbers
@@ -11,7 +12,7 @@ from lrschedule import _validation as check
 from lrschedule import schedules as ours
 from lrschedule.schedules import Schedule, evaluate
 
-__all__ = ["values", "plot", "default_steps"]
+__all__ = ["values", "plot", "default_steps", "run_record"]
 
 # The most steps values() evaluates in one call: 2**31 - 1, R's largest integer (the
 # float32 rates alone take 8 GiB).
@@ -244,21 +245,112 @@ def check_axes(name, ax):
     return ax
 
 
-def plot(schedule, steps=None, ax=None, log=False, **kwargs):
-    """Draws the learning rate against the step with matplotlib.
+def run_record(history=None, schedule=None):
+    """What a training run used beside what its schedule planned: the data of the
+    planned-vs-used picture (`plot(schedule, history=...)`, R's `plot()` of a history).
 
     Args:
-        schedule: any Keras schedule (see `values`).
+        history: what records the rates used: an `LRLogger` that ran with
+            `per="batch"` (the rate of every batch), or the `History` that `fit()`
+            returned (or its `.history` dict) with `learning_rate` in it (the rate of
+            each epoch's last batch: any of lrschedule's callbacks logs it).
+        schedule: the schedule planned (any schedule), or None.
+
+    Returns:
+        A dict: `used_steps`, `used_rates` (the optimizer steps and the rates used
+        there), `planned_steps`, `planned_rates` (the schedule over steps 0 to the last
+        one used; empty without a schedule), `reductions` (steps where the used rate
+        fell below the plan by more than 1% more than at the record before: a plateau's
+        reductions), `restarts` (steps where the used rate rose above the plan's course
+        by more than 20%; without a plan, where it jumped by half after falling: warm
+        restarts, a rate set back up) and `log` (True when the
+        rates span more than two decades, so a log axis shows them).
+    """
+    steps, used = _used_rates(history)
+    out = {"used_steps": steps.tolist(), "used_rates": used.tolist(), "planned_steps": [],
+           "planned_rates": [], "reductions": [], "restarts": []}
+    planned_at_used = None
+    if schedule is not None:
+        last = int(steps.max()) if steps.size else 0
+        planned_steps = np.arange(last + 1)
+        planned = np.asarray(values(schedule, planned_steps), dtype=np.float64)
+        out["planned_steps"], out["planned_rates"] = planned_steps.tolist(), planned.tolist()
+        planned_at_used = planned[steps]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(planned_at_used > 0, used / planned_at_used, np.nan)
+        falls = np.flatnonzero(ratio[1:] < ratio[:-1] * 0.99) + 1
+        out["reductions"] = steps[falls].tolist()
+    if planned_at_used is not None:
+        # the used rate jumps above the plan's course (a rate set back up)
+        rises = np.flatnonzero(ratio[1:] > ratio[:-1] * 1.2) + 1
+    else:
+        # without a plan: a jump up after a fall (a warm restart), not a warmup's climb
+        change = np.diff(used)
+        rises = np.flatnonzero((used[1:] > used[:-1] * 1.5)
+                               & (np.concatenate([[np.inf], change[:-1]]) <= 0)) + 1
+    out["restarts"] = steps[rises].tolist()
+    positive = np.concatenate([used, np.asarray(out["planned_rates"])])
+    positive = positive[positive > 0]
+    out["log"] = bool(positive.size and positive.max() / positive.min() > 100)
+    return out
+
+
+def _used_rates(history):
+    """(steps, rates used) from an LRLogger, a History or a History's dict."""
+    expected = ("an LRLogger that ran with per='batch', or the History fit() returned (or "
+                "its .history dict) with a learning_rate entry")
+    batch_steps = getattr(history, "batch_steps", None)
+    if batch_steps is not None:
+        if not batch_steps:
+            check.fail_value("history", history, expected + " (this logger recorded no batch: "
+                             "per='epoch', or fit() has not run)")
+        return (np.asarray(batch_steps, dtype=np.int64),
+                np.asarray(history.batch_rates, dtype=np.float64))
+    record = getattr(history, "history", history)
+    if not isinstance(record, dict) or "learning_rate" not in record:
+        check.fail_value("history", history, expected)
+    rates = np.asarray(record["learning_rate"], dtype=np.float64)
+    params = getattr(history, "params", None) or {}
+    per_epoch = params.get("steps")
+    if not per_epoch:
+        check.fail_value("history", history, expected + " (a History whose params say the "
+                         "steps per epoch, as fit() returns it)")
+    epochs = np.asarray(getattr(history, "epoch", range(len(rates))), dtype=np.int64)
+    return (epochs + 1) * int(per_epoch) - 1, rates
+
+
+def plot(schedule=None, steps=None, ax=None, log=None, history=None, **kwargs):
+    """Draws the learning rate against the step with matplotlib: a schedule's plan, or
+    with `history` the rates a run used beside the plan.
+
+    Args:
+        schedule: any Keras schedule (see `values`); may be None with `history`.
         steps: the steps to draw, a `range` or 1-D array of at least two step numbers
             (e.g. `range(1000)`); a single number is one step, not a count, and is
-            refused here. Defaults to `default_steps(schedule)`, the whole shape.
+            refused here. Defaults to `default_steps(schedule)`, the whole shape (with
+            `history`: the run's steps).
         ax: a matplotlib Axes to draw on; a new figure when None.
-        log: bool (True or False). Logarithmic rate axis.
-        **kwargs: passed to `Axes.plot`.
+        log: bool, or None: a logarithmic rate axis when the rates of a run span more
+            than two decades, a linear one for a schedule alone. Defaults to None.
+        history: None, or what recorded a run's rates (see `run_record()`): an
+            `LRLogger(per="batch")`, or the `History` fit() returned. The planned rate
+            is a line, the rates used are points, plateau reductions and restarts are
+            marked by vertical lines.
+        **kwargs: passed to `Axes.plot` for the planned line.
 
     Returns:
         The matplotlib Axes.
+
+    Example:
+        >>> logger = lrschedule.LRLogger(per="batch")
+        >>> model.fit(x, y, epochs=10, callbacks=[lrschedule.ReduceLROnPlateau("loss"), logger])
+        >>> lrschedule.plot(schedule, history=logger)
     """
+    if history is not None:
+        return _plot_run(schedule, history, ax, log, **kwargs)
+    if schedule is None:
+        check.fail_value("schedule", schedule, "a schedule (or give `history`)")
+    log = False if log is None else log
     plt = require_pyplot("lrschedule.plot()")
     if steps is None:
         steps = default_steps(schedule)
@@ -282,4 +374,36 @@ def plot(schedule, steps=None, ax=None, log=False, **kwargs):
     if log:
         ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
+    return ax
+
+
+def _plot_run(schedule, history, ax, log, **kwargs):
+    plt = require_pyplot("lrschedule.plot()")
+    check_axes("ax", ax)
+    record = run_record(history, schedule)
+    log = record["log"] if log is None else check.boolean("log", log)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    if record["planned_steps"]:
+        kwargs.setdefault("color", "0.55")
+        ax.plot(record["planned_steps"], record["planned_rates"], label="planned", **kwargs)
+    per_batch = len(record["used_steps"]) > 1 and \
+        record["used_steps"][1] - record["used_steps"][0] == 1
+    ax.plot(record["used_steps"], record["used_rates"], ".-" if not per_batch else "-",
+            color="C0", label="used", linewidth=1.2, markersize=4)
+    for i, step in enumerate(record["reductions"]):
+        ax.axvline(step, color="C3", linestyle="--", linewidth=0.8,
+                   label="plateau reduction" if i == 0 else None)
+    for i, step in enumerate(record["restarts"]):
+        ax.axvline(step, color="C2", linestyle=":", linewidth=0.8,
+                   label="restart" if i == 0 else None)
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    name = getattr(schedule, "name", None) or type(schedule).__name__ if schedule is not None \
+        else "learning rate used"
+    ax.set_title(f"{name}: planned and used" if schedule is not None else name)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
     return ax

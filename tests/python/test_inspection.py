@@ -186,3 +186,71 @@ def test_values_equal_keras_own_call_at_late_steps(schedule):
     expected = [float(ops.convert_to_numpy(schedule(ops.convert_to_tensor(s, dtype=dtype))))
                 for s in LATE]
     np.testing.assert_allclose(lrs.values(schedule, LATE), expected, rtol=1e-6, atol=0)
+
+
+# --------------------------------------------------------------------------------------
+# A run's rates beside its plan
+
+
+def _run_with_plateau():
+    """A one-cycle of 40 steps, 4 steps per epoch; the monitored value never improves
+    after epoch 0, so with patience 2 the rate is cut by 0.3 at the ends of epochs 2, 4,
+    6 and 8: from steps 12, 20, 28 and 36 on."""
+    from probes import Flat, kernel_probe, probe_data
+
+    schedule = lrs.OneCycle(0.1, 40)
+    model = kernel_probe(schedule)
+    x, y = probe_data(8)
+    logger = lrs.LRLogger(per="batch")
+    history = model.fit(x, y, batch_size=2, epochs=10, verbose=0, shuffle=False, callbacks=[
+        Flat(), lrs.ReduceLROnPlateau("flat", mode="min", patience=2, factor=0.3), logger])
+    return schedule, logger, history
+
+
+def test_run_record_puts_the_used_rates_beside_the_plan():
+    schedule, logger, history = _run_with_plateau()
+    planned = np.asarray(lrs.values(schedule, range(40)))
+    multiplier = 0.3 ** np.searchsorted([12, 20, 28, 36], np.arange(40), side="right")
+    record = lrs.inspection.run_record(logger, schedule)
+    assert record["used_steps"] == list(range(40))
+    np.testing.assert_allclose(record["used_rates"], planned * multiplier, rtol=1e-5)
+    np.testing.assert_allclose(record["planned_rates"], planned, rtol=1e-6)
+    assert record["reductions"] == [12, 20, 28, 36]
+    assert record["restarts"] == []
+    assert record["log"] is True  # 0.1 down to 4e-7 * 0.3**4
+    # From what fit() returned: the rate of each epoch's last step.
+    record = lrs.inspection.run_record(history, schedule)
+    assert record["used_steps"] == [3, 7, 11, 15, 19, 23, 27, 31, 35, 39]
+    np.testing.assert_allclose(record["used_rates"], (planned * multiplier)[3::4], rtol=1e-5)
+    assert record["reductions"] == [15, 23, 31, 39]  # the epochs they took effect in
+
+
+def test_run_record_marks_warm_restarts_and_refuses_what_recorded_nothing():
+    from probes import kernel_probe, probe_data
+
+    restarts = keras.optimizers.schedules.CosineDecayRestarts(0.1, first_decay_steps=8)
+    model = kernel_probe(restarts)
+    x, y = probe_data(8)
+    logger = lrs.LRLogger(per="batch")
+    model.fit(x, y, batch_size=2, epochs=10, verbose=0, callbacks=[logger])
+    # Keras's restarts after 8 steps, then after 16 more
+    assert lrs.inspection.run_record(logger)["restarts"] == [8, 24]
+    assert lrs.inspection.run_record(logger, restarts)["restarts"] == []  # as planned
+    with pytest.raises(ValueError, match="`history`.*recorded no batch"):
+        lrs.inspection.run_record(lrs.LRLogger(per="epoch"))
+    with pytest.raises(ValueError, match="`history`.*learning_rate"):
+        lrs.inspection.run_record({"loss": [1.0]})
+
+
+def test_plot_of_a_run_draws_plan_use_and_reductions():
+    schedule, logger, history = _run_with_plateau()
+    ax = lrs.plot(schedule, history=logger)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:2] == ["planned", "used"] and labels.count("plateau reduction") == 1
+    assert [line.get_xdata()[0] for line in ax.get_lines()[2:]] == [12, 20, 28, 36]
+    assert ax.get_yscale() == "log"
+    matplotlib.pyplot.close(ax.figure)
+    ax = lrs.plot(history=history, log=False)  # no plan: the used rates only
+    assert [line.get_label() for line in ax.get_lines()] == ["used"]
+    assert ax.get_yscale() == "linear"
+    matplotlib.pyplot.close(ax.figure)

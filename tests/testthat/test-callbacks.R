@@ -383,3 +383,25 @@ test_that("callback_lr_logger()'s help says what LRLogger's docstring says about
     expect_match(r_doc, phrase, fixed = TRUE, label = "callback_lr_logger()'s help")
   }
 })
+
+test_that("plot() of a logger or of fit()'s history draws the rate used beside the plan", {
+  skip_if_no_lrschedule()
+  schedule <- schedule_one_cycle(0.1, total_steps = 12)
+  model <- kernel_model(schedule)
+  logger <- callback_lr_logger(per = "batch")
+  plateau <- callback_reduce_lr_on_plateau(monitor = "loss", mode = "max", factor = 0.5,
+                                           patience = 0)
+  history <- fit_kernel(model, list(plateau, logger), epochs = 6)
+  # the core's record: the loss falls every epoch, a plateau in "max" mode: halved
+  # after every epoch from the first on, so from steps 4, 6, 8 and 10 (2 per epoch)
+  record <- reticulate::import("lrschedule")$inspection$run_record(logger, schedule)
+  expect_identical(as.integer(unlist(record$reductions)), c(4L, 6L, 8L, 10L))
+  grDevices::pdf(NULL)
+  withr::defer(grDevices::dev.off())
+  expect_identical(plot(logger, schedule = schedule), logger)
+  expect_identical(plot(history, schedule = schedule, log = TRUE), history)
+  expect_identical(plot(history), history)
+  epoch_logger <- callback_lr_logger()
+  expect_error(plot(epoch_logger), "recorded no batch")
+  expect_error(plot(logger, schedule = 3), "`schedule`", class = "lrschedule_argument_error")
+})
