@@ -13,20 +13,28 @@ probe_model <- function(names = c("low", "mid", "top")) {
 }
 
 kernel_of <- function(model, name) {
-  as.numeric(reticulate::py_to_r(model$get_layer(name)$kernel$numpy()))
+  value <- model$get_layer(name)$kernel$numpy()
+  if (inherits(value, "python.builtin.object")) value <- reticulate::py_to_r(value)
+  as.numeric(value)
 }
 
-# The rates applied at every batch, by layer (a Python callback reads the kernels).
+# The rates applied at every batch, by layer: the kernels read before training and
+# after every batch (an R callback: the tests also run from the built package, which
+# does not carry the Python tests' helpers).
 fit_probe <- function(model, epochs, batches = 3L, batch_size = 2L, callbacks = list(),
                       names = c("low", "mid", "top")) {
-  probes <- reticulate::import_from_path("probes", test_path("..", "python"))
-  trace <- probes$Kernels(reticulate::tuple(as.list(names)))
+  kernels <- list()
+  read <- function() vapply(names, function(n) kernel_of(model, n), numeric(1))
+  trace <- py_keras()$callbacks$LambdaCallback(
+    on_train_begin = function(logs) kernels <<- list(read()),
+    on_train_batch_end = function(batch, logs) kernels[[length(kernels) + 1]] <<- read())
   n <- batches * batch_size
   x <- matrix(1, n, 1)
   y <- rep(list(matrix(-1000, n, 1)), length(names))
   history <- model$fit(x, y, batch_size = as.integer(batch_size), epochs = as.integer(epochs),
                        shuffle = FALSE, verbose = 0L, callbacks = c(callbacks, list(trace)))
-  rates <- lapply(stats::setNames(names, names), function(n) as.numeric(trace$rates[[n]]))
+  table <- do.call(rbind, kernels)
+  rates <- lapply(stats::setNames(names, names), function(n) -diff(table[, n]))
   list(rates = rates, history = history$history)
 }
 

@@ -201,3 +201,16 @@ test_that("Keras schedules made before library(lrschedule) get its methods", {
   expect_true("DONE" %in% out, info = text)
   expect_gt(file.size(png), 1000)
 })
+
+test_that("the R tests need nothing outside tests/testthat (R CMD check runs them from the tarball)", {
+  # `make test` runs these tests from the source tree and R CMD check without them; a
+  # plain `R CMD build . && R CMD check` runs them from the built package, which carries
+  # tests/testthat but not the Python tests' helpers.
+  files <- list.files(test_path(), pattern = "[.]R$", full.names = TRUE)
+  offending <- Filter(function(f) {
+    code <- grep("^\\s*#", readLines(f), value = TRUE, invert = TRUE)  # comments aside
+    code <- grep("offending|grepl\\(", code, value = TRUE, invert = TRUE)  # this test
+    any(grepl('test_path\\(\\s*"\\.\\."|tests/python|import_from_path', code))
+  }, files)
+  expect_identical(basename(unlist(offending)), character())
+})
