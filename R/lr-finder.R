@@ -275,7 +275,8 @@ plot.lrschedule_lr_find <- function(x, skip_end = NULL, suggestions = TRUE,
   marked <- x$suggestions[!is.na(x$suggestions)]
   if (suggestions && length(marked) > 0 && sum(finite) >= 2) {
     colors <- c(steep = "#D55E00", minimum = "#0072B2", valley = "#009E73")[names(marked)]
-    at <- interpolate(log(marked), log(rates[finite]), losses[finite])
+    # where the curve is at each suggestion: the core's rule, as Python's plot marks it
+    at <- unlist(lrs()$lr_finder$marked_losses(rates, losses, as.list(unname(marked))))
     graphics::abline(v = marked, col = colors, lty = 3)
     graphics::points(marked, at, col = colors, pch = 19)
     # the legend goes on the side where the curve is lower
@@ -287,13 +288,6 @@ plot.lrschedule_lr_find <- function(x, skip_end = NULL, suggestions = TRUE,
                                                          formatC(marked, format = "e", digits = 2))))
   }
   invisible(x)
-}
-
-# Linear interpolation of (xs, ys) at `at`, held constant beyond the ends (xs increasing).
-interpolate <- function(at, xs, ys) {
-  i <- pmin(pmax(findInterval(at, xs), 1L), length(xs) - 1L)
-  t <- pmin(pmax((at - xs[i]) / (xs[i + 1L] - xs[i]), 0), 1)
-  ys[i] + t * (ys[i + 1L] - ys[i])
 }
 
 #' @rdname lr_find-methods

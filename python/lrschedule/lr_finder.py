@@ -225,14 +225,28 @@ class LRFinderResult:
         ax.set_title("Learning-rate range test")
         if suggestions:
             colors = plt.rcParams["axes.prop_cycle"].by_key()["color"][1:]
-            for (name, rate), color in zip(self.suggestions.items(), colors):
-                if rate is None or not len(rates):
+            marked = marked_losses(rates, losses, list(self.suggestions.values()))
+            for (name, rate), loss, color in zip(self.suggestions.items(), marked, colors):
+                if rate is None or loss is None:
                     continue
-                loss = float(np.interp(np.log(rate), np.log(rates), losses))
                 ax.axvline(rate, color=color, linestyle=":", linewidth=1)
                 ax.plot([rate], [loss], "o", color=color, label=f"{name}: {rate:.2e}")
             ax.legend(loc="best")
         return ax
+
+
+def marked_losses(rates, losses, points):
+    """The smoothed loss at each rate of `points` (the suggestions), where the plots of
+    Python and R mark them: interpolated linearly in log(rate) between the finite
+    losses, held beyond the ends; None for a point that is None, or when fewer than
+    two losses are finite."""
+    rates = np.asarray(rates, dtype=np.float64)
+    losses = np.asarray(losses, dtype=np.float64)
+    finite = np.isfinite(losses)
+    if finite.sum() < 2:
+        return [None] * len(points)
+    x, y = np.log(rates[finite]), losses[finite]
+    return [None if p is None else float(np.interp(np.log(float(p)), x, y)) for p in points]
 
 
 def _curve(name, value, *, positive=False, length=None):

@@ -366,3 +366,12 @@ def test_divergence_ratio_rule_is_not_applied_to_a_negative_loss():
     x = np.zeros((8, 1), "float32")
     result = find_lr(model, x, x, start_lr=1e-3, end_lr=1.0, num_steps=12, batch_size=4, verbose=0)
     assert len(result.rates) == 12 and not result.diverged
+
+
+def test_marked_losses_interpolate_in_log_rate_between_finite_losses():
+    from lrschedule.lr_finder import marked_losses
+
+    rates, losses = [1e-3, 1e-2, 1e-1], [1.0, float("nan"), 3.0]
+    # 1e-2 is halfway between 1e-3 and 1e-1 in log(rate); beyond the ends the loss holds
+    assert marked_losses(rates, losses, [1e-2, 1e-4, 1.0, None]) == [2.0, 1.0, 3.0, None]
+    assert marked_losses(rates, [float("nan")] * 3, [1e-2]) == [None]

@@ -301,3 +301,21 @@ def test_warmup_hands_over_at_every_length_when_compiled():
                                    err_msg=f"warmup_steps={w}")
         np.testing.assert_allclose(lrs.values(warmups[i], range(w, w + 3)), expected, rtol=1e-6,
                                    err_msg=f"warmup_steps={w}")
+
+
+@pytest.mark.parametrize("inner", [
+    lambda: lrs.StepDecay(0.2, 3, 0.5),
+    lambda: keras.optimizers.schedules.CosineDecay(0.1, 20),
+    lambda: lrs.OneCycle(0.3, 30),
+], ids=["StepDecay", "Keras-CosineDecay", "OneCycle"])
+@pytest.mark.parametrize("warmup_steps, start", [(0, 0.0), (5, 0.0), (7, 0.01)])
+def test_warmup_is_a_sequence_of_a_linear_ramp_and_the_schedule(inner, warmup_steps, start):
+    # Warmup keeps its own few lines (the same arithmetic, one select fewer in the
+    # compiled step than the general Sequence): they must agree.
+    schedule = inner()
+    target = float(lrs.values(schedule, 0))
+    composed = lrs.Sequence([lrs.Linear(start, target, max(warmup_steps, 1)), schedule],
+                            [warmup_steps]) if warmup_steps else schedule
+    steps = range(40)
+    np.testing.assert_allclose(lrs.values(lrs.Warmup(schedule, warmup_steps, start), steps),
+                               lrs.values(composed, steps), rtol=1e-6, atol=1e-9)
