@@ -349,7 +349,8 @@ def plot(schedule=None, steps=None, ax=None, log=None, history=None, **kwargs):
     if history is not None:
         return _plot_run(schedule, history, ax, log, **kwargs)
     if schedule is None:
-        check.fail_value("schedule", schedule, "a schedule (or give `history`)")
+        check.fail_type("schedule", schedule, "a Keras LearningRateSchedule or a number "
+                        "(or give `history`)")
     log = False if log is None else log
     plt = require_pyplot("lrschedule.plot()")
     if steps is None:
