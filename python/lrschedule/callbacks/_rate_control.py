@@ -451,7 +451,10 @@ class ControlledRate(_LearningRateSchedule):
         return _HELD + _DECAY if self.decay_type is not None else _HELD
 
     def _formula(self, steps, base_rate, multiplier, min_lr, *decay):
-        base = self._base(steps, base_rate)
+        return self._combine(steps, self._base(steps, base_rate), multiplier, min_lr, *decay)
+
+    def _combine(self, steps, base, multiplier, min_lr, *decay):
+        """The rate from the base rates at `steps`: reductions, and a smooth one."""
         min_lr = ops.cast(min_lr, base.dtype)
         rate = _reduced(base, ops.cast(multiplier, base.dtype), min_lr)
         if not decay:
@@ -472,9 +475,10 @@ class ControlledRate(_LearningRateSchedule):
             step = ops.convert_to_tensor(step)
             return self._formula(step, *(self.state.variable(f) for f in self._held_fields()))
 
-    def hold(self):
-        """The state numbers the rate depends on now, for `values_at()`."""
-        values = self.state.read_all()
+    def hold(self, values=None):
+        """The state numbers the rate depends on now (or in `values`, as `read_all()`
+        returns them), for `values_at()`."""
+        values = self.state.read_all() if values is None else values
         return {field: values[field] for field in self._held_fields()}
 
     def values_at(self, steps, held=None):
@@ -502,9 +506,7 @@ class ControlledRate(_LearningRateSchedule):
             if steps.ndim == 0 or self.schedule is None:
                 raise
         base = inspection.values(self.schedule, steps).astype("float32")
-        held_rate = ControlledRate(learning_rate=1.0, decay_type=self.decay_type)
-        out = held_rate._formula(ops.convert_to_tensor(steps), ops.convert_to_tensor(base),
-                                 *args[1:])
+        out = self._combine(ops.convert_to_tensor(steps), ops.convert_to_tensor(base), *args[1:])
         return np.asarray(ops.convert_to_numpy(out), dtype=np.float32)
 
     def _compiled(self):
@@ -582,6 +584,13 @@ def schedule_from_config(name, config):
             name, config,
             f"a schedule or the serialized config of one ({type(error).__name__}: {error})",
         )
+
+
+def _reduced_number(values):
+    """The rate a held base rate gives with the state's reductions (`values` as
+    `read_all()` returns them), as a Python float: `_reduced()` of the numbers."""
+    base = values["base_rate"]
+    return max(base * values["multiplier"], min(base, values["min_lr"]))
 
 
 def _reduced(base, multiplier, min_lr):
@@ -927,8 +936,7 @@ class DrivenRate:
         """Sets the held rate (ScheduleLR's value for the epoch), reductions applied."""
         values = self.write(model, base_rate=value)
         if self.controlled is None:
-            rate = max(value * values["multiplier"], min(value, values["min_lr"]))
-            self.variable.assign(rate)
+            self.variable.assign(_reduced_number(values))
 
     def reduce(self, model, factor, min_lr):
         """A plateau's reduction. Returns the new rate (as Keras prints it), or None when
@@ -963,9 +971,7 @@ class DrivenRate:
         changed = False
         if self.controlled is None:
             rate = float(_host_value(self.variable))
-            values = self.state.read_all()
-            driven = max(values["base_rate"] * values["multiplier"],
-                         min(values["base_rate"], values["min_lr"]))
+            driven = _reduced_number(self.state.read_all())
             controlled = ControlledRate(learning_rate=rate)
             object.__setattr__(controlled, "state", self.state)  # the bound state
             if np.float32(driven) != np.float32(rate):
@@ -998,11 +1004,11 @@ class DrivenRate:
         k = accumulation_steps(self.optimizer) or 1
         step = step_count(self.optimizer)
         start = step + (k - 1 - step) % k  # the counter the next update sees
-        old = float(self.controlled.values_at(start))
+        values = self.state.read_all()  # one read of the device for what follows
+        held = self.controlled.hold(values)
+        old = float(self.controlled.values_at(start, held))
         if not old > np.float32(min_lr):
             return None
-        values = self.state.read_all()
-        held = self.controlled.hold()
         base = float(self.controlled.values_at(
             start, dict(held, multiplier=1.0, min_lr=0.0, decay_steps=0.0)))
         # The multiplier in force: the rate over the base, unless the rate sits on the
@@ -1011,9 +1017,10 @@ class DrivenRate:
         from_multiplier = old / base if above_floor else values["multiplier"]
         target = values["multiplier"] * factor
         span = updates * k
-        self.write(model, multiplier=target, decay_from=from_multiplier,
-                   decay_start=float(start), decay_steps=float(span))
-        return float(self.controlled.values_at(start + span))
+        held.update(multiplier=target, decay_from=from_multiplier,
+                    decay_start=float(start), decay_steps=float(span))
+        self.write(model, **{f: held[f] for f in _DECAY + ("multiplier",)})
+        return float(self.controlled.values_at(start + span, held))
 
 
 def _optimizer_chain(optimizer):
