@@ -128,6 +128,16 @@ def check_arguments(arguments):
 # Momentum and beta_1 as schedules
 
 
+_SCHEDULED_DOC = """
+
+    lrschedule's subclass of `keras.optimizers.{base}`: the same arguments, and
+    `{name}` may also be a schedule (e.g. `OneCycle(...).momentum()`), evaluated at
+    every update at the counter the learning rate is evaluated at. With a number it
+    is Keras's `{base}`. Saved models load with `safe_mode=True` once lrschedule is
+    imported ("lrschedule>{base}").
+"""
+
+
 class _Scheduled:
     """A hyperparameter of a Keras optimizer that may be a schedule.
 
@@ -159,6 +169,8 @@ class _ScheduledHyperparameter:
 
     The constructor is Keras's (same signature): a schedule is set after Keras's
     constructor ran with a number in its place (Keras's SGD refuses anything else).
+    A subclass names its hyperparameter; it is then documented and registered for
+    Keras's saving as "lrschedule>ClassName", under the module `lrschedule.optimizers`.
     """
 
     HYPERPARAMETER = None
@@ -167,13 +179,18 @@ class _ScheduledHyperparameter:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         setattr(cls, cls.HYPERPARAMETER, _Scheduled(cls.HYPERPARAMETER))
-        cls._keras_class = next(c for c in cls.__mro__[1:] if c.__module__.startswith("keras"))
-        cls.__signature__ = inspect.signature(cls._keras_class)
+        keras_class = next(c for c in cls.__mro__[1:] if c.__module__.startswith("keras"))
+        cls._keras_class = keras_class
+        cls._keras_init = inspect.signature(keras_class.__init__)
+        cls.__signature__ = inspect.signature(keras_class)
+        cls.__module__ = "lrschedule.optimizers"
+        cls.__doc__ = (keras_class.__doc__ or "").split("\n")[0] + _SCHEDULED_DOC.format(
+            base=keras_class.__name__, name=cls.HYPERPARAMETER)
+        keras.saving.register_keras_serializable(package="lrschedule")(cls)
 
     def __init__(self, *args, **kwargs):
         name = self.HYPERPARAMETER
-        signature = inspect.signature(self._keras_class.__init__)
-        bound = signature.bind(self, *args, **kwargs)
+        bound = self._keras_init.bind(self, *args, **kwargs)
         value = bound.arguments.get(name)
         check_arguments({k: v for k, v in bound.arguments.items() if k != "self"})
         scheduled = isinstance(value, _LearningRateSchedule)
@@ -229,60 +246,26 @@ class _ScheduledHyperparameter:
         return super().from_config(config, custom_objects=custom_objects)
 
 
-def _register(cls):
-    cls.__module__ = "lrschedule.optimizers"
-    return keras.saving.register_keras_serializable(package="lrschedule")(cls)
-
-
-_SCHEDULED_DOC = """
-
-    lrschedule's subclass of `keras.optimizers.{base}`: the same arguments, and
-    `{name}` may also be a schedule (e.g. `OneCycle(...).momentum()`), evaluated at
-    every update at the counter the learning rate is evaluated at. With a number it
-    is Keras's `{base}`. Saved models load with `safe_mode=True` once lrschedule is
-    imported ("lrschedule>{base}").
-"""
-
-
-def _documented(cls):
-    base = cls._keras_class
-    cls.__doc__ = (base.__doc__ or "").split("\n")[0] + _SCHEDULED_DOC.format(
-        base=base.__name__, name=cls.HYPERPARAMETER)
-    return cls
-
-
-@_register
-@_documented
 class Adam(_ScheduledHyperparameter, keras.optimizers.Adam):
     HYPERPARAMETER = "beta_1"
 
 
-@_register
-@_documented
 class AdamW(_ScheduledHyperparameter, keras.optimizers.AdamW):
     HYPERPARAMETER = "beta_1"
 
 
-@_register
-@_documented
 class Adamax(_ScheduledHyperparameter, keras.optimizers.Adamax):
     HYPERPARAMETER = "beta_1"
 
 
-@_register
-@_documented
 class Nadam(_ScheduledHyperparameter, keras.optimizers.Nadam):
     HYPERPARAMETER = "beta_1"
 
 
-@_register
-@_documented
 class Lamb(_ScheduledHyperparameter, keras.optimizers.Lamb):
     HYPERPARAMETER = "beta_1"
 
 
-@_register
-@_documented
 class SGD(_ScheduledHyperparameter, keras.optimizers.SGD):
     HYPERPARAMETER = "momentum"
 
@@ -304,8 +287,6 @@ class SGD(_ScheduledHyperparameter, keras.optimizers.SGD):
             self.assign_add(variable, m)
 
 
-@_register
-@_documented
 class RMSprop(_ScheduledHyperparameter, keras.optimizers.RMSprop):
     HYPERPARAMETER = "momentum"
 
