@@ -91,20 +91,29 @@ class StopAt(keras.callbacks.Callback):
             raise RuntimeError("interrupted")
 
 
-def torch_trajectory(make_scheduler, steps, base_lr=1.0):
-    """The rates a PyTorch scheduler gives at steps 0..steps-1, stepped once per
-    optimizer step (torch imported here: only the tests that compare with it need it)."""
+def torch_trajectory(make_scheduler, steps, base_lr=1.0, read="lr", optimizer="SGD"):
+    """What a PyTorch scheduler sets at steps 0..steps-1, stepped once per optimizer
+    step: the rate (`read="lr"`), or the momentum it cycles (`"momentum"`: SGD's
+    momentum, or with `optimizer="Adam"` beta_1). torch is imported here: only the
+    tests that compare with it need it."""
     import torch
 
     param = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([param], lr=base_lr)
+    if optimizer == "Adam":
+        optimizer = torch.optim.Adam([param], lr=base_lr)
+    else:
+        optimizer = torch.optim.SGD([param], lr=base_lr, momentum=0.9 if read == "momentum" else 0)
     scheduler = make_scheduler(optimizer)
-    rates = []
+    values = []
     for _ in range(steps):
-        rates.append(optimizer.param_groups[0]["lr"])
+        group = optimizer.param_groups[0]
+        if read == "lr":
+            values.append(group["lr"])
+        else:
+            values.append(group["betas"][0] if "betas" in group else group["momentum"])
         optimizer.step()
         scheduler.step()
-    return np.asarray(rates)
+    return np.asarray(values)
 
 
 def count_traces(model):

@@ -48,18 +48,9 @@ S = _Schedulers()
 
 def torch_momenta(make_scheduler, steps, adam=False):
     """The momentum (SGD) or beta_1 (Adam) PyTorch's scheduler sets at each step."""
-    torch = _torch()
-    param = torch.nn.Parameter(torch.zeros(1))
-    optimizer = (torch.optim.Adam([param], lr=1.0) if adam
-                 else torch.optim.SGD([param], lr=1.0, momentum=0.9))
-    scheduler = make_scheduler(optimizer)
-    out = []
-    for _ in range(steps):
-        group = optimizer.param_groups[0]
-        out.append(group["betas"][0] if adam else group["momentum"])
-        optimizer.step()
-        scheduler.step()
-    return np.asarray(out)
+    _torch()
+    return torch_trajectory(make_scheduler, steps, read="momentum",
+                            optimizer="Adam" if adam else "SGD")
 
 
 N = 60
@@ -78,26 +69,19 @@ CYCLIC = [
 ]
 
 
-def _ids(cases):
-    return [json.dumps(c, sort_keys=True) for c in cases]
+# (our class, PyTorch's scheduler, arguments): every anneal strategy and mode
+CASES = ([(lrs.OneCycle, "OneCycleLR", args) for args in ONE_CYCLE]
+         + [(lrs.Cyclic, "CyclicLR", args) for args in CYCLIC])
 
 
 @pytest.mark.parametrize("adam", [False, True], ids=["sgd", "adam"])
-@pytest.mark.parametrize("args", ONE_CYCLE, ids=_ids(ONE_CYCLE))
-def test_one_cycle_momentum_is_pytorchs(args, adam):
+@pytest.mark.parametrize("ours, theirs, args", CASES,
+                         ids=[f"{t}-{json.dumps(a, sort_keys=True)}" for _, t, a in CASES])
+def test_the_momentum_schedule_is_pytorchs(ours, theirs, args, adam):
     _torch()  # compared with PyTorch
-    expected = torch_momenta(lambda o: S.OneCycleLR(o, **args), N, adam)
-    ours = lrs.values(lrs.OneCycle(**args).momentum(), range(N))
-    np.testing.assert_allclose(ours, expected, rtol=1e-5)
-
-
-@pytest.mark.parametrize("adam", [False, True], ids=["sgd", "adam"])
-@pytest.mark.parametrize("args", CYCLIC, ids=_ids(CYCLIC))
-def test_cyclic_momentum_is_pytorchs(args, adam):
-    _torch()  # compared with PyTorch
-    expected = torch_momenta(lambda o: S.CyclicLR(o, **args), N, adam)
-    ours = lrs.values(lrs.Cyclic(**args).momentum(), range(N))
-    np.testing.assert_allclose(ours, expected, rtol=1e-5)
+    expected = torch_momenta(lambda o: getattr(S, theirs)(o, **args), N, adam)
+    values = lrs.values(ours(**args).momentum(), range(N))
+    np.testing.assert_allclose(values, expected, rtol=1e-5)
 
 
 # --------------------------------------------------------------------------------------
