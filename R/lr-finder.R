@@ -261,33 +261,51 @@ print.lrschedule_lr_find <- function(x, ...) {
 plot.lrschedule_lr_find <- function(x, skip_end = NULL, suggestions = TRUE,
                                     main = "Learning-rate range test", xlab = "learning rate",
                                     ylab = "loss (smoothed)", ...) {
-  skip_end <- if (is.null(skip_end)) x$skip_end else check_whole(skip_end)
-  if (skip_end < 0) abort_arg("skip_end", skip_end, "a whole number >= 0 or NULL", rlang::current_env())
-  suggestions <- check_flag(suggestions)
+  curve <- lr_find_curve(x, skip_end, suggestions)
+  points <- curve$points
+  graphics::plot(points$learning_rate, points$loss, type = "l", log = "x", main = main,
+                 xlab = xlab, ylab = ylab, ...)
+  marks <- curve$marks
+  if (nrow(marks) > 0) {
+    colors <- suggestion_colours()[marks$suggestion]
+    graphics::abline(v = marks$learning_rate, col = colors, lty = 3)
+    graphics::points(marks$learning_rate, marks$loss, col = colors, pch = 19)
+    # the legend goes on the side where the curve is lower
+    left <- points$loss[seq_len(ceiling(nrow(points) / 2))]
+    corner <- if (max(left) >= max(points$loss)) "topright" else "topleft"
+    graphics::legend(corner, bty = "n", col = c("black", colors),
+                     lty = c(1, rep(NA, nrow(marks))), pch = c(NA, rep(19, nrow(marks))),
+                     legend = c("smoothed loss", marks$label))
+  }
+  invisible(x)
+}
+
+suggestion_colours <- function() c(steep = "#D55E00", minimum = "#0072B2", valley = "#009E73")
+
+# What plot() and autoplot() of a range test draw: `points`, the smoothed loss against
+# the rate (finite points, without the last `skip_end`), and a data frame of the suggestions to
+# mark (`marks`), each where the curve is at its rate (the core's rule, as Python's plot marks it).
+lr_find_curve <- function(x, skip_end, suggestions, call = rlang::caller_env()) {
+  skip_end <- if (is.null(skip_end)) x$skip_end else check_whole(skip_end, call = call)
+  if (skip_end < 0) abort_arg("skip_end", skip_end, "a whole number >= 0 or NULL", call)
+  suggestions <- check_flag(suggestions, call = call)
   n <- length(x$learning_rate)
-  if (n == 0) cli::cli_abort("No steps ran: nothing to plot.", call = rlang::current_env())
+  if (n == 0) cli::cli_abort("No steps ran: nothing to plot.", call = call)
   stop_at <- max(n - skip_end, min(n, 2))
   rates <- x$learning_rate[seq_len(stop_at)]
   losses <- x$smoothed_loss[seq_len(stop_at)]
   finite <- is.finite(losses)
-  graphics::plot(rates[finite], losses[finite], type = "l", log = "x", main = main,
-                 xlab = xlab, ylab = ylab, ...)
+  points <- data.frame(learning_rate = rates[finite], loss = losses[finite])
   marked <- x$suggestions[!is.na(x$suggestions)]
-  if (suggestions && length(marked) > 0 && sum(finite) >= 2) {
-    colors <- c(steep = "#D55E00", minimum = "#0072B2", valley = "#009E73")[names(marked)]
-    # where the curve is at each suggestion: the core's rule, as Python's plot marks it
-    at <- unlist(lrs()$lr_finder$marked_losses(rates, losses, as.list(unname(marked))))
-    graphics::abline(v = marked, col = colors, lty = 3)
-    graphics::points(marked, at, col = colors, pch = 19)
-    # the legend goes on the side where the curve is lower
-    left <- losses[finite][seq_len(ceiling(sum(finite) / 2))]
-    corner <- if (max(left) >= max(losses[finite])) "topright" else "topleft"
-    graphics::legend(corner, bty = "n", col = c("black", colors), lty = c(1, rep(NA, length(marked))),
-                     pch = c(NA, rep(19, length(marked))),
-                     legend = c("smoothed loss", sprintf("%s: %s", names(marked),
-                                                         formatC(marked, format = "e", digits = 2))))
-  }
-  invisible(x)
+  if (!suggestions || nrow(points) < 2) marked <- marked[0]
+  at <- if (length(marked)) {
+    unlist(lrs()$lr_finder$marked_losses(rates, losses, as.list(unname(marked))))
+  } else numeric()
+  marks <- data.frame(suggestion = names(marked), learning_rate = unname(marked),
+                      loss = as.numeric(at),
+                      label = sprintf("%s: %s", names(marked),
+                                      formatC(unname(marked), format = "e", digits = 2)))
+  list(points = points, marks = marks)
 }
 
 #' @rdname lr_find-methods

@@ -11,6 +11,7 @@
 #' [install_lrschedule()] created. [lrschedule_sitrep()] tells which.
 #'
 #' @keywords internal
+#' @importFrom rlang .data
 "_PACKAGE"
 
 # Module handles, filled in by .onLoad with delay-loaded imports.

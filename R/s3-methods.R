@@ -48,7 +48,8 @@ format_config_value <- function(value) {
 #'
 #' `format()` says what the schedule is, its parameters and its value at a few
 #' steps; `print()` prints that. `plot()` draws the rate against the step with base
-#' graphics; `as.data.frame()` returns the steps and rates. All of them work for
+#' graphics (with ggplot2, [autoplot()][autoplot-lrschedule] draws it as a ggplot);
+#' `as.data.frame()` returns the steps and rates. All of them work for
 #' lrschedule's schedules and for Keras's own schedule objects.
 #'
 #' @param x A schedule.
@@ -60,7 +61,10 @@ format_config_value <- function(value) {
 #'   spread over that default, or at each step given; `plot()` needs at least two.
 #' @param log Logical. Logarithmic rate axis. Defaults to `FALSE`.
 #' @param main,xlab,ylab,type Passed to [graphics::plot()]; `ylab` defaults to
-#'   "learning rate" ("momentum" for a [schedule_momentum()]).
+#'   "learning rate" ("momentum" for a [schedule_momentum()]), `type` to steps
+#'   (`"s"`) for a schedule whose rate holds still between jumps (a step decay, a
+#'   per-epoch schedule, a staircase decay: each rate is in force from its step to
+#'   the next) and to a line (`"l"`) otherwise.
 #' @param row.names,optional Ignored (for compatibility with [as.data.frame()]).
 #' @param ... Passed on to [graphics::plot()]; ignored by the other methods.
 #' @returns `format()`: a character vector; `print()` and `plot()`: `x`,
@@ -118,25 +122,38 @@ print.lrschedule_schedule <- function(x, ...) {
 #' @rdname schedule-methods
 #' @export
 plot.lrschedule_schedule <- function(x, steps = NULL, log = FALSE, main = NULL,
-                                     xlab = "step", ylab = NULL, type = "l", ...) {
-  check_schedule(x)
-  if (is.null(ylab)) ylab <- if (is_momentum_schedule(x)) "momentum" else "learning rate"
-  log <- check_flag(log)
-  steps <- if (is.null(steps)) default_steps(x) else check_steps(steps, min_length = 2)
-  rates <- schedule_rates(x, steps)
-  if (is.null(main)) main <- schedule_class_name(x)
+                                     xlab = "step", ylab = NULL, type = NULL, ...) {
+  curve <- schedule_curve(x, steps, log)
+  if (is.null(ylab)) ylab <- curve$ylab
+  if (is.null(main)) main <- curve$title
+  if (is.null(type)) type <- if (curve$stepwise) "s" else "l"
+  graphics::plot(curve$steps, curve$rates, type = type, log = if (curve$log) "y" else "",
+                 main = main, xlab = xlab, ylab = ylab, ...)
+  invisible(x)
+}
+
+# What plot() and autoplot() of a schedule draw: the steps and rates (those <= 0 left
+# out on a log axis), whether the rate holds still between jumps (drawn as steps: the
+# core's is_stepwise()), the title and the rate axis's name.
+schedule_curve <- function(x, steps, log, call = rlang::caller_env()) {
+  check_schedule(x, call = call)
+  log <- check_flag(log, call = call)
+  steps <- if (is.null(steps)) default_steps(x, call = call)
+           else check_steps(steps, min_length = 2, call = call)
+  rates <- schedule_rates(x, steps, call = call)
+  stepwise <- isTRUE(py_call(lrs()$inspection$is_stepwise, list(x, rates), call = call))
   if (log && any(rates <= 0)) {
     keep <- rates > 0
     if (!any(keep)) {
       abort_arg("log", log, "FALSE when no rate is > 0 (a log scale has no room for them)",
-                rlang::current_env())
+                call)
     }
     steps <- steps[keep]
     rates <- rates[keep]
   }
-  graphics::plot(steps, rates, type = type, log = if (log) "y" else "", main = main,
-                 xlab = xlab, ylab = ylab, ...)
-  invisible(x)
+  list(steps = steps, rates = rates, stepwise = stepwise, log = log,
+       title = schedule_class_name(x),
+       ylab = if (is_momentum_schedule(x)) "momentum" else "learning rate")
 }
 
 #' @rdname schedule-methods
@@ -161,7 +178,8 @@ as.data.frame.lrschedule_schedule <- function(x, row.names = NULL, optional = FA
 #' than two decades. The core's `lrschedule.inspection.run_record()` finds them, as
 #' Python's `lrschedule.plot(schedule, history = ...)` does.
 #'
-#' With keras3, whose `fit()` returns its own history object, plot the logger.
+#' With keras3, whose `fit()` returns its own history object, plot the logger. With
+#' ggplot2, [autoplot()][autoplot-lrschedule] draws the same picture as a ggplot.
 #'
 #' @param x A [callback_lr_logger()] after `fit()`, or the Python history `fit()`
 #'   returned (through reticulate).
@@ -204,40 +222,66 @@ plot.keras.src.callbacks.history.History <- function(x, schedule = NULL, log = N
 }
 
 plot_run <- function(x, schedule, log, main, call = rlang::caller_env()) {
+  run <- run_data(x, schedule, log, main, call)
+  used <- run$used
+  planned <- run$planned
+  shown <- c(used$learning_rate, planned$learning_rate)
+  graphics::plot(NA, xlim = range(c(0, used$step)), ylim = range(shown),
+                 log = if (run$log) "y" else "", xlab = "step", ylab = "learning rate",
+                 main = run$title)
+  graphics::grid(col = "grey90")
+  colours <- run_colours()
+  if (nrow(planned)) {
+    graphics::lines(planned$step, planned$learning_rate, col = colours[["planned"]],
+                    type = if (run$planned_stepwise) "s" else "l")
+  }
+  graphics::lines(used$step, used$learning_rate, col = colours[["used"]], lwd = 1.5,
+                  type = if (run$per_batch) "l" else "o", pch = 20)
+  if (length(run$reductions)) {
+    graphics::abline(v = run$reductions, col = colours[["plateau reduction"]], lty = 2)
+  }
+  if (length(run$restarts)) {
+    graphics::abline(v = run$restarts, col = colours[["restart"]], lty = 3)
+  }
+  shown_series <- c(if (nrow(planned)) "planned", "used",
+                    if (length(run$reductions)) "plateau reduction",
+                    if (length(run$restarts)) "restart")
+  graphics::legend("topright", shown_series, col = colours[shown_series],
+                   lty = run_linetypes()[shown_series], bty = "n", cex = 0.8)
+  invisible(x)
+}
+
+run_colours <- function() {
+  c(planned = "grey55", used = "#1f77b4", "plateau reduction" = "#d62728",
+    restart = "#2ca02c")
+}
+
+run_linetypes <- function() c(planned = 1, used = 1, "plateau reduction" = 2, restart = 3)
+
+# What plot() and autoplot() of a run draw: the core's run_record() as data frames (the
+# rates used, the plan), the steps of plateau reductions and restarts, the axis and the
+# title. Rates <= 0 are left out on a log axis.
+run_data <- function(x, schedule, log, main, call = rlang::caller_env()) {
   if (!is.null(schedule)) check_schedule(schedule, call = call)
   if (!is.null(log)) log <- check_flag(log, call = call)
   if (!is.null(main)) main <- check_string(main, call = call)
   record <- py_call(lrs()$inspection$run_record, list(x, schedule), call = call)
-  used_steps <- as.numeric(unlist(record$used_steps))
-  used <- as.numeric(unlist(record$used_rates))
-  planned_steps <- as.numeric(unlist(record$planned_steps))
-  planned <- as.numeric(unlist(record$planned_rates))
+  as_numbers <- function(name) as.numeric(unlist(record[[name]]))
+  used <- data.frame(step = as_numbers("used_steps"), learning_rate = as_numbers("used_rates"))
+  planned <- data.frame(step = as_numbers("planned_steps"),
+                        learning_rate = as_numbers("planned_rates"))
   if (is.null(log)) log <- isTRUE(record$log)
-  shown <- c(used, planned)
-  if (log) shown <- shown[shown > 0]
+  if (log) {
+    used <- used[used$learning_rate > 0, , drop = FALSE]
+    planned <- planned[planned$learning_rate > 0, , drop = FALSE]
+  }
   if (is.null(main)) {
     main <- if (is.null(schedule)) "learning rate used"
             else paste0(schedule_class_name(schedule), ": planned and used")
   }
-  graphics::plot(NA, xlim = range(c(0, used_steps)), ylim = range(shown),
-                 log = if (log) "y" else "", xlab = "step", ylab = "learning rate",
-                 main = main)
-  graphics::grid(col = "grey90")
-  keep <- if (log) planned > 0 else rep(TRUE, length(planned))
-  if (length(planned)) graphics::lines(planned_steps[keep], planned[keep], col = "grey55")
-  per_batch <- length(used_steps) > 1 && used_steps[[2]] - used_steps[[1]] == 1
-  keep <- if (log) used > 0 else rep(TRUE, length(used))
-  graphics::lines(used_steps[keep], used[keep], col = "#1f77b4", lwd = 1.5,
-                  type = if (per_batch) "l" else "o", pch = 20)
-  reductions <- as.numeric(unlist(record$reductions))
-  restarts <- as.numeric(unlist(record$restarts))
-  if (length(reductions)) graphics::abline(v = reductions, col = "#d62728", lty = 2)
-  if (length(restarts)) graphics::abline(v = restarts, col = "#2ca02c", lty = 3)
-  labels <- c(if (length(planned)) "planned", "used",
-              if (length(reductions)) "plateau reduction", if (length(restarts)) "restart")
-  colours <- c(if (length(planned)) "grey55", "#1f77b4",
-               if (length(reductions)) "#d62728", if (length(restarts)) "#2ca02c")
-  types <- c(if (length(planned)) 1, 1, if (length(reductions)) 2, if (length(restarts)) 3)
-  graphics::legend("topright", labels, col = colours, lty = types, bty = "n", cex = 0.8)
-  invisible(x)
+  list(used = used, planned = planned, log = log, title = main,
+       per_batch = nrow(used) > 1 && used$step[[2]] - used$step[[1]] == 1,
+       planned_stepwise = !is.null(schedule) && nrow(planned) > 0 &&
+         isTRUE(lrs()$inspection$is_stepwise(schedule, planned$learning_rate)),
+       reductions = as_numbers("reductions"), restarts = as_numbers("restarts"))
 }

@@ -12,7 +12,7 @@ from lrschedule import _validation as check
 from lrschedule import schedules as ours
 from lrschedule.schedules import Schedule, evaluate
 
-__all__ = ["values", "plot", "default_steps", "run_record"]
+__all__ = ["values", "plot", "default_steps", "run_record", "is_stepwise"]
 
 # The most steps values() evaluates in one call: 2**31 - 1, R's largest integer (the
 # float32 rates alone take 8 GiB).
@@ -130,6 +130,62 @@ def default_steps(schedule):
     """
     n = _length(schedule) if isinstance(schedule, _K.LearningRateSchedule) else 0
     return range(n if n >= 2 else _DEFAULT_SPAN)
+
+
+# Schedules whose rate holds still between jumps, whatever their arguments.
+_HELD = (ours.Constant, ours.StepDecay, ours.MultiStepDecay, ours.PerEpoch,
+         _K.PiecewiseConstantDecay)
+# Wrappers that keep their inner schedule's jumps (a factor, a counter in updates, a
+# stretch that holds a stepping schedule's steps).
+_KEEPS_STEPS = (ours.Scaled, ours.InUpdates, ours.InMicroBatches, ours.Extended)
+# Schedules that move at every step (a ramp or a curve somewhere in them).
+_MOVING = (ours.Linear, ours.OneCycle, ours.Cyclic, ours.WarmupStableDecay, ours.InverseSqrt,
+           ours.Warmup, ours.CycledMomentum, _K.CosineDecay, _K.CosineDecayRestarts,
+           _K.PolynomialDecay)
+
+
+def is_stepwise(schedule, rates=None):
+    """Whether the schedule's rate holds still between jumps, so a plot draws it as steps
+    (each rate in force from its step to the next one), not as a sloping line.
+
+    True for a step or multi-step decay, a piecewise-constant decay, a per-epoch
+    schedule, a staircase exponential or inverse-time decay, a constant, and wrappers
+    and sequences made only of those; False for ramps and curves. For any other
+    schedule (a table from a function, a user's class) it is read off `rates`, the
+    rates at consecutive steps: stepwise when the rate changes at no more than one
+    step in ten.
+
+    Args:
+        schedule: any Keras schedule, or a number.
+        rates: None, or the rates at consecutive steps (as `values()` gives them).
+
+    Returns:
+        bool.
+    """
+    if isinstance(schedule, numbers.Real):
+        return True
+    if isinstance(schedule, _HELD):
+        return True
+    if isinstance(schedule, (_K.ExponentialDecay, _K.InverseTimeDecay)):
+        return bool(schedule.staircase)
+    if isinstance(schedule, _MOVING):
+        return False
+    if isinstance(schedule, _KEEPS_STEPS):
+        return is_stepwise(schedule.schedule)
+    if isinstance(schedule, ours.Sequence):
+        return all(is_stepwise(part) for part in schedule.schedules)
+    if not isinstance(schedule, ours.Tabulated):
+        inner = getattr(schedule, "schedule", None)  # ControlledRate, or a user wrapper
+        if isinstance(inner, _K.LearningRateSchedule) and \
+                getattr(schedule, "decay_type", None) is None:
+            return is_stepwise(inner)
+    if rates is None:
+        return False
+    rates = np.asarray(rates, dtype=np.float64).reshape(-1)
+    if rates.size < 2:
+        return True
+    changes = np.count_nonzero(rates[1:] != rates[:-1])
+    return bool(changes <= 0.1 * (rates.size - 1))
 
 
 def _vectorized_map(schedule, steps):
@@ -336,7 +392,9 @@ def plot(schedule=None, steps=None, ax=None, log=None, history=None, **kwargs):
             `LRLogger(per="batch")`, or the `History` fit() returned. The planned rate
             is a line, the rates used are points, plateau reductions and restarts are
             marked by vertical lines.
-        **kwargs: passed to `Axes.plot` for the planned line.
+        **kwargs: passed to `Axes.plot` for the planned line. A schedule whose rate
+            holds still between jumps (`is_stepwise()`: a step decay, a per-epoch
+            schedule...) is drawn as steps (`drawstyle="steps-post"`).
 
     Returns:
         The matplotlib Axes.
@@ -367,6 +425,8 @@ def plot(schedule=None, steps=None, ax=None, log=None, history=None, **kwargs):
     rates = _rates(schedule, step_array)
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
+    if is_stepwise(schedule, rates):
+        kwargs.setdefault("drawstyle", "steps-post")
     ax.plot(step_array, rates, **kwargs)
     ax.set_xlabel("step")
     ax.set_ylabel("learning rate")
@@ -387,6 +447,8 @@ def _plot_run(schedule, history, ax, log, **kwargs):
         _, ax = plt.subplots(figsize=(7, 3.5))
     if record["planned_steps"]:
         kwargs.setdefault("color", "0.55")
+        if is_stepwise(schedule, record["planned_rates"]):
+            kwargs.setdefault("drawstyle", "steps-post")
         ax.plot(record["planned_steps"], record["planned_rates"], label="planned", **kwargs)
     per_batch = len(record["used_steps"]) > 1 and \
         record["used_steps"][1] - record["used_steps"][0] == 1

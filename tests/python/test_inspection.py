@@ -152,6 +152,59 @@ def test_default_steps_show_the_whole_shape(schedule, span):
     assert lrs.inspection.default_steps(schedule) == range(span)
 
 
+_KS = keras.optimizers.schedules
+STEPWISE_CASES = [
+    ("StepDecay", lrs.StepDecay(0.1, step_size=10, gamma=0.5), True),
+    ("MultiStepDecay", lrs.MultiStepDecay(0.1, milestones=[30, 80], gamma=0.1), True),
+    ("Constant", lrs.Constant(0.1), True),
+    ("PerEpoch-of-a-curve", lrs.PerEpoch(lrs.OneCycle(0.1, 10), steps_per_epoch=3), True),
+    ("Keras-PiecewiseConstant", _KS.PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001]),
+     True),
+    ("Keras-Exponential-staircase", _KS.ExponentialDecay(0.1, 10, 0.5, staircase=True), True),
+    ("Keras-Exponential", _KS.ExponentialDecay(0.1, 10, 0.5), False),
+    ("Keras-InverseTime-staircase", _KS.InverseTimeDecay(0.1, 10, 0.5, staircase=True), True),
+    ("Scaled-StepDecay", lrs.Scaled(lrs.StepDecay(0.1, 10), factor=0.5), True),
+    ("Sequence-of-steps", lrs.Sequence([0.01, lrs.StepDecay(0.1, 10)], boundaries=[5]), True),
+    ("Sequence-with-a-ramp", lrs.Sequence([lrs.Linear(0, 0.1, 5), lrs.StepDecay(0.1, 10)],
+                                          boundaries=[5]), False),
+    ("Warmup-StepDecay", lrs.Warmup(lrs.StepDecay(0.1, 10), warmup_steps=5), False),
+    ("OneCycle", lrs.OneCycle(0.1, 100), False),
+    ("Cyclic", lrs.Cyclic(0.01, 0.1, step_size_up=10), False),
+    ("Keras-CosineDecay", _KS.CosineDecay(0.1, 100), False),
+    ("table-of-steps", lrs.Tabulated.from_function(lambda s: 0.1 * 0.5 ** (s // 100), 1000),
+     True),
+    ("table-of-a-curve", lrs.Tabulated.from_function(lambda s: 0.1 / (1 + s), 1000), False),
+]
+
+
+@pytest.mark.parametrize("name, schedule, stepwise", STEPWISE_CASES,
+                         ids=[c[0] for c in STEPWISE_CASES])
+def test_step_schedules_are_drawn_as_steps(name, schedule, stepwise):
+    rates = lrs.values(schedule, lrs.inspection.default_steps(schedule))
+    assert lrs.inspection.is_stepwise(schedule, rates) is stepwise
+    # what a stepwise schedule is: the rate holds still between its jumps, for more
+    # than one step in most of its runs of equal rates
+    jumps = np.flatnonzero(np.diff(rates)) + 1
+    runs = np.diff(np.concatenate([[0], jumps, [len(rates)]]))
+    assert bool(np.median(runs) >= 2) == stepwise
+    ax = lrs.plot(schedule)
+    assert ax.lines[0].get_drawstyle() == ("steps-post" if stepwise else "default")
+    matplotlib.pyplot.close(ax.figure)
+
+
+def test_a_run_over_a_step_schedule_draws_its_plan_as_steps():
+    history = {"learning_rate": [0.1, 0.1, 0.05, 0.05]}
+
+    class History:
+        pass
+
+    run = History()
+    run.history, run.params, run.epoch = history, {"steps": 5}, [0, 1, 2, 3]
+    ax = lrs.plot(lrs.StepDecay(0.1, step_size=10, gamma=0.5), history=run)
+    assert ax.lines[0].get_drawstyle() == "steps-post"
+    matplotlib.pyplot.close(ax.figure)
+
+
 def test_plot_draws_the_whole_shape_by_default():
     ax = lrs.plot(lrs.OneCycle(0.1, 500))
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), np.arange(500))

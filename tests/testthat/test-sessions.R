@@ -214,3 +214,25 @@ test_that("the R tests need nothing outside tests/testthat (R CMD check runs the
   }, files)
   expect_identical(basename(unlist(offending)), character())
 })
+
+test_that("autoplot() works in a new session with ggplot2 attached after lrschedule", {
+  skip_on_cran()
+  skip_if_no_lrschedule()
+  skip_if_not_installed("ggplot2", "3.4.0")
+  png <- tempfile(fileext = ".png")
+  # ggplot2 loaded after lrschedule: R registers the methods when ggplot2 loads
+  out <- run_fresh_r(c(
+    "suppressPackageStartupMessages(library(lrschedule))",
+    "cat('LOADED', 'ggplot2' %in% loadedNamespaces(), '\\n')",
+    "library(ggplot2)",
+    "p <- autoplot(schedule_step_decay(0.1, step_size = 10, gamma = 0.5), steps = 0:29)",
+    "cat('GEOM', class(p$layers[[1]]$geom)[[1]], '\\n')",
+    sprintf("ggsave('%s', p + geom_hline(yintercept = 0.05), width = 4, height = 3, dpi = 72)", png),
+    "cat('DONE\\n')"
+  ))
+  text <- paste(out, collapse = "\n")
+  expect_true("LOADED FALSE " %in% out, info = text)
+  expect_true("GEOM GeomStep " %in% out, info = text)
+  expect_true("DONE" %in% out, info = text)
+  expect_gt(file.size(png), 1000)
+})

@@ -1,0 +1,138 @@
+# ggplot2 methods: the pictures of plot() as ggplot objects. ggplot2 is suggested, not
+# imported: the methods are registered for ggplot2's autoplot() generic when ggplot2 is
+# loaded (delayed S3 registration in NAMESPACE), and they reach ggplot2 through `::`.
+
+#' Schedules, range tests and runs as ggplot2 pictures
+#'
+#' @description
+#' With ggplot2 installed, `autoplot()` (ggplot2's generic) draws what `plot()` draws,
+#' as a ggplot object to add layers, scales and themes to:
+#'
+#' * a schedule: the rate against the step, as steps for a schedule whose rate holds
+#'   still between jumps (a step decay, a per-epoch schedule, a staircase decay) and
+#'   as a line otherwise;
+#' * the result of [lr_find()]: the smoothed loss against the rate on a log axis, the
+#'   suggestions marked by a point and a dotted line each;
+#' * a [callback_lr_logger()] after `fit()` (with `per = "batch"`), or the history
+#'   `fit()` returned: the rates used, the planned schedule as a grey line when
+#'   `schedule` is given, plateau reductions and restarts as dashed and dotted
+#'   vertical lines, a log rate axis when the rates span more than two decades.
+#'
+#' The arguments mean what they mean for [plot()][schedule-methods],
+#' [plot()][lr_find-methods] and [plot()][plot-run]. Base graphics' `plot()` stays
+#' for a session without ggplot2.
+#'
+#' @param object A schedule, the result of [lr_find()], a [callback_lr_logger()]
+#'   that ran, or the Python history `fit()` returned.
+#' @param steps Step numbers to draw (at least two), or `NULL` for the schedule's
+#'   whole shape (see [schedule-methods]).
+#' @param log For a schedule: logical, a log rate axis (default `FALSE`). For a run:
+#'   `NULL` (from the range), `TRUE` or `FALSE`.
+#' @param skip_end,suggestions As for `plot()` of a range test: points left out at the
+#'   end (`NULL`: the suggestions' 5), and whether to mark the suggestions.
+#' @param schedule The schedule the run planned, or `NULL`.
+#' @param ... Ignored.
+#' @returns A ggplot object.
+#' @name autoplot-lrschedule
+#' @examples
+#' if (lrschedule:::python_ready() && requireNamespace("ggplot2", quietly = TRUE)) {
+#'   library(ggplot2)
+#'   autoplot(schedule_one_cycle(0.01, total_steps = 1000))
+#'   autoplot(schedule_step_decay(0.1, step_size = 30, gamma = 0.5), steps = 0:120) +
+#'     geom_hline(yintercept = 0.025, linetype = 2) +
+#'     labs(title = "halved every 30 steps")
+#'
+#'   keras <- reticulate::import("keras")
+#'   model <- keras$Sequential(list(keras$Input(shape = list(1L)), keras$layers$Dense(1L)))
+#'   schedule <- schedule_cosine_decay(0.05, decay_steps = 40)
+#'   model$compile(optimizer = optimizer_sgd(learning_rate = schedule), loss = "mse")
+#'   logger <- callback_lr_logger(per = "batch")
+#'   history <- model$fit(matrix(1:16 / 16), matrix(1:16 / 8), batch_size = 4L, epochs = 10L,
+#'                        verbose = 0L, callbacks = list(callback_reduce_lr_on_plateau(
+#'                          monitor = "loss", mode = "max", patience = 1, factor = 0.5), logger))
+#'   autoplot(logger, schedule = schedule)
+#' }
+NULL
+
+#' @rdname autoplot-lrschedule
+#' @exportS3Method ggplot2::autoplot
+autoplot.lrschedule_schedule <- function(object, steps = NULL, log = FALSE, ...) {
+  curve <- schedule_curve(object, steps, log)
+  data <- data.frame(step = curve$steps, learning_rate = curve$rates)
+  geom <- if (curve$stepwise) ggplot2::geom_step else ggplot2::geom_line
+  plot <- ggplot2::ggplot(data, ggplot2::aes(x = .data$step, y = .data$learning_rate)) +
+    geom(colour = "#1f77b4") +
+    ggplot2::labs(title = curve$title, x = "step", y = curve$ylab)
+  if (curve$log) plot <- plot + ggplot2::scale_y_log10()
+  plot
+}
+
+#' @rdname autoplot-lrschedule
+#' @exportS3Method ggplot2::autoplot
+autoplot.lrschedule_lr_find <- function(object, skip_end = NULL, suggestions = TRUE, ...) {
+  curve <- lr_find_curve(object, skip_end, suggestions)
+  marks <- curve$marks
+  plot <- ggplot2::ggplot(curve$points,
+                          ggplot2::aes(x = .data$learning_rate, y = .data$loss)) +
+    ggplot2::geom_line() +
+    ggplot2::scale_x_log10() +
+    ggplot2::labs(title = "Learning-rate range test", x = "learning rate",
+                  y = "loss (smoothed)")
+  if (nrow(marks) > 0) {
+    colours <- suggestion_colours()[marks$suggestion]
+    names(colours) <- marks$label
+    plot <- plot +
+      ggplot2::geom_vline(ggplot2::aes(xintercept = .data$learning_rate,
+                                       colour = .data$label),
+                          data = marks, linetype = "dotted") +
+      ggplot2::geom_point(ggplot2::aes(colour = .data$label), data = marks, size = 2.5) +
+      ggplot2::scale_colour_manual(values = colours, breaks = marks$label,
+                                   name = "suggestion")
+  }
+  plot
+}
+
+#' @rdname autoplot-lrschedule
+#' @exportS3Method ggplot2::autoplot
+autoplot.lrschedule.callbacks.LRLogger <- function(object, schedule = NULL, log = NULL, ...) {
+  autoplot_run(object, schedule, log)
+}
+
+#' @rdname autoplot-lrschedule
+#' @exportS3Method ggplot2::autoplot
+autoplot.keras.src.callbacks.history.History <- function(object, schedule = NULL, log = NULL,
+                                                         ...) {
+  autoplot_run(object, schedule, log)
+}
+
+autoplot_run <- function(object, schedule, log, call = rlang::caller_env()) {
+  run <- run_data(object, schedule, log, NULL, call)
+  series <- function(data, name) if (nrow(data)) cbind(data, series = name) else NULL
+  marks <- rbind(
+    if (length(run$reductions)) data.frame(step = run$reductions, series = "plateau reduction"),
+    if (length(run$restarts)) data.frame(step = run$restarts, series = "restart"))
+  shown <- c(if (nrow(run$planned)) "planned", "used", unique(marks$series))
+  plot <- ggplot2::ggplot(mapping = ggplot2::aes(x = .data$step, y = .data$learning_rate,
+                                                 colour = .data$series,
+                                                 linetype = .data$series))
+  if (nrow(run$planned)) {
+    geom <- if (run$planned_stepwise) ggplot2::geom_step else ggplot2::geom_line
+    plot <- plot + geom(data = series(run$planned, "planned"))
+  }
+  used <- series(run$used, "used")
+  plot <- plot + ggplot2::geom_line(data = used, linewidth = 0.8)
+  if (!run$per_batch) plot <- plot + ggplot2::geom_point(data = used, size = 1.5)
+  if (!is.null(marks)) {
+    plot <- plot + ggplot2::geom_vline(ggplot2::aes(xintercept = .data$step,
+                                                    colour = .data$series,
+                                                    linetype = .data$series), data = marks)
+  }
+  linetypes <- c(planned = "solid", used = "solid", "plateau reduction" = "dashed",
+                 restart = "dotted")
+  plot <- plot +
+    ggplot2::scale_colour_manual(values = run_colours()[shown], breaks = shown, name = NULL) +
+    ggplot2::scale_linetype_manual(values = linetypes[shown], breaks = shown, name = NULL) +
+    ggplot2::labs(title = run$title, x = "step", y = "learning rate")
+  if (run$log) plot <- plot + ggplot2::scale_y_log10()
+  plot
+}
