@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_SOURCES := $(shell find python/lrschedule -name '*.py') pyproject.toml setup.py
 R_SOURCES  := DESCRIPTION $(wildcard NAMESPACE R/*.R man/*.Rd inst/examples/* demo/*)
 
-.PHONY: setup install build test test-python test-r test-backends test-numpy2 test-install demo bench check clean
+.PHONY: setup install build test test-python test-r test-backends test-numpy2 test-install demo bench check site site-check clean
 
 setup: $(STAMPS)/venv
 
@@ -102,6 +102,30 @@ test: $(STAMPS)/venv $(STAMPS)/r-package
 test-install: $(STAMPS)/system
 	bash tools/check-install-routes.sh
 
+# The documentation site (site/): pkgdown's home (README), a reference page per export
+# with its examples run, the vignette as the article, NEWS, and the Python API from the
+# core's docstrings (pdoc). Offline: see tools/site/build.R and fetch_assets.py.
+SITE_SOURCES := _pkgdown.yml README.md NEWS.md $(wildcard vignettes/*.Rmd pkgdown/templates/* pkgdown/assets/* pkgdown/favicon/* man/figures/*) tools/site/build.R tools/site/pdoc/module.html.jinja2
+PDOC_MODULES := lrschedule lrschedule.schedules lrschedule.callbacks lrschedule.inspection \
+	lrschedule.lr_finder lrschedule.optimizers
+site: $(STAMPS)/site
+
+$(STAMPS)/site-assets: tools/site/fetch_assets.py
+	rm -rf pkgdown/assets/vendor
+	$(PY) tools/site/fetch_assets.py pkgdown/assets/vendor
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/site: $(STAMPS)/r-package $(STAMPS)/venv $(STAMPS)/site-assets $(SITE_SOURCES)
+	rm -rf site
+	Rscript tools/site/build.R
+	PDOC_ALLOW_EXEC=1 $(PY) -m pdoc $(PDOC_MODULES) --docformat google -t tools/site/pdoc -o site/python
+	@touch $@
+
+# Every page of the site in headless Chromium (tools/site/check.py); screenshots of the
+# home page, a reference page, the article and the Python API to site-check/.
+site-check: $(STAMPS)/site
+	$(PY) tools/site/check.py site site-check
+
 demo: $(STAMPS)/r-package
 	Rscript inst/examples/demo.R
 
@@ -129,4 +153,5 @@ check: build
 	  echo "R CMD check reported a WARNING"; exit 1; fi
 
 clean:
-	rm -rf $(STAMPS) $(RLIB) $(NP2_VENV) build dist *.egg-info python/*.egg-info lrschedule.Rcheck lrschedule_*.tar.gz
+	rm -rf $(STAMPS) $(RLIB) $(NP2_VENV) build dist *.egg-info python/*.egg-info lrschedule.Rcheck lrschedule_*.tar.gz \
+	  site site-check pkgdown/assets/vendor

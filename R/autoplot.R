@@ -33,28 +33,40 @@
 #' @param schedule The schedule the run planned, or `NULL`.
 #' @param ... Ignored.
 #' @returns A ggplot object.
+#' @usage
+#' \method{autoplot}{lrschedule_schedule}(object, steps = NULL, log = FALSE, ...)
+#'
+#' \method{autoplot}{lrschedule_lr_find}(object, skip_end = NULL, suggestions = TRUE, ...)
+#'
+#' \method{autoplot}{lrschedule.callbacks.LRLogger}(object, schedule = NULL, log = NULL, ...)
+#'
+#' \method{autoplot}{keras.src.callbacks.history.History}(object, schedule = NULL, log = NULL, ...)
 #' @name autoplot-lrschedule
 #' @examples
 #' if (lrschedule:::python_ready() && requireNamespace("ggplot2", quietly = TRUE)) {
 #'   library(ggplot2)
-#'   autoplot(schedule_one_cycle(0.01, total_steps = 1000))
-#'   autoplot(schedule_step_decay(0.1, step_size = 30, gamma = 0.5), steps = 0:120) +
+#'   print(autoplot(schedule_one_cycle(0.01, total_steps = 1000)))
+#'   # a step decay is drawn as steps; a ggplot takes more layers
+#'   print(autoplot(schedule_step_decay(0.1, step_size = 30, gamma = 0.5), steps = 0:120) +
 #'     geom_hline(yintercept = 0.025, linetype = 2) +
-#'     labs(title = "halved every 30 steps")
+#'     labs(title = "halved every 30 steps"))
 #'
+#'   # a run: the rate used beside the plan, where a plateau reduced it
 #'   keras <- reticulate::import("keras")
 #'   model <- keras$Sequential(list(keras$Input(shape = list(1L)), keras$layers$Dense(1L)))
 #'   schedule <- schedule_cosine_decay(0.05, decay_steps = 40)
 #'   model$compile(optimizer = optimizer_sgd(learning_rate = schedule), loss = "mse")
 #'   logger <- callback_lr_logger(per = "batch")
-#'   history <- model$fit(matrix(1:16 / 16), matrix(1:16 / 8), batch_size = 4L, epochs = 10L,
-#'                        verbose = 0L, callbacks = list(callback_reduce_lr_on_plateau(
-#'                          monitor = "loss", mode = "max", patience = 1, factor = 0.5), logger))
-#'   autoplot(logger, schedule = schedule)
+#'   plateau <- callback_reduce_lr_on_plateau(monitor = "loss", min_delta = 0.05,
+#'                                            patience = 1, factor = 0.5)
+#'   history <- model$fit(matrix(1:16 / 16), matrix(1:16 / 8), batch_size = 4L,
+#'                        epochs = 10L, verbose = 0L, callbacks = list(plateau, logger))
+#'   print(autoplot(logger, schedule = schedule))
 #' }
 NULL
 
 #' @rdname autoplot-lrschedule
+#' @usage NULL
 #' @exportS3Method ggplot2::autoplot
 autoplot.lrschedule_schedule <- function(object, steps = NULL, log = FALSE, ...) {
   curve <- schedule_curve(object, steps, log)
@@ -68,6 +80,7 @@ autoplot.lrschedule_schedule <- function(object, steps = NULL, log = FALSE, ...)
 }
 
 #' @rdname autoplot-lrschedule
+#' @usage NULL
 #' @exportS3Method ggplot2::autoplot
 autoplot.lrschedule_lr_find <- function(object, skip_end = NULL, suggestions = TRUE, ...) {
   curve <- lr_find_curve(object, skip_end, suggestions)
@@ -93,12 +106,14 @@ autoplot.lrschedule_lr_find <- function(object, skip_end = NULL, suggestions = T
 }
 
 #' @rdname autoplot-lrschedule
+#' @usage NULL
 #' @exportS3Method ggplot2::autoplot
 autoplot.lrschedule.callbacks.LRLogger <- function(object, schedule = NULL, log = NULL, ...) {
   autoplot_run(object, schedule, log)
 }
 
 #' @rdname autoplot-lrschedule
+#' @usage NULL
 #' @exportS3Method ggplot2::autoplot
 autoplot.keras.src.callbacks.history.History <- function(object, schedule = NULL, log = NULL,
                                                          ...) {
