@@ -53,7 +53,7 @@ test-r: $(STAMPS)/r-package
 
 # The core's schedule and callback tests again on the JAX and torch backends, each in its
 # own process (the R-surface and R-session tests run on TensorFlow only: R drives the same core).
-BACKEND_TESTS := $(filter-out tests/python/test_r_% tests/python/test_sessions.py tests/python/test_distributed.py tests/python/test_multiprocess.py,$(wildcard tests/python/test_*.py))
+BACKEND_TESTS := $(filter-out tests/python/test_r_% tests/python/test_sessions.py tests/python/test_distributed.py tests/python/test_multiprocess.py tests/python/test_site_check.py,$(wildcard tests/python/test_*.py))
 test-backends: $(STAMPS)/venv
 	KERAS_BACKEND=jax $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
 	KERAS_BACKEND=torch $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
@@ -88,14 +88,17 @@ test-numpy2: $(STAMPS)/venv-np2
 	KERAS_BACKEND=jax $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(filter-out $(NP2_JAX_SKIP),$(NP2_TESTS)) tests/python/test_momentum.py
 
 # R tests first, other backends next, so that the full TensorFlow pytest run closes it;
-# then the routes by which users install the R package, and R CMD check of a plain build.
+# then the routes by which users install the R package, the documentation site (every
+# example and the vignette run, every page opened in Chromium), and R CMD check.
 test: $(STAMPS)/venv $(STAMPS)/r-package
 	$(MAKE) --no-print-directory test-r
 	$(MAKE) --no-print-directory test-backends
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-numpy2
 	$(MAKE) --no-print-directory test-install
-	$(MAKE) --no-print-directory check CHECK_ARGS="--no-tests --no-vignettes"
+	$(MAKE) --no-print-directory site-check
+	$(MAKE) --no-print-directory check BUILD_ARGS="--no-build-vignettes" \
+	  CHECK_ARGS="--no-tests --ignore-vignettes"
 
 # A plain clone, R CMD INSTALL . and R CMD build ., install_lrschedule() into a fresh
 # virtualenv, a new R session training (about 2.5 minutes, most of it pip).
@@ -136,15 +139,26 @@ bench: $(STAMPS)/r-package
 	KERAS_BACKEND=jax $(PY) bench/bench_rate_state.py | tee bench/out/jax-and-tables.txt
 	Rscript bench/bench_r.R | tee bench/out/r.txt
 
-# The R source package, as plain `R CMD build .` makes it (the core's sources inside).
+# The R source package, as plain `R CMD build .` makes it in a clone (the core's sources
+# inside). In a git checkout it is built from a copy of the files a clone has (tracked
+# files and new ones git does not ignore, as they are in the working tree): R CMD build
+# copies the whole directory before dropping what .Rbuildignore names, and here that
+# is gigabytes of virtualenvs and the site (two minutes of copying).
+BUILD_ARGS ?=
 build: $(STAMPS)/system $(STAMPS)/venv
-	rm -f lrschedule_*.tar.gz
-	R CMD build .
+	rm -rf lrschedule_*.tar.gz build/source
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  mkdir -p build/source/lrschedule && \
+	  git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -cf - -T - 2>/dev/null \
+	    | tar -xf - -C build/source/lrschedule && \
+	  (cd build/source && R CMD build $(BUILD_ARGS) lrschedule) && mv build/source/lrschedule_*.tar.gz . && \
+	  rm -rf build/source; \
+	else R CMD build $(BUILD_ARGS) .; fi
 
 # R CMD check of that tarball; a WARNING fails it as an ERROR does. `make test` runs it
 # without the tests (test-r has just run the same testthat suite against the same
-# sources) and without running the vignette again (R CMD build has just built it from
-# its code): this halves the check's time.
+# sources) and without building or running the vignette (site-check has just built it
+# as the site's article, which fails on a chunk's error): `make check` does it all.
 CHECK_ARGS ?=
 check: build
 	rm -rf lrschedule.Rcheck

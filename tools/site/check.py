@@ -176,7 +176,9 @@ def check_search(browser_page, base, problems):
         problems.append("index.html: the search for 'schedule_one_cycle' shows no result")
 
 
-def main(site="site", out="site-check"):
+def main(site="site", out="site-check", screenshots=None, search=True):
+    """Checks the site; returns the exit status (1 when a problem was found)."""
+    screenshots = SCREENSHOTS if screenshots is None else screenshots
     started = time.monotonic()
     site, out = Path(site).resolve(), Path(out)
     if not (site / "index.html").is_file():
@@ -193,15 +195,15 @@ def main(site="site", out="site-check"):
         for page in pages:
             browser_page = context.new_page()
             external += check_page(browser_page, site, page, base, problems)
-            name = next((shot for shot, (path, _) in SCREENSHOTS.items() if path == page), None)
+            name = next((shot for shot, (path, _) in screenshots.items() if path == page), None)
             if name:
-                browser_page.screenshot(path=str(out / name), full_page=SCREENSHOTS[name][1])
+                browser_page.screenshot(path=str(out / name), full_page=screenshots[name][1])
             browser_page.close()
-        browser_page = context.new_page()
-        check_search(browser_page, base, problems)
+        if search:
+            check_search(context.new_page(), base, problems)
         browser.close()
     server.shutdown()
-    for name, (path, _) in SCREENSHOTS.items():
+    for name, (path, _) in screenshots.items():
         if path not in pages:
             problems.append(f"{path}: missing (wanted for the screenshot {name})")
     print(f"site-check: {len(pages)} pages, {external} links out of the site (not followed), "
