@@ -136,11 +136,15 @@ autoplot_run <- function(object, schedule, log, call = rlang::caller_env()) {
   }
   used <- series(run$used, "used")
   plot <- plot + ggplot2::geom_line(data = used, linewidth = 0.8)
-  if (!run$per_batch) plot <- plot + ggplot2::geom_point(data = used, size = 1.5)
+  # the legend's keys are the lines' (a vertical line's key would cross every entry)
+  if (!run$per_batch) {
+    plot <- plot + ggplot2::geom_point(data = used, size = 1.5, show.legend = FALSE)
+  }
   if (!is.null(marks)) {
     plot <- plot + ggplot2::geom_vline(ggplot2::aes(xintercept = .data$step,
                                                     colour = .data$series,
-                                                    linetype = .data$series), data = marks)
+                                                    linetype = .data$series), data = marks,
+                                       show.legend = FALSE)
   }
   linetypes <- c(planned = "solid", used = "solid", "plateau reduction" = "dashed",
                  restart = "dotted")

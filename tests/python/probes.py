@@ -128,3 +128,18 @@ def count_traces(model):
 
     model.train_step = train_step
     return calls
+
+
+def run_here(script, *args):
+    """Runs a script's text in this process, in a namespace of its own, with `sys.argv`
+    set to `args`: the saving half of a save-here, load-in-a-new-process test (only
+    the loading must be a new process's first call; a process of its own for the
+    saving cost each backend leg about 5 s per test)."""
+    import sys
+
+    saved = sys.argv
+    sys.argv = ["-c", *map(str, args)]
+    try:
+        exec(compile(script, "<script>", "exec"), {"__name__": "__main__"})
+    finally:
+        sys.argv = saved

@@ -22,7 +22,7 @@ import pytest
 from keras import ops
 
 import lrschedule as lrs
-from probes import Flat, RateTrace, count_traces, kernel_probe, probe_data
+from probes import Flat, RateTrace, count_traces, kernel_probe, probe_data, run_here
 
 HERE = pathlib.Path(__file__).resolve().parent
 BACKEND = keras.backend.backend()
@@ -182,11 +182,11 @@ LOAD_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.parametrize("kind", ["schedule", "constant"])
 def test_a_saved_model_loads_whole_in_a_new_process(tmp_path, kind):
+    run_here(SAVE_SCRIPT, tmp_path, kind)
     env = dict(os.environ)  # the lrschedule this Python imports (editable or installed)
-    for script, args in ((SAVE_SCRIPT, [kind]), (LOAD_SCRIPT, [])):
-        proc = subprocess.run([sys.executable, "-c", script, str(tmp_path), *args], env=env,
-                              capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     saved = json.loads((tmp_path / "saved.json").read_text())
     loaded = json.loads((tmp_path / "loaded.json").read_text())
     assert not [w for w in loaded["warnings"] if "Skipping variable loading" in w]
