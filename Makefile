@@ -118,7 +118,7 @@ $(STAMPS)/site-assets: tools/site/fetch_assets.py
 	$(PY) tools/site/fetch_assets.py pkgdown/assets/vendor
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/site: $(STAMPS)/r-package $(STAMPS)/venv $(STAMPS)/site-assets $(SITE_SOURCES)
+$(STAMPS)/site: $(STAMPS)/r-package $(STAMPS)/venv $(STAMPS)/site-assets $(SITE_SOURCES) $(PY_SOURCES)
 	rm -rf site
 	Rscript tools/site/build.R
 	PDOC_ALLOW_EXEC=1 $(PY) -m pdoc $(PDOC_MODULES) --docformat google -t tools/site/pdoc -o site/python
