@@ -146,11 +146,10 @@ autoplot_run <- function(object, schedule, log, call = rlang::caller_env()) {
                                                     linetype = .data$series), data = marks,
                                        show.legend = FALSE)
   }
-  linetypes <- c(planned = "solid", used = "solid", "plateau reduction" = "dashed",
-                 restart = "dotted")
   plot <- plot +
     ggplot2::scale_colour_manual(values = run_colours()[shown], breaks = shown, name = NULL) +
-    ggplot2::scale_linetype_manual(values = linetypes[shown], breaks = shown, name = NULL) +
+    ggplot2::scale_linetype_manual(values = run_linetypes()[shown], breaks = shown,
+                                   name = NULL) +
     ggplot2::labs(title = run$title, x = "step", y = "learning rate")
   if (run$log) plot <- plot + ggplot2::scale_y_log10()
   plot

@@ -281,7 +281,6 @@ run_data <- function(x, schedule, log, main, call = rlang::caller_env()) {
   }
   list(used = used, planned = planned, log = log, title = main,
        per_batch = nrow(used) > 1 && used$step[[2]] - used$step[[1]] == 1,
-       planned_stepwise = !is.null(schedule) && nrow(planned) > 0 &&
-         isTRUE(lrs()$inspection$is_stepwise(schedule, planned$learning_rate)),
+       planned_stepwise = isTRUE(record$planned_stepwise),
        reductions = as_numbers("reductions"), restarts = as_numbers("restarts"))
 }

@@ -135,9 +135,6 @@ def default_steps(schedule):
 # Schedules whose rate holds still between jumps, whatever their arguments.
 _HELD = (ours.Constant, ours.StepDecay, ours.MultiStepDecay, ours.PerEpoch,
          _K.PiecewiseConstantDecay)
-# Wrappers that keep their inner schedule's jumps (a factor, a counter in updates, a
-# stretch that holds a stepping schedule's steps).
-_KEEPS_STEPS = (ours.Scaled, ours.InUpdates, ours.InMicroBatches, ours.Extended)
 # Schedules that move at every step (a ramp or a curve somewhere in them).
 _MOVING = (ours.Linear, ours.OneCycle, ours.Cyclic, ours.WarmupStableDecay, ours.InverseSqrt,
            ours.Warmup, ours.CycledMomentum, _K.CosineDecay, _K.CosineDecayRestarts,
@@ -170,15 +167,15 @@ def is_stepwise(schedule, rates=None):
         return bool(schedule.staircase)
     if isinstance(schedule, _MOVING):
         return False
-    if isinstance(schedule, _KEEPS_STEPS):
-        return is_stepwise(schedule.schedule)
     if isinstance(schedule, ours.Sequence):
         return all(is_stepwise(part) for part in schedule.schedules)
-    if not isinstance(schedule, ours.Tabulated):
-        inner = getattr(schedule, "schedule", None)  # ControlledRate, or a user wrapper
-        if isinstance(inner, _K.LearningRateSchedule) and \
-                getattr(schedule, "decay_type", None) is None:
-            return is_stepwise(inner)
+    # A wrapper keeps its inner schedule's jumps: Scaled (a factor), InUpdates and
+    # InMicroBatches (a counter), Extended (a stretch that holds a stepping schedule's
+    # steps), a ControlledRate without a smooth reduction, a user's wrapper.
+    inner = getattr(schedule, "schedule", None)
+    if isinstance(inner, _K.LearningRateSchedule) and \
+            getattr(schedule, "decay_type", None) is None:
+        return is_stepwise(inner)
     if rates is None:
         return False
     rates = np.asarray(rates, dtype=np.float64).reshape(-1)
@@ -315,7 +312,8 @@ def run_record(history=None, schedule=None):
     Returns:
         A dict: `used_steps`, `used_rates` (the optimizer steps and the rates used
         there), `planned_steps`, `planned_rates` (the schedule over steps 0 to the last
-        one used; empty without a schedule), `reductions` (steps where the used rate
+        one used; empty without a schedule), `planned_stepwise` (whether the plan is
+        drawn as steps: `is_stepwise()`), `reductions` (steps where the used rate
         fell below the plan by more than 1% more than at the record before: a plateau's
         reductions), `restarts` (steps where the used rate rose above the plan's course
         by more than 20%; without a plan, where it jumped by half after falling: warm
@@ -324,13 +322,14 @@ def run_record(history=None, schedule=None):
     """
     steps, used = _used_rates(history)
     out = {"used_steps": steps.tolist(), "used_rates": used.tolist(), "planned_steps": [],
-           "planned_rates": [], "reductions": [], "restarts": []}
+           "planned_rates": [], "planned_stepwise": False, "reductions": [], "restarts": []}
     planned_at_used = None
     if schedule is not None:
         last = int(steps.max()) if steps.size else 0
         planned_steps = np.arange(last + 1)
         planned = np.asarray(values(schedule, planned_steps), dtype=np.float64)
         out["planned_steps"], out["planned_rates"] = planned_steps.tolist(), planned.tolist()
+        out["planned_stepwise"] = is_stepwise(schedule, planned)
         planned_at_used = planned[steps]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(planned_at_used > 0, used / planned_at_used, np.nan)
@@ -447,7 +446,7 @@ def _plot_run(schedule, history, ax, log, **kwargs):
         _, ax = plt.subplots(figsize=(7, 3.5))
     if record["planned_steps"]:
         kwargs.setdefault("color", "0.55")
-        if is_stepwise(schedule, record["planned_rates"]):
+        if record["planned_stepwise"]:
             kwargs.setdefault("drawstyle", "steps-post")
         ax.plot(record["planned_steps"], record["planned_rates"], label="planned", **kwargs)
     per_batch = len(record["used_steps"]) > 1 and \

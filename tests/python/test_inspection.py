@@ -200,7 +200,11 @@ def test_a_run_over_a_step_schedule_draws_its_plan_as_steps():
 
     run = History()
     run.history, run.params, run.epoch = history, {"steps": 5}, [0, 1, 2, 3]
-    ax = lrs.plot(lrs.StepDecay(0.1, step_size=10, gamma=0.5), history=run)
+    step_decay = lrs.StepDecay(0.1, step_size=10, gamma=0.5)
+    assert lrs.inspection.run_record(run, step_decay)["planned_stepwise"] is True
+    assert lrs.inspection.run_record(run, lrs.OneCycle(0.1, 20))["planned_stepwise"] is False
+    assert lrs.inspection.run_record(run)["planned_stepwise"] is False  # no plan
+    ax = lrs.plot(step_decay, history=run)
     assert ax.lines[0].get_drawstyle() == "steps-post"
     matplotlib.pyplot.close(ax.figure)
 
