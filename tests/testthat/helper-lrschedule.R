@@ -78,3 +78,26 @@ numbers_after <- function(out, tag) {
 # The tests' fits are short and not sized to their schedules: the horizon check (an R
 # warning during fit()) is off here, and on in test-horizon.R, which tests it.
 options(lrschedule.horizon_check = FALSE)
+
+# The kernel model: one kernel weight (no bias, starts at 0) on inputs of 1 with
+# targets of -1000 and the mean absolute error. The gradient is exactly 1 at every
+# step, so plain SGD moves the kernel by minus the learning rate it really used.
+x_ones <- matrix(1, nrow = 4, ncol = 1)
+y_far <- matrix(-1000, nrow = 4, ncol = 1)
+
+kernel_model <- function(learning_rate = 0.1) {
+  keras <- py_keras()
+  model <- keras$Sequential(list(
+    keras$Input(shape = list(1L)),
+    keras$layers$Dense(1L, use_bias = FALSE, kernel_initializer = "zeros")
+  ))
+  model$compile(optimizer = optimizer_sgd(learning_rate = learning_rate),
+                loss = "mean_absolute_error")
+  model
+}
+
+fit_kernel <- function(model, callbacks, epochs, initial_epoch = 0L, batch_size = 2L) {
+  model$fit(x_ones, y_far, epochs = as.integer(epochs), initial_epoch = as.integer(initial_epoch),
+            batch_size = as.integer(batch_size), shuffle = FALSE, verbose = 0L,
+            callbacks = callbacks)
+}

@@ -100,19 +100,14 @@ test_that("autoplot() of lr_find draws the smoothed loss on a log axis and marks
 
 test_that("autoplot() of a run: used and planned rates, plateau reductions at their steps", {
   skip_if_no_ggplot2()
-  keras <- py_keras()
   schedule <- schedule_one_cycle(0.1, total_steps = 12)
-  model <- keras$Sequential(list(keras$Input(shape = list(1L)),
-    keras$layers$Dense(1L, use_bias = FALSE, kernel_initializer = "zeros")))
-  model$compile(optimizer = optimizer_sgd(learning_rate = schedule),
-                loss = "mean_absolute_error")
+  model <- kernel_model(schedule)
   logger <- callback_lr_logger(per = "batch")
   # the loss falls every epoch, so a plateau in "max" mode halves the rate after every
   # epoch: from steps 4, 6, 8 and 10 (two batches per epoch)
   plateau <- callback_reduce_lr_on_plateau(monitor = "loss", mode = "max", factor = 0.5,
                                            patience = 0)
-  history <- model$fit(matrix(1, 4, 1), matrix(-1000, 4, 1), batch_size = 2L, epochs = 6L,
-                       shuffle = FALSE, verbose = 0L, callbacks = list(plateau, logger))
+  history <- fit_kernel(model, list(plateau, logger), epochs = 6)
   plot <- ggplot2::autoplot(logger, schedule = schedule, log = FALSE)
   expect_identical(geoms(plot), c("GeomLine", "GeomLine", "GeomVline"))
   planned <- layer_data_of(plot, 1)

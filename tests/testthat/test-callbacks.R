@@ -1,23 +1,8 @@
-# The callbacks in real fit() calls. The model is one kernel weight (no bias, starts
-# at 0) on inputs of 1 with targets of -1000 and the mean absolute error: the
-# gradient is exactly 1 at every step, so plain SGD moves the kernel by minus the
-# learning rate it really used. The rates read back from the kernel are compared with
-# rates computed by hand from the rule under test.
+# The callbacks in real fit() calls, on the kernel model (helper-lrschedule.R): the
+# rates read back from the kernel are compared with rates computed by hand from the
+# rule under test.
 
-x_ones <- matrix(1, nrow = 4, ncol = 1)
-y_far <- matrix(-1000, nrow = 4, ncol = 1)
 rate_atol <- 5e-7  # float32 kernel of magnitude < 1, read twice per rate
-
-kernel_model <- function(learning_rate = 0.1) {
-  keras <- py_keras()
-  model <- keras$Sequential(list(
-    keras$Input(shape = list(1L)),
-    keras$layers$Dense(1L, use_bias = FALSE, kernel_initializer = "zeros")
-  ))
-  model$compile(optimizer = optimizer_sgd(learning_rate = learning_rate),
-                loss = "mean_absolute_error")
-  model
-}
 
 kernel_of <- function(model) model$get_weights()[[1]][1, 1]
 
@@ -37,12 +22,6 @@ kernel_trace <- function(model) {
 expect_rates <- function(actual, expected, atol = rate_atol) {
   expect_length(actual, length(expected))
   expect_lt(max(abs(actual - expected)), atol)
-}
-
-fit_kernel <- function(model, callbacks, epochs, initial_epoch = 0L, batch_size = 2L) {
-  model$fit(x_ones, y_far, epochs = as.integer(epochs), initial_epoch = as.integer(initial_epoch),
-            batch_size = as.integer(batch_size), shuffle = FALSE, verbose = 0L,
-            callbacks = callbacks)
 }
 
 history_rates <- function(history) unlist(history$history$learning_rate)
