@@ -48,7 +48,7 @@ $(STAMPS)/r-package: $(R_SOURCES) $(PY_SOURCES) $(STAMPS)/system
 test-python: $(STAMPS)/venv
 	$(PY) -m pytest tests/python -q
 
-test-r: $(STAMPS)/r-package
+test-r: $(STAMPS)/venv $(STAMPS)/r-package
 	@if [ -f NAMESPACE ]; then Rscript -e 'testthat::test_local(".", reporter = "summary", stop_on_failure = TRUE, load_package = "installed")'; fi
 
 # The core's schedule and callback tests again on the JAX and torch backends, each in its
@@ -67,11 +67,14 @@ NP2_TESTS := $(addprefix tests/python/,test_schedules.py test_inspection.py test
 	test_bad_input.py test_tables.py test_callbacks.py test_rate_state.py \
 	test_keras_callback_cases.py test_current.py test_lr_finder.py test_saved_files.py \
 	test_per_layer.py test_accumulation.py test_distributed.py)
+# The core is built from a copy of its sources, so that this and the .venv set-up (which
+# writes python/*.egg-info) never write into the same folders under `make -j`.
 $(STAMPS)/venv-np2: requirements-np2.txt $(PY_SOURCES) DESCRIPTION $(STAMPS)/system
 	test -x $(NP2_VENV)/bin/python || python3 -m venv $(NP2_VENV)
 	$(NP2_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-np2.txt
-	$(NP2_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps --force-reinstall .
-	@rm -rf build *.egg-info python/*.egg-info
+	src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && \
+	  cp -r python setup.py pyproject.toml DESCRIPTION README.md LICENSE "$$src"/ && \
+	  $(NP2_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps --force-reinstall "$$src"
 	@touch $@
 
 # The JAX run takes the modules above but three (test_distributed.py runs its TensorFlow
@@ -113,7 +116,7 @@ PDOC_MODULES := lrschedule lrschedule.schedules lrschedule.callbacks lrschedule.
 	lrschedule.lr_finder lrschedule.optimizers
 site: $(STAMPS)/site
 
-$(STAMPS)/site-assets: tools/site/fetch_assets.py
+$(STAMPS)/site-assets: tools/site/fetch_assets.py $(STAMPS)/venv
 	rm -rf pkgdown/assets/vendor
 	$(PY) tools/site/fetch_assets.py pkgdown/assets/vendor
 	@mkdir -p $(STAMPS) && touch $@
@@ -126,14 +129,14 @@ $(STAMPS)/site: $(STAMPS)/r-package $(STAMPS)/venv $(STAMPS)/site-assets $(SITE_
 
 # Every page of the site in headless Chromium (tools/site/check.py); screenshots of the
 # home page, a reference page, the article and the Python API to site-check/.
-site-check: $(STAMPS)/site
+site-check: $(STAMPS)/venv $(STAMPS)/site
 	$(PY) tools/site/check.py site site-check
 
-demo: $(STAMPS)/r-package
+demo: $(STAMPS)/venv $(STAMPS)/r-package
 	Rscript inst/examples/demo.R
 
 # Benchmarks, not tests: figures for README's Performance section (about 9 minutes).
-bench: $(STAMPS)/r-package
+bench: $(STAMPS)/venv $(STAMPS)/r-package
 	@mkdir -p bench/out
 	$(PY) bench/bench_steps.py | tee bench/out/python.txt
 	KERAS_BACKEND=jax $(PY) bench/bench_rate_state.py | tee bench/out/jax-and-tables.txt
