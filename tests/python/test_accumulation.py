@@ -114,6 +114,12 @@ def test_the_logger_alone_warns_and_changes_nothing():
         keras.optimizers.SGD(step_decay(), gradient_accumulation_steps=K),
         callbacks=[lrs.LRLogger()])
     assert len(warned) == 1 and "LRLogger does not change the optimizer" in str(warned[0].message)
+    # the remedy is worded for an optimizer the user built without lrschedule (keras3's
+    # optimizer_*() or Keras's class), never as if the user's call had counted updates
+    message = str(warned[0].message)
+    assert "This optimizer was built without lrschedule.count_updates()" in message
+    assert "keras3's optimizer_*() and Keras's classes do not" in message
+    assert "schedule_in_micro_batches()" in message
     last = K * UPDATES - 1
     np.testing.assert_allclose(at_updates(rates), [0.1 * 0.5 ** (u * K + K - 1)
                                                    for u in range(UPDATES)], **TOL)

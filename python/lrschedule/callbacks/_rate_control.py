@@ -106,6 +106,7 @@ Keras internals, touched here and nowhere else (`find_lr` goes through this modu
   (`print_message()`).
 """
 
+import logging
 import contextlib
 import math
 import types
@@ -774,11 +775,13 @@ def warn_micro_batches(schedule, optimizer, wrapped):
         f"The optimizer {optimizer.name!r} accumulates gradients over {steps} batches "
         f"(gradient_accumulation_steps={steps}), and Keras evaluates its schedule "
         f"{_short(schedule)} at the batch counter, which runs it {steps} times too fast "
-        f"for a schedule written in updates; {now}. Build the optimizer with "
-        "lrschedule.count_updates(optimizer) (in R, optimizer_*(gradient_accumulation_steps "
-        "= ...) does it) to count updates, or wrap the schedule in "
-        "lrschedule.InMicroBatches(schedule) to keep Keras's counting; either silences "
-        "this warning.",
+        f"for a schedule written in updates; {now}. This optimizer was built without "
+        "lrschedule.count_updates(): pass it through lrschedule.count_updates(optimizer) "
+        "to count updates (from R, build it with lrschedule's optimizer functions, e.g. "
+        "lrschedule::optimizer_adamw(..., gradient_accumulation_steps = ...), which do; "
+        "keras3's optimizer_*() and Keras's classes do not), or wrap the schedule in "
+        "lrschedule.InMicroBatches(schedule) (schedule_in_micro_batches() in R) to keep "
+        "Keras's counting; either silences this warning.",
         AccumulationWarning, stacklevel=5,
     )
 
@@ -1133,9 +1136,35 @@ def _compile(fn):
         import tensorflow as tf
 
         # One trace per shape of steps: a step, and the length of an epoch (schedules
-        # branch on the rank of the step, which a relaxed shape would hide).
-        return tf.function(fn)
+        # branch on the rank of the step, which a relaxed shape would hide). Each
+        # schedule gets its own function, traced once or twice: TensorFlow counts the
+        # traces of all of them together and warns of "excessive retracing" after
+        # five schedules of a session; that warning is dropped for these functions.
+        _quiet_tracing_warnings()
+        return tf.function(_HostQuery(fn))
     return None
+
+
+class _HostQuery:
+    """A schedule's host query, under a name TensorFlow's retracing warning shows."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__name__ = self.__qualname__ = "lrschedule_host_query"
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+
+class _NoHostQueryRetracing(logging.Filter):
+    def filter(self, record):
+        return "lrschedule_host_query" not in record.getMessage()
+
+
+def _quiet_tracing_warnings():
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NoHostQueryRetracing) for f in logger.filters):
+        logger.addFilter(_NoHostQueryRetracing())
 
 
 def _host_steps(steps):
