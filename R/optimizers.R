@@ -1,8 +1,15 @@
 #' Arguments shared by the optimizers
 #'
 #' @param learning_rate A positive number, or any learning-rate schedule (a
-#'   `schedule_*()` object, Keras's own or lrschedule's). An R function is refused:
-#'   use [schedule_function()] (per step) or [callback_schedule_lr()] (per epoch).
+#'   `schedule_*()` object, Keras's own or lrschedule's), or an R function of no
+#'   arguments returning the rate, passed to Keras as keras3's `optimizer_*()` pass it.
+#'   Keras calls such a function when it builds the train step: on TensorFlow and JAX
+#'   that is once per compilation of the step (the rate is then fixed until Keras
+#'   compiles again), on torch at every step (a call into R each time). Saving a model
+#'   stores no rate for it (Keras serializes the function object, which a new session
+#'   cannot rebuild): for a rate that changes, and for saved models, give a schedule,
+#'   e.g. [schedule_function()] (per step) or [callback_schedule_lr()] (per epoch). A
+#'   function of arguments is refused.
 #' @param weight_decay A float >= 0 or `NULL`. Weight decay. Defaults to `NULL`.
 #' @param clipnorm A float > 0 or `NULL`. Clip each gradient to this norm. Defaults to `NULL`.
 #' @param clipvalue A float > 0 or `NULL`. Clip each gradient to this value. Defaults to `NULL`.
@@ -68,8 +75,12 @@ check_optimizer_range <- function(x, arg, call) {
 
 check_learning_rate <- function(x, arg = "learning_rate", call = rlang::caller_env()) {
   if (is.function(x) && !inherits(x, "python.builtin.object")) {
+    # A function of no arguments goes to Keras as keras3's optimizer_*() pass it: Keras
+    # calls it for the rate (see the documentation of `learning_rate`).
+    if (!is.primitive(x) && length(formals(x)) == 0) return(x)
     cli::cli_abort(c(
-      "{.arg {arg}} cannot be an R function.",
+      "{.arg {arg}} cannot be an R function of arguments ({.code function({paste(names(formals(x)), collapse = ', ')})}).",
+      "i" = "A function of no arguments is passed to Keras, which calls it for the rate.",
       "i" = "For a rate that changes every step, use {.code schedule_function(fn, total_steps)}.",
       "i" = "For a rate that changes every epoch, use {.code callback_schedule_lr(fn)} in {.arg callbacks}."
     ), class = "lrschedule_argument_error", call = call)

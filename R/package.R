@@ -24,6 +24,7 @@ python_state <- new.env(parent = emptyenv())
 
 .onLoad <- function(libname, pkgname) {
   use_installed_environment()
+  declare_python_requirements()
   # TensorFlow's C++ start-up chatter buries R's output; quiet it unless the user chose.
   if (is.na(Sys.getenv("TF_CPP_MIN_LOG_LEVEL", unset = NA))) {
     Sys.setenv(TF_CPP_MIN_LOG_LEVEL = "2")
@@ -76,6 +77,12 @@ keras_imported <- function() {
 # Python in use cannot serve the core, a warning says so and what to run.
 import_core <- function() {
   if (isTRUE(python_state$core_imported)) return(invisible(TRUE))
+  if (isTRUE(python_state$checking)) {
+    # inside ensure_python()'s check: it imports the core when the check passes, and
+    # raises the one error when it fails
+    python_state$core_pending <- TRUE
+    return(invisible(FALSE))
+  }
   ok <- tryCatch(
     {
       ensure_python()
@@ -85,10 +92,13 @@ import_core <- function() {
       TRUE
     },
     error = function(e) {
+      # One line of the cause, not the whole message again: the first lrschedule call
+      # raises that, with its remedy.
+      cause <- strsplit(cli::ansi_strip(conditionMessage(e)), "\n", fixed = TRUE)[[1]][[1]]
       warning(paste0(
         "Keras was imported, but lrschedule's Python core could not be loaded, so Keras ",
-        "cannot load models that use lrschedule's schedules or callbacks:\n",
-        conditionMessage(e)
+        "cannot load models that use lrschedule's schedules or callbacks (", cause, "). ",
+        "lrschedule_sitrep() says why and what to run."
       ), call. = FALSE)
       FALSE
     }

@@ -89,3 +89,27 @@ test_that("optimizer_loss_scale() wraps an optimizer with Keras's arguments and 
   # the rate is the inner optimizer's schedule, and lr_current() reads it
   expect_equal(lr_current(opt), 0.1, tolerance = 1e-6)
 })
+
+test_that("a zero-argument R function as learning_rate goes to Keras, as keras3 passes it", {
+  skip_if_no_lrschedule()
+  calls <- 0
+  rate <- function() {
+    calls <<- calls + 1
+    0.25
+  }
+  for (optimizer in list(optimizer_sgd, optimizer_adam, optimizer_adamw)) {
+    opt <- optimizer(learning_rate = rate)
+    # Keras keeps the callable and calls it for the rate, as for keras3's optimizer_*()
+    expect_true(reticulate::import_builtins()$callable(opt$`_learning_rate`))
+    expect_equal(as.numeric(opt$learning_rate), 0.25)
+  }
+  model <- kernel_model(learning_rate = rate)
+  before <- calls
+  fit_kernel(model, list(), epochs = 1L, batch_size = 1L)
+  # SGD on |w + 1000|: each of the 4 steps (4 rows, batches of 1) moves the kernel by the rate
+  expect_equal(model$layers[[1]]$kernel$numpy()[1, 1], -4 * 0.25, tolerance = 1e-6)
+  expect_gt(calls, before)
+  # a function of arguments is still refused, naming its arguments
+  expect_error(optimizer_adam(learning_rate = function(step) 0.1),
+               class = "lrschedule_argument_error", regexp = "function\\(step\\)")
+})
