@@ -14,7 +14,8 @@
 #' * the result of [lr_find()]: the smoothed loss against the rate on a log axis, the
 #'   suggestions marked by a point and a dotted line each;
 #' * a [callback_lr_logger()] after `fit()` (with `per = "batch"`), or the history
-#'   `fit()` returned: the rates used, the planned schedule as a grey line when
+#'   `fit()` returned (Keras's, through reticulate, or keras3's
+#'   `keras_training_history`): the rates used, the planned schedule as a grey line when
 #'   `schedule` is given, plateau reductions and restarts as dashed and dotted
 #'   vertical lines, a log rate axis when the rates span more than two decades.
 #'
@@ -41,6 +42,8 @@
 #' \method{autoplot}{lrschedule.callbacks.LRLogger}(object, schedule = NULL, log = NULL, ...)
 #'
 #' \method{autoplot}{keras.src.callbacks.history.History}(object, schedule = NULL, log = NULL, ...)
+#'
+#' \method{autoplot}{keras_training_history}(object, schedule = NULL, log = NULL, ...)
 #' @name autoplot-lrschedule
 #' @examples
 #' if (lrschedule:::python_ready() && requireNamespace("ggplot2", quietly = TRUE)) {

@@ -38,6 +38,10 @@ python_state <- new.env(parent = emptyenv())
   reticulate::register_class_filter(schedule_class_filter)
   register_schedule_methods(keras_schedule_classes)
   register_core_with_keras()
+  # keras3's history: registered after keras3's own plot method, whichever loads first
+  # (a package's load hooks run after its S3 methods are registered).
+  if (isNamespaceLoaded("keras3")) register_keras3_methods()
+  else setHook(packageEvent("keras3", "onLoad"), register_keras3_methods)
 }
 
 # --------------------------------------------------------------------------------------

@@ -178,7 +178,10 @@ as.data.frame.lrschedule_schedule <- function(x, row.names = NULL, optional = FA
 #' than two decades. The core's `lrschedule.inspection.run_record()` finds them, as
 #' Python's `lrschedule.plot(schedule, history = ...)` does.
 #'
-#' With keras3, whose `fit()` returns its own history object, plot the logger. With
+#' keras3's `fit()` returns its own history object (class `keras_training_history`):
+#' `plot(history, schedule = s)` draws this picture from it too (its
+#' `learning_rate` metric, which lrschedule's callbacks log), while `plot(history)`
+#' without `schedule`, `log` or `main` stays keras3's own plot of the metrics. With
 #' ggplot2, [autoplot()][autoplot-lrschedule] draws the same picture as a ggplot.
 #'
 #' @param x A [callback_lr_logger()] after `fit()`, or the Python history `fit()`
@@ -283,4 +286,61 @@ run_data <- function(x, schedule, log, main, call = rlang::caller_env()) {
        per_batch = nrow(used) > 1 && used$step[[2]] - used$step[[1]] == 1,
        planned_stepwise = isTRUE(record$planned_stepwise),
        reductions = as_numbers("reductions"), restarts = as_numbers("restarts"))
+}
+
+# --------------------------------------------------------------------------------------
+# keras3's fit() returns an R object of class "keras_training_history" (`params`, and
+# `metrics`: a list of per-epoch vectors, `learning_rate` among them when one of
+# lrschedule's callbacks ran). plot() and autoplot() of it with `schedule =` draw the
+# planned-vs-used picture; plot() without lrschedule's arguments is keras3's own plot.
+
+# The history as the core's run_record() reads a History: its rates by epoch, and the
+# steps per epoch from its params.
+keras3_history_for_core <- function(x, call = rlang::caller_env()) {
+  rates <- x$metrics$learning_rate
+  if (is.null(rates)) {
+    cli::cli_abort(c(
+      "This training history has no {.field learning_rate}: the rates used were not logged.",
+      "i" = "Add {.code callback_lr_logger()} (or any of lrschedule's callbacks) to the {.arg callbacks} of {.fn fit}, or plot the logger itself."
+    ), class = "lrschedule_argument_error", call = call)
+  }
+  steps <- x$params$steps
+  if (is.null(steps)) {
+    cli::cli_abort("This training history does not say its steps per epoch ({.field params$steps}).",
+                   class = "lrschedule_argument_error", call = call)
+  }
+  types <- reticulate::import("types")
+  types$SimpleNamespace(
+    history = reticulate::dict(learning_rate = as.list(as.numeric(rates))),
+    params = reticulate::dict(steps = as.integer(steps)),
+    epoch = as.list(seq_along(rates) - 1L)
+  )
+}
+
+#' @rdname autoplot-lrschedule
+#' @usage NULL
+#' @exportS3Method ggplot2::autoplot
+autoplot.keras_training_history <- function(object, schedule = NULL, log = NULL, ...) {
+  autoplot_run(keras3_history_for_core(object), schedule, log)
+}
+
+# plot() of keras3's history: with lrschedule's arguments (`schedule`, `log`, `main`),
+# the planned-vs-used picture; otherwise keras3's own method, unchanged. Registered
+# when keras3 is loaded (its own registration of the same method comes first: see
+# register_keras3_methods()).
+plot_keras3_history <- function(x, y, ...) {
+  args <- list(...)
+  ours <- intersect(names(args), c("schedule", "log", "main"))
+  if (length(ours)) {
+    plot_run(keras3_history_for_core(x), args$schedule, args$log, args$main)
+    return(invisible(x))
+  }
+  keras3_plot <- get0("plot.keras_training_history", envir = asNamespace("keras3"),
+                      inherits = FALSE)
+  if (missing(y)) keras3_plot(x, ...) else keras3_plot(x, y, ...)
+}
+
+register_keras3_methods <- function(...) {
+  registerS3method("plot", "keras_training_history", plot_keras3_history,
+                   envir = asNamespace("lrschedule"))
 }

@@ -147,3 +147,52 @@ test_that("autoplot() marks Keras's warm restarts where Keras makes them", {
   expect_equal(layer_data_of(plot, 2)$xintercept, c(8, 24))
   expect_identical(plot$labels$title, "learning rate used")
 })
+
+# keras3's fit() returns an R object: its params, and its metrics by epoch (what keras3's
+# to_keras_training_history() makes of Keras's History; keras3 itself cannot be in CI).
+as_keras3_history <- function(history) {
+  structure(class = "keras_training_history",
+            list(params = history$params, metrics = lapply(history$history, unlist)))
+}
+
+test_that("plot() and autoplot() of keras3's history draw the rates used beside the plan", {
+  skip_if_no_ggplot2()
+  schedule <- schedule_one_cycle(0.1, total_steps = 12)
+  model <- kernel_model(schedule)
+  plateau <- callback_reduce_lr_on_plateau(monitor = "loss", mode = "max", factor = 0.5,
+                                           patience = 0)
+  history <- as_keras3_history(fit_kernel(model, list(plateau, callback_lr_logger()),
+                                          epochs = 6))
+  plot <- ggplot2::autoplot(history, schedule = schedule, log = FALSE)
+  expect_identical(geoms(plot), c("GeomLine", "GeomLine", "GeomPoint", "GeomVline"))
+  used <- layer_data_of(plot, 3)
+  # each epoch's last step (two batches per epoch), at the rates the history logged
+  expect_equal(used$x, c(1, 3, 5, 7, 9, 11))
+  expect_equal(used$y, history$metrics$learning_rate, tolerance = 1e-7)
+  # planned: the one-cycle formula's rates; used: halved after every epoch from step 4
+  planned <- layer_data_of(plot, 1)
+  expect_equal(planned$x, 0:11)
+  expect_equal(used$y, planned$y[used$x + 1] / 2^findInterval(used$x, c(4, 6, 8, 10)),
+               tolerance = 1e-5)
+
+  # plot(): lrschedule's method once keras3 is loaded (registered then), which draws
+  # the same run; here registered by hand, as the keras3 load hook does
+  lrschedule:::register_keras3_methods()
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off(), add = TRUE)
+  expect_identical(plot(history, schedule = schedule), history)
+  run <- lrschedule:::run_data(lrschedule:::keras3_history_for_core(history), schedule,
+                               NULL, NULL)
+  expect_equal(run$used$step, c(1, 3, 5, 7, 9, 11))
+  # per epoch, a reduction shows at the first recorded step after it: the end of the
+  # epoch it began in (reductions from steps 4, 6, 8, 10; epochs end at 5, 7, 9, 11)
+  expect_equal(run$reductions, c(5, 7, 9, 11))
+
+  # a history without the rates: an error that says what to add, never a silent plot
+  bare <- history
+  bare$metrics$learning_rate <- NULL
+  expect_error(ggplot2::autoplot(bare, schedule = schedule), "callback_lr_logger()",
+               fixed = TRUE, class = "lrschedule_argument_error")
+  expect_error(plot(bare, schedule = schedule), "callback_lr_logger()", fixed = TRUE,
+               class = "lrschedule_argument_error")
+})
