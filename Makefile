@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_SOURCES := $(shell find python/lrschedule -name '*.py') pyproject.toml setup.py
 R_SOURCES  := DESCRIPTION $(wildcard NAMESPACE R/*.R man/*.Rd inst/examples/* demo/*)
 
-.PHONY: setup install build test test-python test-r test-backends test-numpy2 test-install demo bench check site site-check clean
+.PHONY: setup install build test test-python test-r test-r-current test-backends test-numpy2 test-install demo bench check site site-check clean
 
 setup: $(STAMPS)/venv
 
@@ -90,6 +90,18 @@ test-numpy2: $(STAMPS)/venv-np2
 	KERAS_BACKEND=tensorflow $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(NP2_TF_TESTS)
 	KERAS_BACKEND=jax $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(filter-out $(NP2_JAX_SKIP),$(NP2_TESTS)) tests/python/test_momentum.py
 
+# The R users run now: R 4.6 and reticulate 1.47 in a Debian unstable root (outside git
+# and the R package; rebuilt when tools/r-current/root.sh, its package list, changes),
+# with the testthat suite on NumPy 2, the py_require() route and the failure worlds
+# (tools/r-current/test.sh says what and where the caches live).
+R_CURRENT := .r-current/root
+$(STAMPS)/r-current-root: tools/r-current/root.sh $(STAMPS)/system
+	bash tools/r-current/root.sh build $(R_CURRENT)
+	@touch $@
+
+test-r-current: $(STAMPS)/r-current-root
+	bash tools/r-current/test.sh $(R_CURRENT)
+
 # R tests first, other backends next, so that the full TensorFlow pytest run closes it;
 # then the routes by which users install the R package, the documentation site (every
 # example and the vignette run, every page opened in Chromium), and R CMD check.
@@ -99,6 +111,7 @@ test: $(STAMPS)/venv $(STAMPS)/r-package
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-numpy2
 	$(MAKE) --no-print-directory test-install
+	$(MAKE) --no-print-directory test-r-current
 	$(MAKE) --no-print-directory site-check
 	$(MAKE) --no-print-directory check BUILD_ARGS="--no-build-vignettes" \
 	  CHECK_ARGS="--no-tests --ignore-vignettes"
@@ -170,5 +183,6 @@ check: build
 	  echo "R CMD check reported a WARNING"; exit 1; fi
 
 clean:
+	bash tools/r-current/root.sh remove $(R_CURRENT)
 	rm -rf $(STAMPS) $(RLIB) $(NP2_VENV) build dist *.egg-info python/*.egg-info lrschedule.Rcheck lrschedule_*.tar.gz \
 	  site site-check pkgdown/assets/vendor

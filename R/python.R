@@ -111,9 +111,9 @@ python_start_problem <- function(chosen) {
                    "TensorFlow and its core); uv needs a Python (it downloads one unless one ",
                    "is installed) and the package index."),
       "i" = paste0("Offline or behind a proxy: point uv at a reachable index ",
-                   "({.envvar UV_INDEX_URL}, {.envvar UV_NATIVE_TLS}) and let it use an ",
-                   "installed Python ({.envvar UV_PYTHON_PREFERENCE}{.code =only-system}), ",
-                   "or {.envvar UV_OFFLINE}{.code =1} once its cache holds the packages."),
+                   "({.envvar UV_INDEX_URL}, {.envvar UV_NATIVE_TLS}), or set ",
+                   "{.code UV_OFFLINE=1} once its cache holds the packages; uv downloads ",
+                   "a Python only when no installed one has the version reticulate asks for."),
       "i" = paste0("Or choose a Python yourself: set {.envvar RETICULATE_PYTHON} to one with ",
                    "Keras and the core, or run {.run lrschedule::install_lrschedule()} ",
                    "(a virtualenv, with pip) and restart R.")))
@@ -392,8 +392,7 @@ lrschedule_sitrep <- function() {
     r_package = as.character(utils::packageVersion("lrschedule")),
     reticulate = as.character(utils::packageVersion("reticulate")),
     world = if (is.null(config)) NA_character_ else python_world(),
-    required = if (is.null(python_state$declared)) NA_character_ else
-      paste(python_state$declared, collapse = ", ")
+    required = declared_and_kept()
   )
   ok <- tryCatch(isTRUE(check_python_environment()), error = function(e) conditionMessage(e))
   cli::cli_h2("lrschedule situation report")
@@ -462,7 +461,8 @@ backend_pattern <- "^(tensorflow(-cpu|-metal|-macos)?|jax|torch)(\\[[^]]*\\])?([
 core_requirement_folder <- function(cache = tools::R_user_dir("lrschedule", "cache")) {
   source <- shipped_core()
   if (!is.null(shipped_core_problem(source))) return(NULL)
-  files <- sort(list.files(source, recursive = TRUE))
+  # radix: the C locale's order, so that every session names the same folder
+  files <- sort(list.files(source, recursive = TRUE), method = "radix")
   files <- files[!grepl("(^|/)(__pycache__|build|[^/]*\\.egg-info)(/|$)", files)]
   version <- as.character(utils::packageVersion("lrschedule"))
   key_file <- tempfile("lrschedule-key-")
@@ -503,6 +503,18 @@ declare_python_requirements <- function() {
   }, error = function(e) FALSE, warning = function(w) FALSE)
   if (ok) python_state$declared <- requirements
   invisible(requirements)
+}
+
+# What lrschedule declared and is still required (keras3's use_backend() replaces
+# lrschedule's TensorFlow request by its own), as one string; NA when nothing was.
+declared_and_kept <- function() {
+  declared <- python_state$declared
+  if (is.null(declared)) return(NA_character_)
+  kept <- intersect(declared, declared_requirements())
+  dropped <- setdiff(declared, kept)
+  paste0(paste(kept, collapse = ", "),
+         if (length(dropped)) paste0(" (", paste(dropped, collapse = ", "),
+                                     " withdrawn: another package declared its own)"))
 }
 
 # The Python the user chose before lrschedule was loaded, if any: "RETICULATE_PYTHON",

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGETS = ["demo", "test", "test-r", "test-python", "test-backends", "test-numpy2",
+TARGETS = ["demo", "test", "test-r", "test-r-current", "test-python", "test-backends", "test-numpy2",
            "test-install", "bench", "site", "site-check", "check", "build", "install"]
 # the stamps' own rules, each asked for alone: a rule that works only because a target
 # listed another prerequisite first breaks under `make -j`
-STAMP_RULES = ["venv", "venv-np2", "r-package", "site-assets", "site"]
+STAMP_RULES = ["venv", "venv-np2", "r-package", "site-assets", "site", "r-current-root"]
 
 if shutil.which("make") is None:  # pragma: no cover - make is on every machine here
     pytest.skip("make is not installed", allow_module_level=True)
@@ -51,6 +51,7 @@ SETUP = {
                  r"^{NP2_VENV}/bin/python -m pip install .*-r requirements-np2\.txt",
                  r"{NP2_VENV}/bin/python -m pip install .*--force-reinstall"],
     "r-package": [r"R CMD INSTALL .*--library={RLIB} "],
+    "r-current-root": [r"^bash tools/r-current/root\.sh build "],
 }
 
 
@@ -70,6 +71,8 @@ def needs(line, places):
         found |= {"system", "venv"}
     if re.search(r"\bR CMD INSTALL\b|tools/check-install-routes\.sh", line):
         found.add("system")
+    if "tools/r-current/test.sh" in line:
+        found.add("r-current-root")
     return found
 
 
@@ -117,7 +120,7 @@ def test_target_sets_up_before_it_uses(target, places):
 def test_stamp_rule_sets_up_before_it_uses(stamp, places):
     # the virtualenvs' own rules only set up: nothing in them uses what they make
     assert problems(f"{places['STAMPS']}/{stamp}", places,
-                    set_up_only=stamp.startswith("venv")) == []
+                    set_up_only=stamp.startswith("venv") or stamp == "r-current-root") == []
 
 
 def test_the_check_sees_a_missing_prerequisite(places, tmp_path):

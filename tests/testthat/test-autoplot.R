@@ -7,7 +7,7 @@ skip_if_no_ggplot2 <- function() {
   skip_if_not_installed("ggplot2", "3.4.0")
 }
 
-geoms <- function(plot) vapply(plot$layers, function(l) class(l$geom)[[1]], "")
+geoms <- function(plot) unname(vapply(plot$layers, function(l) class(l$geom)[[1]], ""))
 
 layer_data_of <- function(plot, i) ggplot2::layer_data(plot, i)
 
