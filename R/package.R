@@ -8,7 +8,10 @@
 #' `library(lrschedule)` starts no Python. The first call that needs Python
 #' finds one that has Keras and the matching `lrschedule` core:
 #' `RETICULATE_PYTHON` when set, otherwise the virtualenv that
-#' [install_lrschedule()] created. [lrschedule_sitrep()] tells which.
+#' [install_lrschedule()] created, otherwise (reticulate >= 1.41) the environment
+#' reticulate builds with uv from the packages' `reticulate::py_require()`
+#' declarations, to which `library(lrschedule)` adds Keras, TensorFlow (unless a
+#' backend was declared) and the core. [lrschedule_sitrep()] tells which.
 #'
 #' @keywords internal
 #' @importFrom rlang .data

@@ -321,12 +321,18 @@ with_python_libdir <- function(python, code) {
 #' Install the Python side of lrschedule
 #'
 #' Creates (or updates) a Python virtualenv with Keras 3, TensorFlow (CPU) as
-#' its backend, NumPy 1.x, and the Python core of lrschedule that matches this R
+#' its backend, NumPy 1.x where reticulate is older than 1.36 (which cannot exchange
+#' arrays with NumPy 2), and the Python core of lrschedule that matches this R
 #' package, built from the sources the R package ships (every way of installing
 #' the R package carries them: no package registry is asked for the core). After a
 #' restart of R,
 #' `library(lrschedule)` uses it automatically (unless `RETICULATE_PYTHON` says
 #' otherwise).
+#'
+#' With reticulate 1.41 or newer this is not needed: `library(lrschedule)`
+#' declares Keras, TensorFlow and the core with `reticulate::py_require()`, and
+#' reticulate builds an environment with them when no Python was chosen. Use it for
+#' an older reticulate, or for a virtualenv of your own that outlives uv's cache.
 #'
 #' @param envname String. Name of the virtualenv. Defaults to `"lrschedule"`.
 #' @param python String or `NULL`. The Python used to create the environment;
