@@ -105,8 +105,11 @@ test-r-current: $(STAMPS)/r-current-root
 # R tests first, other backends next, so that the full TensorFlow pytest run closes it;
 # then the routes by which users install the R package, the documentation site (every
 # example and the vignette run, every page opened in Chromium), and R CMD check.
+# The R tests run beside the set-up of the NumPy-2 virtualenv and the R-current root
+# (downloads and unpacking more than computing), each leg's output kept together.
 test: $(STAMPS)/venv $(STAMPS)/r-package
-	$(MAKE) --no-print-directory test-r
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-r $(STAMPS)/venv-np2 \
+	  $(STAMPS)/r-current-root
 	$(MAKE) --no-print-directory test-backends
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-numpy2
