@@ -22,6 +22,9 @@ command=$1
 root=$(realpath -m "$2")
 shift 2
 
+# debootstrap, chroot and mount need root: as tools/setup-system.sh, sudo otherwise
+if [ "$(id -u)" -ne 0 ]; then exec sudo --preserve-env=DEBIAN_MIRROR "$0" "$command" "$root" "$@"; fi
+
 unmount() {
   if mountpoint -q "$root/proc" 2>/dev/null; then umount "$root/proc" || umount -l "$root/proc"; fi
 }
