@@ -81,11 +81,13 @@ $(STAMPS)/venv-np2: requirements-np2.txt $(PY_SOURCES) DESCRIPTION $(STAMPS)/sys
 # and JAX workers from the TensorFlow run; find_lr and Keras's callback cases run on JAX
 # in test-backends) and adds the momentum optimizers, which lean on Keras's optimizer
 # internals. The TensorFlow run takes the modules whose host-side NumPy meets
-# TensorFlow's tensors: schedules, callbacks, the rate state, saved files, distribution.
+# TensorFlow's tensors: schedules, callbacks, the rate state, saved files, distribution;
+# and the two-process JAX jobs (test_multiprocess.py starts its JAX workers itself, on
+# this virtualenv's JAX; its R-driven job is skipped: R's reticulate uses .venv).
 # The property-based, callback-property and resume modules, the slowest, exercise the
 # backends' arithmetic, which the R stack's legs test: they are left out here.
 NP2_JAX_SKIP := %test_distributed.py %test_lr_finder.py %test_keras_callback_cases.py
-NP2_TF_TESTS := $(addprefix tests/python/,test_schedules.py test_callbacks.py 	test_rate_state.py test_saved_files.py test_distributed.py)
+NP2_TF_TESTS := $(addprefix tests/python/,test_schedules.py test_callbacks.py 	test_rate_state.py test_saved_files.py test_distributed.py test_multiprocess.py)
 test-numpy2: $(STAMPS)/venv-np2
 	KERAS_BACKEND=tensorflow $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(NP2_TF_TESTS)
 	KERAS_BACKEND=jax $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(filter-out $(NP2_JAX_SKIP),$(NP2_TESTS)) tests/python/test_momentum.py

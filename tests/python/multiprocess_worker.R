@@ -36,7 +36,7 @@ local_kernel <- function() {
   # first (what a Python callback's self.model does)
   model$jax_state_sync()
   value <- model$get_layer("probe")$kernel$value
-  as.numeric(reticulate::py_to_r(np$asarray(value$addressable_shards[[1]]$data)))
+  as.numeric(reticulate::py_to_r(np$asarray(value$addressable_data(0L))))
 }
 kernels <- local_kernel()
 trace <- keras$callbacks$LambdaCallback(

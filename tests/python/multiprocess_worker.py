@@ -76,7 +76,7 @@ def local_value(variable):
     """This process's copy of a variable (a replicated one spans other processes)."""
     value = variable.value
     if not value.is_fully_addressable:
-        return np.asarray(value.addressable_shards[0].data)
+        return np.asarray(value.addressable_data(0))
     return np.asarray(value)
 
 
@@ -213,7 +213,8 @@ def scenario_model_parallel():
     kernel = model.get_layer("probe").kernel.value
     return {"rates": record.rates(units=2), "logs": record.logs, "state": state_of(model),
             "shards": [[[sl.start, sl.stop] for sl in s.index] for s in kernel.addressable_shards],
-            "spec": str(getattr(kernel.sharding, "spec", None))}
+            # the partition spec's axes ([None, "model"]): its repr changed in JAX 0.10
+            "spec": list(getattr(kernel.sharding, "spec", None) or [])}
 
 
 def scenario_backup():

@@ -154,11 +154,12 @@ def print_message(message, line_break=True):
 def _host_value(variable):
     """A variable's value as numpy. Under JAX multi-process training a replicated
     variable spans devices of other processes, which numpy cannot fetch: its local
-    copy is read instead (every copy holds the same value)."""
+    copy is read instead (every copy holds the same value), by `addressable_data(0)`
+    (JAX 0.10's `addressable_shards` fails on such arrays: "the input arrays must have
+    one shard each")."""
     value = getattr(variable, "value", variable)
-    shards = getattr(value, "addressable_shards", None)
-    if shards is not None and not getattr(value, "is_fully_addressable", True):
-        return np.asarray(shards[0].data)
+    if not getattr(value, "is_fully_addressable", True) and hasattr(value, "addressable_data"):
+        return np.asarray(value.addressable_data(0))
     return ops.convert_to_numpy(value)
 
 
