@@ -1220,7 +1220,10 @@ class Extended(Schedule):
     keeps its shape, and reaches the old final rate at the new end (step `end` of the
     old schedule is step `total_steps` of the new). Between two steps of the old
     schedule the rate is interpolated linearly; a schedule that "steps" (such as
-    MultiStepDecay) keeps its steps: the old rate at the floor of the mapped step.
+    MultiStepDecay) keeps its steps: the old rate at the floor of the mapped step,
+    computed in integers where the backend counts steps in int64 (TensorFlow, torch,
+    JAX with x64), so exact at any step; JAX without x64 maps through a float32
+    position, exact up to 2^24.
 
     Args:
         schedule: a schedule that ends (see `horizon()`): ours or Keras's.
@@ -1252,17 +1255,28 @@ class Extended(Schedule):
 
     def _compute(self, step):
         a = self.at_step
-        ratio = (self._end - a) / (self.total_steps - a)  # `end` moves to `total_steps`
+        span, new_span = self._end - a, self.total_steps - a  # `end` moves to `total_steps`
         after = ops.maximum(step - a, 0)
-        position = ops.cast(after, _FLOAT) * ratio
-        below = ops.floor(position)
-        x0 = ops.cast(below, _int_dtype()) + a
+        if _int_dtype() == "int64":
+            # The old step a + after * span / new_span, its floor in integers: exact at
+            # any step (a float32 position holds integers exactly only up to 2^24, and a
+            # schedule that steps switched a step early or late past it).
+            scaled = ops.cast(after, "int64") * span
+            offset = ops.cast(ops.floor_divide(scaled, new_span), ops.dtype(step))
+            fraction = ops.cast(scaled - ops.cast(offset, "int64") * new_span, _FLOAT) / new_span
+        else:
+            # int32 (JAX without x64): after * span could overflow; a float32 position
+            position = ops.cast(after, _FLOAT) * (span / new_span)
+            below = ops.floor(position)
+            offset = ops.cast(below, _int_dtype())
+            fraction = position - below
+        x0 = offset + a
         if self._kind == "steps":
             stretched = ops.cast(evaluate(self.schedule, x0), _FLOAT)
         else:
             low = ops.cast(evaluate(self.schedule, x0), _FLOAT)
             high = ops.cast(evaluate(self.schedule, x0 + 1), _FLOAT)
-            stretched = low + (position - below) * (high - low)
+            stretched = low + fraction * (high - low)
         before = ops.cast(evaluate(self.schedule, ops.minimum(step, a)), _FLOAT)
         return _switch(before, stretched, ops.cast(step >= a, _FLOAT))
 

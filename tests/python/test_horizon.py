@@ -330,3 +330,31 @@ def test_without_a_callback_or_a_known_epoch_length_the_error_says_what_to_do():
         lrs.with_length(lrs.OneCycle(0.1, 100), 50)
     np.testing.assert_array_equal(lrs.values(lrs.with_length(lrs.OneCycle(0.1), 50), range(50)),
                                   lrs.values(lrs.OneCycle(0.1, 50), range(50)))
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax",
+                    reason="JAX without x64 counts steps in int32: Extended maps steps "
+                           "through a float32 position there")
+def test_extended_steps_at_the_formulas_step_past_2_to_the_24():
+    """Extended maps step n to at_step + floor((n - at_step) * span / new_span) in
+    integers: a float32 position holds integers exactly only up to 2^24, and a
+    stepwise schedule switched a step early there."""
+    m = lrs.MultiStepDecay(1.0, milestones=[16_777_217, 16_777_219])
+    same = lrs.extend(m, 0, 16_777_219)  # a stretch of ratio 1: the same schedule
+    steps = [16_777_215, 16_777_216, 16_777_217, 16_777_218, 16_777_219, 16_777_220]
+    # MultiStepDecay's formula: gamma 0.1 to the number of milestones passed
+    expected = 0.1 ** np.searchsorted([16_777_217, 16_777_219], steps, side="right")
+    np.testing.assert_allclose(lrs.values(same, steps), expected, rtol=1e-6)
+    # twice as long: new step n is old step floor(n / 2), so the milestone 2^25 + 1
+    # is reached at n = 2^26 + 2 exactly
+    doubled = lrs.extend(lrs.MultiStepDecay(1.0, milestones=[2**25 + 1]), 0, 2**26 + 2)
+    np.testing.assert_allclose(lrs.values(doubled, [2**26, 2**26 + 1, 2**26 + 2, 2**26 + 3]),
+                               [1.0, 1.0, 0.1, 0.1], rtol=1e-6)
+    if keras.backend.backend() == "tensorflow":  # int64 steps: near 2^31 and past it
+        start = 2**31 - 8
+        late = lrs.extend(lrs.MultiStepDecay(1.0, milestones=[start + 3]), start, start + 7)
+        # from `start` on, 3 old steps become 7 new ones: old step start + floor(k * 3 / 7)
+        k = np.arange(8)
+        old = start + (k * 3) // 7
+        np.testing.assert_allclose(lrs.values(late, start + k),
+                                   np.where(old >= start + 3, 0.1, 1.0), rtol=1e-6)
