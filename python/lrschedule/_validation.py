@@ -22,12 +22,23 @@ def _plain_scalars(value):
     return value
 
 
+# More elements than a message's 120 characters can show (each takes at least 3).
+_SHOWN_ITEMS = 64
+
+
 def shown(value):
     """The value as messages show it, the same on NumPy 1 and 2 (whose scalar reprs
     read `np.float64(nan)` where NumPy 1 and Python read `nan`). An array shows as
-    its list of values."""
+    its list of values. A long list, tuple or array shows its first `_SHOWN_ITEMS`
+    elements and "...": the same first 120 characters as the whole, without building
+    the repr of millions of elements for a message that keeps 120."""
     if isinstance(value, np.ndarray):
+        if value.ndim and len(value) > _SHOWN_ITEMS:
+            return repr(value[:_SHOWN_ITEMS].tolist())[:-1] + ", ...]"
         return repr(value.tolist())
+    if type(value) in (list, tuple) and len(value) > _SHOWN_ITEMS:
+        head = repr(_plain_scalars(type(value)(value[:_SHOWN_ITEMS])))
+        return head[:-1] + ", ...)" if type(value) is tuple else head[:-1] + ", ...]"
     return repr(_plain_scalars(value))
 
 
@@ -177,10 +188,46 @@ def increasing_integers(name, value, *, minimum=0, allow_empty=False):
     return out
 
 
+_CHUNK = 1 << 20  # elements converted at a time: bounded temporary memory
+
+
+def _float_array(value):
+    """`value` as a float64 array when it is a list or tuple of Python floats and ints
+    (bools excluded) or a 1-D integer or float array, else None (the per-element
+    checks then name what is wrong). Converted in chunks of `_CHUNK` elements."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 1 and value.dtype.kind in "iuf":
+            return value.astype(np.float64)
+        return None
+    if type(value) not in (list, tuple):
+        return None
+    out = np.empty(len(value), dtype=np.float64)
+    for start in range(0, len(value), _CHUNK):
+        chunk = value[start:start + _CHUNK]
+        if not set(map(type, chunk)) <= {float, int}:
+            return None
+        out[start:start + len(chunk)] = chunk
+    return out
+
+
 def numbers_list(name, value, *, minimum=None, allow_empty=False):
-    """A sequence of finite numbers (each >= minimum). Returns a list of float."""
+    """A sequence of finite numbers (each >= minimum). Returns a list of float.
+
+    A list of Python numbers or a numeric array (what saved files and users give) is
+    checked with NumPy; anything else element by element, with the same errors."""
     lower = "" if minimum is None else f" >= {minimum:g}"
     what = f"a non-empty list of finite numbers{lower}"
+    array = _float_array(value)
+    if array is not None:
+        if not array.size and not allow_empty:
+            fail_value(name, value, what)
+        good = np.isfinite(array)
+        if minimum is not None:
+            good &= array >= minimum
+        if not good.all():
+            i = int(np.argmin(good))
+            fail_value(name, value, what + f" (element {i} is {shown(_unwrap_scalar(value[i]))})")
+        return array.tolist()
     out = []
     for i, item, item_f in _real_items(name, value, what, allow_empty):
         if not math.isfinite(item_f) or (minimum is not None and item_f < minimum):

@@ -180,3 +180,30 @@ def test_messages_show_numpy_values_as_python_does_on_numpy_1_and_2(value, text)
         check.fail_value("x", value, "something else")
     assert str(info.value).endswith(f"Received: x={text}")
     assert "np." not in str(info.value)
+
+
+def test_a_long_list_is_checked_whole_and_shown_in_120_characters():
+    """A 0.1.0-style table (a JSON list) of millions of rates: every element checked,
+    the first bad one named by index and value, the message cut at 120 characters
+    without a repr of the whole list."""
+    from lrschedule import _validation as check
+
+    values = [0.1] * 2_000_000 + [-1.0] + [0.2] * 10
+    with pytest.raises(ValueError) as caught:
+        check.numbers_list("values", values, minimum=0.0)
+    message = str(caught.value)
+    assert "(element 2000000 is -1.0)" in message
+    received = message.split("Received: ")[1]
+    assert received == "values=" + repr(values[:40])[:117] + "..."
+    assert len(received) == len("values=") + 120
+    # the same for an array, a tuple, NaN and ints (shown as given)
+    for bad, shown_bad in ((np.r_[np.full(100, 0.5), np.nan], "nan"),
+                           (tuple([1] * 100 + [-3]), "-3")):
+        with pytest.raises(ValueError, match=rf"\(element 100 is {shown_bad}\)"):
+            check.numbers_list("values", bad, minimum=0.0)
+    # what is not a number stays a TypeError, wherever it is
+    with pytest.raises(TypeError):
+        check.numbers_list("values", [0.1] * 100 + [True])
+    with pytest.raises(TypeError):
+        check.numbers_list("values", [0.1] * 100 + ["0.2"])
+    assert check.numbers_list("values", [1, 0.5] * 50) == [1.0, 0.5] * 50
