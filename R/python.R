@@ -128,14 +128,13 @@ python_start_problem <- function(chosen) {
 problem_env <- function(facts) {
   python <- facts$python
   source <- shQuote(facts$core_source)
-  numpy <- if (utils::packageVersion("reticulate") < "1.36.0") " 'numpy<2'" else ""
-  keras <- paste(shQuote(python_requirements(NULL, backend = TRUE, reticulate = "9")),
-                 collapse = " ")
+  # what install_lrschedule() installs, 'numpy<2' included where this reticulate needs it
+  keras <- paste(shQuote(python_requirements(NULL)), collapse = " ")
   required <- as.character(python_state$declared)
   core_required <- required[startsWith(required, "lrschedule @")]
   list2env(c(facts, list(
     numpy_command = paste(python, "-m pip install 'numpy<2'"),
-    keras_command = paste0(python, " -m pip install ", keras, numpy, " ", source),
+    keras_command = paste(python, "-m pip install", keras, source),
     core_command = paste(python, "-m pip install", source),
     require_command = paste0("reticulate::py_require(",
       encodeString(if (length(core_required)) core_required else
@@ -289,9 +288,15 @@ core_build_copy <- function(call = rlang::caller_env()) {
   }
   copy <- tempfile("lrschedule-core-")
   dir.create(copy)
-  file.copy(list.files(shipped_core(), full.names = TRUE), copy, recursive = TRUE)
-  file.copy(system.file("DESCRIPTION", package = "lrschedule"), copy)
+  copy_core_sources(copy)
   copy
+}
+
+# Copies the shipped core's sources and the package's DESCRIPTION (whose version the
+# build reads) into the folder `to`; TRUE when every file was copied.
+copy_core_sources <- function(to) {
+  all(file.copy(list.files(shipped_core(), full.names = TRUE), to, recursive = TRUE)) &&
+    file.copy(system.file("DESCRIPTION", package = "lrschedule"), to)
 }
 
 # Evaluates `code` with the shared-library folder of `python` first on LD_LIBRARY_PATH.
@@ -476,16 +481,17 @@ core_requirement_folder <- function(cache = tools::R_user_dir("lrschedule", "cac
   writeLines(c(version, paste(files, tools::md5sum(file.path(source, files)))), key_file)
   key <- substr(unname(tools::md5sum(key_file)), 1, 12)
   folder <- file.path(cache, "core", paste(version, key, sep = "-"))
-  if (!file.exists(file.path(folder, "python", "lrschedule", "__init__.py"))) {
+  complete <- function() file.exists(file.path(folder, "python", "lrschedule", "__init__.py"))
+  if (!complete()) {
     dir.create(dirname(folder), recursive = TRUE, showWarnings = FALSE)
     staging <- tempfile("staging-", tmpdir = dirname(folder))
     dir.create(staging)
-    copied <- all(file.copy(list.files(source, full.names = TRUE), staging, recursive = TRUE)) &&
-      file.copy(system.file("DESCRIPTION", package = "lrschedule"), staging)
     # another session may have made the same folder meanwhile: its copy is as good
-    if (!copied || !file.rename(staging, folder)) unlink(staging, recursive = TRUE)
+    if (!copy_core_sources(staging) || !file.rename(staging, folder)) {
+      unlink(staging, recursive = TRUE)
+    }
   }
-  if (file.exists(file.path(folder, "python", "lrschedule", "__init__.py"))) folder
+  if (complete()) folder
 }
 
 # The requirement string of the core in `folder`.

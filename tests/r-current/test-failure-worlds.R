@@ -1,19 +1,11 @@
 # What a user sees when the Python side cannot serve lrschedule, in each world of
 # reticulate >= 1.41: one message per cause, naming it, with a remedy that works there.
-# Each case is a new R process (see test-py-require.R for fresh_r()).
+# Each case is a new R process (fresh_r(), helper-fresh-r.R).
 
 skip_if(utils::packageVersion("reticulate") < "1.41.0", "reticulate without py_require()")
 
-`%||%` <- function(a, b) if (is.null(a)) b else a
-
-fresh_r <- function(code, env = character(), unset = "RETICULATE_PYTHON") {
-  script <- tempfile(fileext = ".R")
-  writeLines(code, script)
-  out <- suppressWarnings(system2("env", c(paste("-u", unset), env,
-                                           file.path(R.home("bin"), "Rscript"), script),
-                                  stdout = TRUE, stderr = TRUE))
-  paste(out, collapse = "\n")
-}
+# The output of a new Rscript (fresh_r(), helper-fresh-r.R) as one string.
+fresh_text <- function(code, env = character()) paste(fresh_r(code, env)$out, collapse = "\n")
 
 # The first call of a script, its error and every warning, each marked.
 first_call <- c(
@@ -31,7 +23,7 @@ count <- function(text, pattern) lengths(regmatches(text, gregexpr(pattern, text
 
 test_that("reticulate cannot build its environment: that cause, its error once, the ways out", {
   # uv that fails at once stands for uv that cannot reach a Python or the index
-  out <- fresh_r(first_call, env = "RETICULATE_UV=/bin/false")
+  out <- fresh_text(first_call, env = "RETICULATE_UV=/bin/false")
   expect_match(out, "CLASS lrschedule_environment_error", fixed = TRUE)
   expect_identical(count(out, "reticulate could not start a Python"), 1L)
   # reticulate's own error, once, inside ours
@@ -52,7 +44,7 @@ test_that("a chosen Python (RETICULATE_PYTHON) without the core: its pip, no num
   status <- system2(Sys.which("python3.13"), c("-m", "venv", "--without-pip", venv))
   skip_if(status != 0, "python3.13 cannot make a virtualenv")
   python <- file.path(venv, "bin", "python")
-  out <- fresh_r(first_call, env = paste0("RETICULATE_PYTHON=", python))
+  out <- fresh_text(first_call, env = paste0("RETICULATE_PYTHON=", python))
   expect_match(out, "CLASS lrschedule_environment_error", fixed = TRUE)
   expect_identical(count(out, "does not have NumPy"), 1L)
   expect_match(out, "It is the Python `RETICULATE_PYTHON` names", fixed = TRUE)
@@ -65,7 +57,7 @@ test_that("a chosen Python (RETICULATE_PYTHON) without the core: its pip, no num
 })
 
 test_that("Python started before library(lrschedule): the core is added, or the one message says why", {
-  out <- fresh_r(c("invisible(reticulate::py_config())", first_call))
+  out <- fresh_text(c("invisible(reticulate::py_config())", first_call))
   if (utils::packageVersion("reticulate") >= "1.47.0") {
     # reticulate 1.47 adds late requirements to the running environment
     expect_match(out, "MADE lrschedule_schedule", fixed = TRUE)
@@ -76,7 +68,7 @@ test_that("Python started before library(lrschedule): the core is added, or the 
 })
 
 test_that("lrschedule_sitrep() names the world and what was declared", {
-  out <- gsub("\\s+", " ", fresh_r(c("library(lrschedule)", "lrschedule_sitrep()")))
+  out <- gsub("\\s+", " ", fresh_text(c("library(lrschedule)", "lrschedule_sitrep()")))
   expect_match(out, "world: ephemeral: the environment reticulate built with uv", fixed = TRUE)
   expect_match(out, "required: keras~=3.15.1, tensorflow-cpu~=2.21.0, lrschedule @ file://",
                fixed = TRUE)

@@ -106,8 +106,8 @@ Keras internals, touched here and nowhere else (`find_lr` goes through this modu
   (`print_message()`).
 """
 
-import logging
 import contextlib
+import logging
 import math
 import types
 import weakref
