@@ -126,7 +126,7 @@ route_core_warnings <- function() {
     error = function(e) FALSE
   ))
   if (!embedded) {
-    reticulate::import("lrschedule._horizon")$set_warning_handler(core_warning)
+    reticulate::import("lrschedule.warnings")$set_warning_handler(core_warning)
   }
   invisible(!embedded)
 }

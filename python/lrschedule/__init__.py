@@ -49,7 +49,7 @@ from lrschedule.callbacks import (
     ScheduleLR,
     current,
 )
-from lrschedule._horizon import AccumulationWarning, HorizonWarning
+from lrschedule.warnings import AccumulationWarning, HorizonWarning
 from lrschedule.lr_finder import LRFinderResult, find_lr
 from lrschedule import optimizers
 from lrschedule.optimizers import count_updates, per_layer

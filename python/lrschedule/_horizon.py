@@ -28,49 +28,21 @@ category=lrschedule.HorizonWarning)`; in R, with `suppressWarnings(..., classes 
 "lrschedule_horizon_warning")` or `options(lrschedule.horizon_check = FALSE)`.
 """
 
-import warnings
 import weakref
 
 import keras
 
 from lrschedule import schedules as ours
+from lrschedule._keras import accumulation_steps, groups_of, step_count
+from lrschedule._queries import _rate_at, schedule_of
 from lrschedule.schedules import horizon
+# set_warning_handler: imported from here by the R package of 0.2.0's development
+# versions; lrschedule.warnings is its home.
+from lrschedule.warnings import HorizonWarning, emit, set_warning_handler  # noqa: F401
 
-__all__ = ["HorizonWarning", "AccumulationWarning", "check_once", "set_warning_handler"]
+__all__ = ["check_once", "take_lengths"]
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
-
-
-class HorizonWarning(UserWarning):
-    """A schedule's horizon does not match the run that fit() makes."""
-
-
-class AccumulationWarning(UserWarning):
-    """An accumulating optimizer's schedule is counted by Keras in micro-batches."""
-
-
-# --------------------------------------------------------------------------------------
-# Where warnings go: Python's warnings, or the R session's (set by the R package, so
-# that a warning raised during an R user's fit() arrives as an R warning).
-
-_HANDLER = None
-
-
-def set_warning_handler(handler):
-    """Routes lrschedule's warnings to `handler(message, category_name)` (None: Python's
-    `warnings`). The R package sets it, so that they arrive as R warnings."""
-    global _HANDLER
-    _HANDLER = handler
-
-
-def emit(message, category=UserWarning, stacklevel=3):
-    if _HANDLER is not None:
-        try:
-            _HANDLER(message, category.__name__)
-            return
-        except Exception:  # noqa: BLE001 - a warning never stops training
-            pass
-    warnings.warn(message, category, stacklevel=stacklevel)
 
 
 # --------------------------------------------------------------------------------------
@@ -94,14 +66,6 @@ def _fmt(x):
 
 
 def _messages(model, first_epoch, params):
-    from lrschedule.callbacks._rate_control import (
-        _rate_at,
-        accumulation_steps,
-        groups_of,
-        schedule_of,
-        step_count,
-    )
-
     micro = _plan(first_epoch, params)
     if micro is None or micro <= 0:
         return []
@@ -156,8 +120,9 @@ _CHECKED = weakref.WeakKeyDictionary()
 
 def check_once(callback, epoch):
     """Gives schedules built without their length the run's (`take_lengths()`), then
-    runs the horizon check, once per fit (all of our callbacks call it at their first
-    `on_epoch_begin`, before the first train step is traced; the first one does it)."""
+    runs the horizon check, once per fit (every lrschedule callback calls it at its first
+    `on_epoch_begin`, `callbacks._base.LRCallback`, before the first train step is traced;
+    the first one does it)."""
     model = callback.model
     params = callback.params
     if params is None or _CHECKED.get(model) is params:
@@ -173,8 +138,6 @@ def take_lengths(model, first_epoch, params):
     `WarmupStableDecay(..., stable_steps=None)`) take the run's: the optimizer's count
     now plus the updates of this fit, in the steps Keras passes them. Set before the
     first train step is traced, and saved with the model from then on."""
-    from lrschedule.callbacks._rate_control import groups_of, schedule_of, step_count
-
     pending = []
     for group in groups_of(model):
         schedule = schedule_of(group.optimizer)

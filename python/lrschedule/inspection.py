@@ -1,16 +1,14 @@
 """Looking at a schedule before training with it (`values()`, `plot()`), and at the rates
 a run used beside the planned ones (`run_record()`, `plot(..., history=...)`)."""
 
-import math
 import numbers
 
 import keras
 import numpy as np
-from keras import ops
 
+from lrschedule import _evaluation
 from lrschedule import _validation as check
 from lrschedule import schedules as ours
-from lrschedule.schedules import Schedule, evaluate
 
 __all__ = ["values", "plot", "default_steps", "run_record", "is_stepwise"]
 
@@ -61,66 +59,13 @@ def _steps_array(steps):
     return array.astype(np.int64), False
 
 
-_K = keras.optimizers.schedules
-# Steps shown for a schedule whose shape says nothing about its length.
-_DEFAULT_SPAN = 1000
-
-
-def _length(schedule):
-    """The steps over which `schedule` shows its whole shape, or 0 when it has no length.
-
-    A schedule that ends (OneCycle, Linear, WarmupStableDecay, CosineDecay...) up to
-    its end; one that decays forever over a few of its periods; wrappers add their
-    own steps to the inner schedule's.
-    """
-    def whole(value):
-        return int(value) if isinstance(value, numbers.Real) else 0
-
-    def shown(inner):  # an inner schedule's span, the default one when it has no length
-        return len(default_steps(inner))
-
-    if isinstance(schedule, (ours.OneCycle, ours.Linear)):
-        return whole(schedule.total_steps)
-    if isinstance(schedule, ours.WarmupStableDecay):
-        return schedule.warmup_steps + schedule.stable_steps + schedule.decay_steps
-    if isinstance(schedule, ours.Cyclic):
-        up = whole(schedule.step_size_up)
-        down = up if schedule.step_size_down is None else whole(schedule.step_size_down)
-        return 2 * (up + down)
-    if isinstance(schedule, ours.Warmup):
-        return whole(schedule.warmup_steps) + shown(schedule.schedule)
-    if isinstance(schedule, ours.PerEpoch):
-        return whole(schedule.steps_per_epoch) * shown(schedule.schedule)
-    if isinstance(schedule, ours.InUpdates):
-        return schedule.gradient_accumulation_steps * shown(schedule.schedule)
-    if isinstance(schedule, ours.Sequence):
-        return max(schedule.boundaries, default=0) + shown(schedule.schedules[-1])
-    if isinstance(schedule, ours.Tabulated):
-        return len(schedule.values)
-    if isinstance(schedule, ours.StepDecay):
-        return 4 * whole(schedule.step_size)
-    if isinstance(schedule, ours.MultiStepDecay):
-        return math.ceil(1.25 * max(schedule.milestones, default=0))
-    if isinstance(schedule, _K.CosineDecay):
-        return whole(schedule.decay_steps) + whole(schedule.warmup_steps)
-    if isinstance(schedule, _K.CosineDecayRestarts):
-        return 7 * whole(schedule.first_decay_steps)
-    if isinstance(schedule, (_K.ExponentialDecay, _K.InverseTimeDecay, _K.PolynomialDecay)):
-        return 2 * whole(schedule.decay_steps)
-    if isinstance(schedule, _K.PiecewiseConstantDecay):
-        return math.ceil(1.25 * max((whole(b) for b in schedule.boundaries), default=0))
-    inner = getattr(schedule, "schedule", None)  # ControlledRate, or a user wrapper
-    if isinstance(inner, _K.LearningRateSchedule):
-        return _length(inner)
-    return 0
-
-
 def default_steps(schedule):
     """The steps `plot()` draws when none are given: a range showing the whole shape.
 
     The schedule's own length where it has one (OneCycle's `total_steps`, a warmup
     plus its inner schedule...), a few periods of a decay that goes on forever, else
-    1000 steps.
+    1000 steps. Each schedule says its span itself (`Schedule.display_span()`; Keras's
+    own are described from their arguments: `schedules.describe()`).
 
     Args:
         schedule: any Keras schedule, or a number.
@@ -128,17 +73,9 @@ def default_steps(schedule):
     Returns:
         A `range` starting at step 0.
     """
-    n = _length(schedule) if isinstance(schedule, _K.LearningRateSchedule) else 0
-    return range(n if n >= 2 else _DEFAULT_SPAN)
-
-
-# Schedules whose rate holds still between jumps, whatever their arguments.
-_HELD = (ours.Constant, ours.StepDecay, ours.MultiStepDecay, ours.PerEpoch,
-         _K.PiecewiseConstantDecay)
-# Schedules that move at every step (a ramp or a curve somewhere in them).
-_MOVING = (ours.Linear, ours.OneCycle, ours.Cyclic, ours.WarmupStableDecay, ours.InverseSqrt,
-           ours.Warmup, ours.CycledMomentum, _K.CosineDecay, _K.CosineDecayRestarts,
-           _K.PolynomialDecay)
+    if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        return range(ours.DEFAULT_SPAN)
+    return range(ours.shown_span(schedule))
 
 
 def is_stepwise(schedule, rates=None):
@@ -147,10 +84,10 @@ def is_stepwise(schedule, rates=None):
 
     True for a step or multi-step decay, a piecewise-constant decay, a per-epoch
     schedule, a staircase exponential or inverse-time decay, a constant, and wrappers
-    and sequences made only of those; False for ramps and curves. For any other
-    schedule (a table from a function, a user's class) it is read off `rates`, the
-    rates at consecutive steps: stepwise when the rate changes at no more than one
-    step in ten.
+    and sequences made only of those; False for ramps and curves (each schedule says
+    which it is: `Schedule.is_stepwise()`). For any other schedule (a table from a
+    function, a user's class) it is read off `rates`, the rates at consecutive steps:
+    stepwise when the rate changes at no more than one step in ten.
 
     Args:
         schedule: any Keras schedule, or a number.
@@ -161,21 +98,9 @@ def is_stepwise(schedule, rates=None):
     """
     if isinstance(schedule, numbers.Real):
         return True
-    if isinstance(schedule, _HELD):
-        return True
-    if isinstance(schedule, (_K.ExponentialDecay, _K.InverseTimeDecay)):
-        return bool(schedule.staircase)
-    if isinstance(schedule, _MOVING):
-        return False
-    if isinstance(schedule, ours.Sequence):
-        return all(is_stepwise(part) for part in schedule.schedules)
-    # A wrapper keeps its inner schedule's jumps: Scaled (a factor), InUpdates and
-    # InMicroBatches (a counter), Extended (a stretch that holds a stepping schedule's
-    # steps), a ControlledRate without a smooth reduction, a user's wrapper.
-    inner = getattr(schedule, "schedule", None)
-    if isinstance(inner, _K.LearningRateSchedule) and \
-            getattr(schedule, "decay_type", None) is None:
-        return is_stepwise(inner)
+    said = ours.stepwise(schedule)
+    if said is not None:
+        return bool(said)
     if rates is None:
         return False
     rates = np.asarray(rates, dtype=np.float64).reshape(-1)
@@ -183,26 +108,6 @@ def is_stepwise(schedule, rates=None):
         return True
     changes = np.count_nonzero(rates[1:] != rates[:-1])
     return bool(changes <= 0.1 * (rates.size - 1))
-
-
-def _vectorized_map(schedule, steps):
-    """Last resort for a user schedule that only accepts a scalar step.
-
-    Maps it over the steps with the backend's vectorizing map (one traced call, not a
-    Python loop over the steps), falling back to a per-step loop only on backends that
-    have none for such a schedule.
-    """
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        mapped = tf.vectorized_map(lambda s: ops.cast(schedule(s), "float32"), tf.constant(steps))
-        return ops.convert_to_numpy(mapped)
-    if backend == "jax":
-        import jax
-
-        return np.asarray(jax.vmap(lambda s: ops.cast(schedule(s), "float32"))(steps))
-    return np.asarray([ops.convert_to_numpy(schedule(int(s))) for s in steps])
 
 
 def values(schedule, steps):
@@ -241,40 +146,8 @@ def values(schedule, steps):
         0.25
     """
     steps, one_step = _steps_array(steps)
-    rates = _rates(schedule, steps.reshape(-1))
+    rates = _evaluation.rates(schedule, steps.reshape(-1))
     return rates.reshape(())[()] if one_step else rates
-
-
-def _rates(schedule, steps):
-    """The rates at a 1-D int64 array of steps, as a 1-D numpy array."""
-    if isinstance(schedule, keras.Variable) and len(schedule.shape) == 0:
-        # An optimizer's constant rate (`optimizer.learning_rate`): its value now.
-        schedule = float(ops.convert_to_numpy(schedule))
-    if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
-        if callable(schedule) or not check._is_real(check._unwrap_scalar(schedule)):
-            check.fail_type(
-                "schedule", schedule,
-                "a keras.optimizers.schedules.LearningRateSchedule or a number (to use a "
-                "function, wrap it with Tabulated.from_function(fn, total_steps))",
-            )
-        rate = check.non_negative("schedule", schedule)
-        return np.full(steps.shape, rate, dtype=np.float32)
-    if steps.size == 0:
-        return np.zeros(0, dtype=np.float32)
-    if isinstance(schedule, Schedule):
-        out = schedule(steps)
-    else:
-        try:
-            out = evaluate(schedule, ops.convert_to_tensor(steps))
-            out = ops.convert_to_numpy(out)
-            if np.shape(out) != steps.shape:
-                raise ValueError("not elementwise")
-        except Exception:  # noqa: BLE001 - a scalar-only user schedule
-            out = _vectorized_map(schedule, steps)
-    out = np.asarray(ops.convert_to_numpy(out))
-    if out.dtype.kind != "f":
-        out = out.astype(np.float64)
-    return out.reshape(steps.shape)
 
 
 def require_pyplot(what):
@@ -421,7 +294,7 @@ def plot(schedule=None, steps=None, ax=None, log=None, history=None, **kwargs):
         )
     log = check.boolean("log", log)
     check_axes("ax", ax)
-    rates = _rates(schedule, step_array)
+    rates = _evaluation.rates(schedule, step_array)
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     if is_stepwise(schedule, rates):

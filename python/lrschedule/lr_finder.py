@@ -16,15 +16,15 @@ import numpy as np
 from keras import ops
 
 from lrschedule import _validation as check
-from lrschedule.callbacks._rate_control import (
-    print_message,
-    current,
+from lrschedule._keras import (
     groups_of,
     invalidate_train_function,
+    print_message,
     rate_object,
     set_rate_object,
     step_count,
 )
+from lrschedule._queries import current
 from lrschedule.inspection import check_axes, require_pyplot
 
 __all__ = ["find_lr", "LRFinderResult"]

@@ -25,6 +25,7 @@ with its batch counter, which under gradient accumulation counts micro-batches; 
 schedule wrapped in `InUpdates` turns that back into updates.
 """
 
+import contextlib
 import inspect
 import re
 
@@ -32,13 +33,11 @@ import keras
 from keras import ops
 
 from lrschedule import _validation as check
-from lrschedule.callbacks._rate_control import (
-    _is_multi,
-    _MultiOptimizer,
-    count_in_updates,
-    rate_object,
-    set_rate_object,
-)
+from lrschedule import _keras
+from lrschedule._control import count_in_updates
+from lrschedule._keras import MultiOptimizer as _MultiOptimizer
+from lrschedule._keras import is_multi as _is_multi
+from lrschedule._keras import rate_object, set_rate_object
 from lrschedule.schedules import InMicroBatches, InUpdates, Scaled
 
 __all__ = ["per_layer", "count_updates", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
@@ -164,7 +163,7 @@ class _Scheduled:
         optimizer.__dict__["_lrschedule_" + self.name] = value
 
 
-class _ScheduledHyperparameter:
+class _ScheduledHyperparameter(_keras.UpdateStepHook):
     """The mixin behind lrschedule's optimizers: `HYPERPARAMETER` may be a schedule.
 
     The constructor is Keras's (same signature): a schedule is set after Keras's
@@ -217,15 +216,17 @@ class _ScheduledHyperparameter:
         value = self.__dict__.get("_lrschedule_" + self.HYPERPARAMETER)
         return value if isinstance(value, _LearningRateSchedule) else None
 
-    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+    @contextlib.contextmanager
+    def _in_update_step(self):
         schedule = self.hyperparameter_schedule
         if schedule is None:
-            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+            yield
+            return
         # Evaluated once per update, at the counter the rate is evaluated at.
-        value = ops.cast(schedule(self._iterations), "float32")
+        value = ops.cast(schedule(_keras.update_counter(self)), "float32")
         self.__dict__["_lrschedule_in_force"] = value
         try:
-            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+            yield
         finally:
             del self.__dict__["_lrschedule_in_force"]
 
@@ -278,7 +279,7 @@ class SGD(_ScheduledHyperparameter, keras.optimizers.SGD):
         lr = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
         momentum = ops.cast(self.momentum, variable.dtype)
-        m = self.momentums[self._get_variable_index(variable)]
+        m = self.momentums[_keras.variable_index(self, variable)]
         self.assign(m, ops.subtract(ops.multiply(m, momentum), ops.multiply(gradient, lr)))
         if self.nesterov:
             self.assign_add(variable, ops.subtract(ops.multiply(m, momentum),
@@ -299,20 +300,17 @@ class RMSprop(_ScheduledHyperparameter, keras.optimizers.RMSprop):
         # w -= m.
         lr = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
-        index = self._get_variable_index(variable)
-        velocity = self._velocities[index]
+        velocity, average, m = _keras.rmsprop_slots(self, variable)
         rho = self.rho
         self.assign(velocity, ops.add(ops.multiply(rho, velocity),
                                       ops.multiply(1 - rho, ops.square(gradient))))
         if self.centered:
-            average = self._average_gradients[index]
             self.assign(average, ops.add(ops.multiply(rho, average),
                                          ops.multiply(1 - rho, gradient)))
             denominator = velocity - ops.square(average) + self.epsilon
         else:
             denominator = ops.add(velocity, self.epsilon)
         increment = ops.divide(ops.multiply(lr, gradient), ops.sqrt(denominator))
-        m = self._momentums[index]
         momentum = ops.cast(self.momentum, variable.dtype)
         self.assign(m, ops.add(ops.multiply(momentum, m), increment))
         self.assign_sub(variable, m)

@@ -18,12 +18,14 @@ negative step is treated as 0.
 """
 
 import math
+import numbers
 
 import keras
 import numpy as np
 from keras import ops
 
 from lrschedule import _tables
+from lrschedule._keras import cosine_decay_parts
 from lrschedule import _validation as check
 
 __all__ = [
@@ -181,8 +183,7 @@ def _keras_cosine_with_warmup(schedule, step):
     warmup_steps = ops.cast(schedule.warmup_steps, dtype)
     target = ops.cast(schedule.warmup_target, dtype)
     step = ops.minimum(ops.cast(step, dtype), decay_steps + warmup_steps)
-    warm = schedule._warmup_function(step, warmup_steps, target, initial)
-    decay = schedule._decay_function(step - warmup_steps, decay_steps, target, dtype)
+    warm, decay = cosine_decay_parts(schedule, step, warmup_steps, target, initial, decay_steps, dtype)
     return ops.where(step < warmup_steps, warm, decay)
 
 
@@ -275,6 +276,70 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
 
     __hash__ = object.__hash__
 
+    # -- what the schedule says about itself -------------------------------------------
+    # Read through `describe()` by `horizon()`, `takes_length()`, `inspection`'s
+    # `default_steps()` and `is_stepwise()`, and the callbacks' horizon check. A new
+    # schedule says them here, in its own class; the defaults are those of a schedule
+    # with no end, no length to take, no span of its own and no known shape.
+
+    def horizon(self):
+        """The steps this schedule is sized for, as `(steps, kind)`, or None when it has
+        no end: see `lrschedule.horizon()`."""
+        return None
+
+    def lengths_wanted(self):
+        """The schedules inside this one waiting for a length from fit(), each with the
+        map from the run's steps to theirs: `[(schedule, f)]` (empty: none)."""
+        return []
+
+    def display_span(self):
+        """The steps over which this schedule shows its whole shape (0: no length of its
+        own; `inspection.default_steps()` then shows 1000)."""
+        return 0
+
+    def is_stepwise(self):
+        """True when the rate holds still between jumps, False when it moves (a ramp or
+        a curve), None when only its rates can tell (`inspection.is_stepwise()`)."""
+        return None
+
+
+class Wrapping:
+    """What a schedule that wraps another (its `schedule`) says about itself, from what
+    that one says. A wrapper that counts in other steps than its inner schedule maps
+    them (`_maps_steps`): the inner schedule's step `m` is this one's `_outer_step(m)`,
+    this one's step `n` is the inner one's `_inner_step(n)` (Warmup: an offset;
+    PerEpoch, InUpdates: a factor). Scaled, InMicroBatches, CycledMomentum, Extended and
+    the callbacks' ControlledRate count in the same steps."""
+
+    _maps_steps = False
+
+    def _wrapped(self):
+        return self.schedule
+
+    def _outer_step(self, inner_step):
+        return inner_step
+
+    def _inner_step(self, step):
+        return step
+
+    def horizon(self):
+        found = horizon(self._wrapped())
+        return None if found is None else (self._outer_step(found[0]), found[1])
+
+    def lengths_wanted(self):
+        inner = self._wrapped()
+        return [(s, lambda n, f=f: f(self._inner_step(n))) for s, f in lengths_wanted(inner)]
+
+    def display_span(self):
+        if self._maps_steps:  # the inner schedule's whole span, in this one's steps
+            return self._outer_step(shown_span(self._wrapped()))
+        return display_span(self._wrapped())
+
+    def is_stepwise(self):
+        # A wrapper keeps its inner schedule's jumps (a factor, a counter, a stretch
+        # that holds a stepping schedule's steps).
+        return bool(stepwise(self._wrapped()))
+
 
 @_register
 class Constant(Schedule):
@@ -299,6 +364,9 @@ class Constant(Schedule):
 
     def _compute(self, step):
         return ops.zeros_like(_f(step)) + self.learning_rate
+
+    def is_stepwise(self):
+        return True
 
 
 @_register
@@ -343,6 +411,18 @@ class Linear(Schedule):
             self.initial_learning_rate, self.end_learning_rate, done, remaining, "linear"
         )
 
+    def horizon(self):
+        return None if self.total_steps is None else (int(self.total_steps), "ends")
+
+    def lengths_wanted(self):
+        return [(self, _same)] if self.total_steps is None else []
+
+    def display_span(self):
+        return _whole(self.total_steps)
+
+    def is_stepwise(self):
+        return False
+
 
 @_register
 class StepDecay(Schedule):
@@ -371,6 +451,12 @@ class StepDecay(Schedule):
     def _compute(self, step):
         decays = ops.floor_divide(step, self.step_size)
         return self.initial_learning_rate * ops.power(self.gamma, _f(decays))
+
+    def display_span(self):
+        return 4 * _whole(self.step_size)
+
+    def is_stepwise(self):
+        return True
 
 
 @_register
@@ -402,6 +488,15 @@ class MultiStepDecay(Schedule):
         for milestone in self.milestones:
             passed = passed + _f(ops.greater_equal(step, milestone))
         return self.initial_learning_rate * ops.power(self.gamma, passed)
+
+    def horizon(self):
+        return (max(self.milestones), "steps") if self.milestones else None
+
+    def display_span(self):
+        return math.ceil(1.25 * max(self.milestones, default=0))
+
+    def is_stepwise(self):
+        return True
 
 
 @_register
@@ -578,6 +673,18 @@ class OneCycle(Schedule):
             rate = rate * values[2] / self._phases[0][2]
         return rate
 
+    def horizon(self):
+        return None if self.total_steps is None else (int(self.total_steps), "ends")
+
+    def lengths_wanted(self):
+        return [(self, _same)] if self.total_steps is None else []
+
+    def display_span(self):
+        return _whole(self.total_steps)
+
+    def is_stepwise(self):
+        return False
+
 
 @_register
 class Cyclic(Schedule):
@@ -660,6 +767,14 @@ class Cyclic(Schedule):
         elif self.mode == "exp_range":
             height = height * ops.power(self.gamma, _f(step))
         return height
+
+    def display_span(self):
+        up = _whole(self.step_size_up)
+        down = up if self.step_size_down is None else _whole(self.step_size_down)
+        return 2 * (up + down)
+
+    def is_stepwise(self):
+        return False
 
 
 @_register
@@ -786,6 +901,21 @@ class WarmupStableDecay(Schedule):
             shape = m + (1.0 - m) * shape
         return self.learning_rate * shape
 
+    def horizon(self):
+        if self.stable_steps is None:
+            return None
+        return self.warmup_steps + self.stable_steps + self.decay_steps, "ends"
+
+    def lengths_wanted(self):
+        return [(self, _same)] if self.stable_steps is None else []
+
+    def display_span(self):
+        found = self.horizon()
+        return 0 if found is None else found[0]
+
+    def is_stepwise(self):
+        return False
+
 
 @_register
 class InverseSqrt(Schedule):
@@ -821,9 +951,12 @@ class InverseSqrt(Schedule):
         # During warmup step / w < 1 = decay; after it step / w >= 1 >= decay.
         return self.learning_rate * ops.minimum(_f(step) / float(w), decay)
 
+    def is_stepwise(self):
+        return False
+
 
 @_register
-class Warmup(Schedule):
+class Warmup(Wrapping, Schedule):
     """A linear warmup in front of any schedule.
 
     For step < warmup_steps the rate rises linearly from `start_learning_rate` to
@@ -880,9 +1013,20 @@ class Warmup(Schedule):
         # its warmup.
         return _switch(ramp, after, ops.clip(_f(step - w) + 1.0, 0.0, 1.0))
 
+    _maps_steps = True
+
+    def _outer_step(self, inner_step):
+        return self.warmup_steps + inner_step
+
+    def _inner_step(self, step):
+        return step - self.warmup_steps
+
+    def is_stepwise(self):
+        return False
+
 
 @_register
-class Sequence(Schedule):
+class Sequence(Wrapping, Schedule):
     """Schedules one after another (optax's `join_schedules`).
 
     `schedules[i]` runs from `boundaries[i-1]` (0 for the first) and receives
@@ -932,9 +1076,29 @@ class Sequence(Schedule):
             result = _switch(result, later, ops.clip(_f(since) + 1.0, 0.0, 1.0))
         return result
 
+    _maps_steps = True
+
+    def _wrapped(self):
+        return self.schedules[-1]  # the piece in force from the last boundary on
+
+    def _outer_step(self, inner_step):
+        return max(self.boundaries, default=0) + inner_step
+
+    def _inner_step(self, step):
+        return step - max(self.boundaries, default=0)
+
+    def horizon(self):
+        start = max(self.boundaries, default=0)
+        if isinstance(self._wrapped(), Constant):
+            return (start, "steps") if start > 0 else None
+        return Wrapping.horizon(self)
+
+    def is_stepwise(self):
+        return all(stepwise(part) for part in self.schedules)
+
 
 @_register
-class PerEpoch(Schedule):
+class PerEpoch(Wrapping, Schedule):
     """Evaluates a schedule at the epoch index instead of the step.
 
         lr(step) = schedule(floor(step / steps_per_epoch))
@@ -957,9 +1121,20 @@ class PerEpoch(Schedule):
     def _compute(self, step):
         return evaluate(self.schedule, ops.floor_divide(step, self.steps_per_epoch))
 
+    _maps_steps = True
+
+    def _outer_step(self, inner_step):
+        return self.steps_per_epoch * inner_step
+
+    def _inner_step(self, step):
+        return step // self.steps_per_epoch
+
+    def is_stepwise(self):
+        return True
+
 
 @_register
-class Scaled(Schedule):
+class Scaled(Wrapping, Schedule):
     """A schedule times a constant factor.
 
         lr(step) = factor * schedule(step)
@@ -987,7 +1162,7 @@ class Scaled(Schedule):
 
 
 @_register
-class CycledMomentum(Schedule):
+class CycledMomentum(Wrapping, Schedule):
     """The momentum cycled inversely to a cyclical rate, as PyTorch does.
 
     PyTorch's `OneCycleLR` and `CyclicLR` (with `cycle_momentum=True`, their default)
@@ -1024,9 +1199,12 @@ class CycledMomentum(Schedule):
     def _compute(self, step):
         return self.schedule._momentum(step)
 
+    def is_stepwise(self):
+        return False
+
 
 @_register
-class InUpdates(Schedule):
+class InUpdates(Wrapping, Schedule):
     """A schedule counted in optimizer updates, under gradient accumulation.
 
         lr(counter) = schedule(floor(counter / gradient_accumulation_steps))
@@ -1064,9 +1242,17 @@ class InUpdates(Schedule):
     def _compute(self, step):
         return evaluate(self.schedule, ops.floor_divide(step, self.gradient_accumulation_steps))
 
+    _maps_steps = True
+
+    def _outer_step(self, inner_step):
+        return self.gradient_accumulation_steps * inner_step
+
+    def _inner_step(self, step):
+        return step // self.gradient_accumulation_steps
+
 
 @_register
-class InMicroBatches(Schedule):
+class InMicroBatches(Wrapping, Schedule):
     """A schedule counted in micro-batches under gradient accumulation, as Keras counts.
 
         lr(counter) = schedule(counter)
@@ -1092,6 +1278,99 @@ class InMicroBatches(Schedule):
         return evaluate(self.schedule, step)
 
 
+def _same(steps):
+    return steps
+
+
+def _whole(value):
+    return int(value) if isinstance(value, numbers.Real) else 0
+
+
+# The steps shown for a schedule whose shape says nothing about its length.
+DEFAULT_SPAN = 1000
+
+
+class _Silent:
+    """The description of a schedule that says nothing about itself (a user's class)."""
+
+    def __init__(self, schedule=None):
+        self.schedule = schedule
+
+    horizon = Schedule.horizon
+    lengths_wanted = Schedule.lengths_wanted
+    display_span = Schedule.display_span
+    is_stepwise = Schedule.is_stepwise
+
+
+class _UserWrapper(Wrapping, _Silent):
+    """A user's schedule holding another as `schedule`: it is taken to count in the same
+    steps for its length, span and shape, but it is given no horizon (what it does to
+    the steps is unknown, and a wrong horizon would warn on runs that are right)."""
+
+    horizon = Schedule.horizon
+
+    def _wrapped(self):
+        return self.schedule.schedule
+
+
+class _Keras(_Silent):
+    """Keras's own six schedules, described from their arguments."""
+
+    def _k(self):
+        return keras.optimizers.schedules
+
+    def horizon(self):
+        s, K = self.schedule, self._k()
+        if isinstance(s, K.CosineDecay):
+            return int(s.decay_steps) + int(s.warmup_steps or 0), "ends"
+        if isinstance(s, K.PolynomialDecay):
+            return None if s.cycle else (int(s.decay_steps), "ends")
+        if isinstance(s, K.PiecewiseConstantDecay):
+            # Keras's value changes after the boundary: steps <= b take the earlier value.
+            return (int(max(s.boundaries)) + 1, "steps") if s.boundaries else None
+        return None  # ExponentialDecay, InverseTimeDecay, CosineDecayRestarts: no end
+
+    def display_span(self):
+        s, K = self.schedule, self._k()
+        if isinstance(s, K.CosineDecay):
+            return _whole(s.decay_steps) + _whole(s.warmup_steps)
+        if isinstance(s, K.CosineDecayRestarts):
+            return 7 * _whole(s.first_decay_steps)
+        if isinstance(s, K.PiecewiseConstantDecay):
+            return math.ceil(1.25 * max((_whole(b) for b in s.boundaries), default=0))
+        return 2 * _whole(s.decay_steps)  # Exponential, InverseTime, Polynomial: periods
+
+    def is_stepwise(self):
+        s, K = self.schedule, self._k()
+        if isinstance(s, K.PiecewiseConstantDecay):
+            return True
+        if isinstance(s, (K.ExponentialDecay, K.InverseTimeDecay)):
+            return bool(s.staircase)
+        return False  # CosineDecay, CosineDecayRestarts, PolynomialDecay
+
+
+def _keras_own(schedule):
+    K = keras.optimizers.schedules
+    return isinstance(schedule, (K.CosineDecay, K.CosineDecayRestarts, K.ExponentialDecay,
+                                 K.InverseTimeDecay, K.PolynomialDecay,
+                                 K.PiecewiseConstantDecay))
+
+
+def describe(schedule):
+    """What `schedule` says about itself: an object with `horizon()`, `lengths_wanted()`,
+    `display_span()` and `is_stepwise()` (see `Schedule`). Ours (and the callbacks'
+    ControlledRate) describe themselves; Keras's six are described from their
+    arguments; anything else says nothing, or, holding a schedule as `schedule`,
+    passes on what that one says (`_UserWrapper`)."""
+    if isinstance(schedule, (Schedule, Wrapping)):
+        return schedule
+    if _keras_own(schedule):
+        return _Keras(schedule)
+    if isinstance(getattr(schedule, "schedule", None), keras.optimizers.schedules.LearningRateSchedule):
+        return _UserWrapper(schedule)
+    return _Silent(schedule)
+
+
 def horizon(schedule):
     """The steps `schedule` is sized for, as `(steps, kind)`, or None when it has no end.
 
@@ -1108,77 +1387,39 @@ def horizon(schedule):
         >>> horizon(OneCycle(0.01, total_steps=1000))
         (1000, 'ends')
     """
-    K = keras.optimizers.schedules
-    if isinstance(schedule, (OneCycle, Linear)):
-        return None if schedule.total_steps is None else (int(schedule.total_steps), "ends")
-    if isinstance(schedule, WarmupStableDecay):
-        if schedule.stable_steps is None:
-            return None
-        return schedule.warmup_steps + schedule.stable_steps + schedule.decay_steps, "ends"
-    if isinstance(schedule, Tabulated):
-        return len(schedule.values), "ends"
-    if isinstance(schedule, Extended):
-        return schedule.total_steps, schedule._kind
-    if isinstance(schedule, MultiStepDecay):
-        return (max(schedule.milestones), "steps") if schedule.milestones else None
-    if isinstance(schedule, (Warmup, PerEpoch, InUpdates)):
-        inner = horizon(schedule.schedule)
-        if inner is None:
-            return None
-        if isinstance(schedule, Warmup):
-            return schedule.warmup_steps + inner[0], inner[1]
-        if isinstance(schedule, PerEpoch):
-            return schedule.steps_per_epoch * inner[0], inner[1]
-        return schedule.gradient_accumulation_steps * inner[0], inner[1]
-    if isinstance(schedule, Sequence):
-        last = schedule.schedules[-1]
-        start = max(schedule.boundaries, default=0)
-        if isinstance(last, Constant):
-            return (start, "steps") if start > 0 else None
-        inner = horizon(last)
-        return None if inner is None else (start + inner[0], inner[1])
-    if isinstance(schedule, K.CosineDecay):
-        return int(schedule.decay_steps) + int(schedule.warmup_steps or 0), "ends"
-    if isinstance(schedule, K.PolynomialDecay):
-        return None if schedule.cycle else (int(schedule.decay_steps), "ends")
-    if isinstance(schedule, K.PiecewiseConstantDecay):
-        # Keras's value changes after the boundary: steps <= b take the earlier value.
-        return (int(max(schedule.boundaries)) + 1, "steps") if schedule.boundaries else None
-    if (isinstance(schedule, (Scaled, InMicroBatches, CycledMomentum))
-            or type(schedule).__name__ == "ControlledRate"):
-        inner = getattr(schedule, "schedule", None)
-        return None if inner is None else horizon(inner)
-    return None
+    if schedule is None:
+        return None
+    return describe(schedule).horizon()
 
 
-def _length_wanted(schedule):
+def lengths_wanted(schedule):
     """The schedules inside `schedule` waiting for a length from fit(), with the steps of
     the run they get: [(schedule, f)] where f maps the run's steps to theirs."""
-    if isinstance(schedule, (OneCycle, Linear)) and schedule.total_steps is None:
-        return [(schedule, lambda n: n)]
-    if isinstance(schedule, WarmupStableDecay) and schedule.stable_steps is None:
-        return [(schedule, lambda n: n)]
-    inner = getattr(schedule, "schedule", None)
-    if isinstance(schedule, Warmup):
-        w = schedule.warmup_steps
-        return [(s, lambda n, f=f: f(n - w)) for s, f in _length_wanted(inner)]
-    if isinstance(schedule, PerEpoch):
-        e = schedule.steps_per_epoch
-        return [(s, lambda n, f=f: f(n // e)) for s, f in _length_wanted(inner)]
-    if isinstance(schedule, InUpdates):
-        k = schedule.gradient_accumulation_steps
-        return [(s, lambda n, f=f: f(n // k)) for s, f in _length_wanted(inner)]
-    if isinstance(schedule, Sequence):
-        start = max(schedule.boundaries, default=0)
-        return [(s, lambda n, f=f: f(n - start)) for s, f in _length_wanted(schedule.schedules[-1])]
-    if isinstance(inner, keras.optimizers.schedules.LearningRateSchedule):
-        return _length_wanted(inner)  # Scaled, InMicroBatches, ControlledRate
-    return []
+    return [] if schedule is None else describe(schedule).lengths_wanted()
+
+
+def display_span(schedule):
+    """The steps over which `schedule` shows its whole shape, or 0 when it has no length
+    (a schedule that ends: up to its end; one that decays forever: a few of its
+    periods; wrappers add their own steps to the inner schedule's)."""
+    return 0 if schedule is None else describe(schedule).display_span()
+
+
+def shown_span(schedule):
+    """The steps a plot of `schedule` shows by default: its span, or `DEFAULT_SPAN`."""
+    n = display_span(schedule)
+    return n if n >= 2 else DEFAULT_SPAN
+
+
+def stepwise(schedule):
+    """True/False when `schedule`'s arguments say whether it holds still between jumps,
+    None when only its rates can tell."""
+    return None if schedule is None else describe(schedule).is_stepwise()
 
 
 def takes_length(schedule):
     """Whether `schedule` (or one it wraps) waits for its length from fit()."""
-    return bool(_length_wanted(schedule))
+    return bool(lengths_wanted(schedule))
 
 
 def take_length(schedule, steps):
@@ -1186,7 +1427,7 @@ def take_length(schedule, steps):
     (in the steps Keras passes it); returns their names. Done by lrschedule's callbacks
     when training starts."""
     done = []
-    for inner, steps_of in _length_wanted(schedule):
+    for inner, steps_of in lengths_wanted(schedule):
         inner._take_length(steps_of(steps))
         done.append(type(inner).__name__)
     return done
@@ -1207,7 +1448,7 @@ def with_length(schedule, steps):
 
 
 @_register
-class Extended(Schedule):
+class Extended(Wrapping, Schedule):
     """A schedule that ends, lengthened (or shortened) from `at_step` on, without a jump.
 
         lr(step) = schedule(step)                            for step < at_step
@@ -1279,6 +1520,15 @@ class Extended(Schedule):
             stretched = low + fraction * (high - low)
         before = ops.cast(evaluate(self.schedule, ops.minimum(step, a)), _FLOAT)
         return _switch(before, stretched, ops.cast(step >= a, _FLOAT))
+
+    def horizon(self):
+        return self.total_steps, self._kind
+
+    def lengths_wanted(self):
+        return []  # its schedule ends: its length is known
+
+    def display_span(self):
+        return self.total_steps
 
 
 def extend(schedule, at_step, total_steps):
@@ -1408,3 +1658,10 @@ class Tabulated(Schedule):
             # indexes with a list, which torch deprecates; torch runs eagerly anyway.)
             return ops.reshape(ops.slice(table, ops.reshape(index, (1,)), (1,)), ())
         return ops.take(table, index)
+
+    def horizon(self):
+        return len(self.values), "ends"
+
+    def display_span(self):
+        return len(self.values)
+

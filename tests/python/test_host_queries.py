@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import lrschedule as lrs
-from lrschedule.callbacks._rate_control import host_rates
+from lrschedule._queries import host_rates
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
                                 reason="TensorFlow's retracing warning")

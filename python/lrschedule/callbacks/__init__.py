@@ -3,25 +3,31 @@
 They work whatever drives the optimizer's rate, a number or any schedule: instead of
 assigning the rate (which Keras refuses for a schedule), they put a `ControlledRate`
 in the optimizer, a schedule whose state (the held rate, the plateau's multiplier
-and counters) is saved with the model. `_rate_control` explains the design.
+and counters) is saved with the model. `lrschedule._rate` explains the design.
 
-One module per callback, as Keras has, over the rate control they share:
+One module per callback, as Keras has, over a slim base:
 
-    _rate_control.py          ControlledRate and its saved state; installing it in
-                              the optimizer; RateCallback, the attach logic of the
-                              callbacks that drive the rate; the only module that
-                              touches Keras's private optimizer attributes
+    _base.py                  LRCallback (the horizon check once per fit, in every
+                              callback) and RateCallback (attaching the model's rates,
+                              for the callbacks that drive them)
     schedule_lr.py            ScheduleLR
     reduce_lr_on_plateau.py   ReduceLROnPlateau
     lr_logger.py              LRLogger
     horizon_check.py          HorizonCheck (the check itself: lrschedule.horizon, which
                               every callback here runs once per fit)
 
-The classes' module path stays `lrschedule.callbacks` (`_rate_control.register`), as
-in saved configs and R class names.
+Below them (each floor imports only from the floors under it): `lrschedule._horizon`
+(the check), `_queries` (current(), rate_used(), what is logged), `_control` (installing
+the rate control in an optimizer, driving it), `_rate` (ControlledRate and its state),
+`_evaluation` (evaluating a schedule at steps), `schedules`, and `_keras`, the only
+home of Keras's internals.
+
+The classes' module path stays `lrschedule.callbacks` (`_rate.register`), as in saved
+configs and R class names.
 """
 
-from lrschedule.callbacks._rate_control import ControlledRate, current, rate_used
+from lrschedule._queries import current, rate_used  # noqa: F401 - rate_used: R
+from lrschedule._rate import ControlledRate
 from lrschedule.callbacks.horizon_check import HorizonCheck
 from lrschedule.callbacks.lr_logger import LRLogger
 from lrschedule.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau

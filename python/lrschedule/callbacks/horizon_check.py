@@ -1,13 +1,11 @@
 """`HorizonCheck`: warns when a schedule's horizon does not match the run fit() makes."""
 
-import keras
-
-from lrschedule.callbacks._rate_control import register
-from lrschedule._horizon import check_once
+from lrschedule._rate import register
+from lrschedule.callbacks._base import LRCallback
 
 
 @register
-class HorizonCheck(keras.callbacks.Callback):
+class HorizonCheck(LRCallback):
     """Warns (`lrschedule.HorizonWarning`) when the optimizer's schedule is sized for a
     run other than the one this `fit()` makes.
 
@@ -33,9 +31,6 @@ class HorizonCheck(keras.callbacks.Callback):
     Example:
         model.fit(x, y, epochs=10, callbacks=[lrschedule.HorizonCheck()])
     """
-
-    def on_epoch_begin(self, epoch, logs=None):
-        check_once(self, epoch)
 
     def get_config(self):
         return {}

@@ -6,20 +6,11 @@ import keras
 import numpy as np
 
 from lrschedule import _validation as check
-from lrschedule._horizon import check_once
-from lrschedule.callbacks._rate_control import (
-    ControlledRate,
-    counts_micro_batches,
-    groups_of,
-    host_rates,
-    last_rate,
-    log_rates,
-    rate_object,
-    register,
-    schedule_of,
-    step_count,
-    warn_micro_batches,
-)
+from lrschedule._control import counts_micro_batches, warn_micro_batches
+from lrschedule._keras import groups_of, rate_object, step_count
+from lrschedule._queries import host_rates, last_rate, log_rates, schedule_of
+from lrschedule._rate import ControlledRate, register
+from lrschedule.callbacks._base import LRCallback
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 # Schedules warned about, so that a logger in every fit() warns once.
@@ -32,7 +23,7 @@ def _momentum_schedule(optimizer):
 
 
 @register
-class LRLogger(keras.callbacks.Callback):
+class LRLogger(LRCallback):
     """Puts the learning rate actually used into the logs, so `History` has it.
 
     Whatever drives the rate — a constant, a schedule, `ScheduleLR`,
@@ -95,9 +86,6 @@ class LRLogger(keras.callbacks.Callback):
             if counts_micro_batches(rate, group.optimizer) and rate not in _WARNED:
                 _WARNED.add(rate)
                 warn_micro_batches(rate, group.optimizer, wrapped=False)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        check_once(self, epoch)
 
     def on_train_batch_begin(self, batch, logs=None):
         # The first batch of an epoch notes where its steps start and the state of the

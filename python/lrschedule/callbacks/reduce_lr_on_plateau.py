@@ -7,13 +7,10 @@ import numpy as np
 from keras import ops
 
 from lrschedule import _validation as check
-from lrschedule._horizon import check_once
-from lrschedule.callbacks._rate_control import (
-    RateCallback,
-    log_rates,
-    print_message,
-    register,
-)
+from lrschedule._keras import metric_direction, print_message
+from lrschedule._queries import log_rates
+from lrschedule._rate import register
+from lrschedule.callbacks._base import RateCallback
 
 
 def _minimize_by_name(monitor, model):
@@ -26,7 +23,7 @@ def _minimize_by_name(monitor, model):
         metrics.extend(getattr(metric, "metrics", None) or [metric])
     for metric in metrics:
         if getattr(metric, "name", None) == name:
-            direction = getattr(metric, "_direction", None)
+            direction = metric_direction(metric)
             if direction == "up":
                 return False
             if direction == "down":
@@ -177,9 +174,6 @@ class ReduceLROnPlateau(RateCallback):
         if self.decay_steps == 0:
             return rate.reduce(self.model, self.factor, self.min_lr)
         return rate.decay(self.model, self.factor, self.min_lr, self.decay_steps)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        check_once(self, epoch)
 
     def _is_improvement(self, current, best):
         # Keras's rule, best starting at +inf (min) or -inf (max): a NaN never improves,

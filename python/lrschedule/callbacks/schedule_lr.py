@@ -8,14 +8,10 @@ import numpy as np
 from keras import ops
 
 from lrschedule import _validation as check
-from lrschedule._horizon import check_once
-from lrschedule.callbacks._rate_control import (
-    RateCallback,
-    log_rates,
-    print_message,
-    register,
-    schedule_from_config,
-)
+from lrschedule._keras import print_message
+from lrschedule._queries import log_rates
+from lrschedule._rate import register, schedule_from_config
+from lrschedule.callbacks._base import RateCallback
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
@@ -172,7 +168,7 @@ class ScheduleLR(RateCallback):
         for rate in self._targets:
             rate.hold_schedule(self.model)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def _epoch_begin(self, epoch, logs):
         set_to = []
         if self._arity == 2:
             # Each group's own rate in, each group's rate out.
@@ -184,7 +180,6 @@ class ScheduleLR(RateCallback):
             set_to = [(rate, value) for rate in self._targets]
         for rate, value in set_to:
             rate.set_base(self.model, value)
-        check_once(self, epoch)
         if self.verbose > 0:
             if self._rates.grouped:
                 shown = ", ".join(f"{rate.name} {value}" for rate, value in set_to)
