@@ -1250,6 +1250,10 @@ class InUpdates(Wrapping, Schedule):
     def _inner_step(self, step):
         return step // self.gradient_accumulation_steps
 
+    def is_stepwise(self):
+        # each rate held for the k micro-batches of an update
+        return True if self.gradient_accumulation_steps > 1 else super().is_stepwise()
+
 
 @_register
 class InMicroBatches(Wrapping, Schedule):
