@@ -16,7 +16,8 @@ A `.keras` file stores its config.json uncompressed, so that is what a step adds
 
 Reading uses only zlib and NumPy, so `safe_mode` loading stays code-free; it checks
 every field, never inflates more than the declared length, and refuses a declared
-length over `MAX_LENGTH` before allocating anything. The base85 coding is done with
+length over `MAX_LENGTH` before allocating anything, and inflates into the one table
+it returns (no other copy of it). The base85 coding is done with
 NumPy (Python's own takes seconds for a million steps); `base64.b85decode()` reads
 what it writes, and it reads what `base64.b85encode()` writes.
 """
@@ -28,8 +29,10 @@ import numpy as np
 from lrschedule import _validation as check
 
 CODEC = "byteplanes-zlib-base85"
-# 2**28 steps: a 1 GiB table. Far beyond any run (a million steps is 4 MB), far below
-# what a damaged or hostile file could make a reader allocate.
+# 2**28 steps: a 1 GiB table, far beyond any run (a million steps is 4 MB). What reading
+# one costs is bounded by it: the float32 table itself (4 bytes a step, 1 GiB at most)
+# and 16 MiB of inflated data at a time, beside the config text that holds it (a few
+# bytes a step for real rates; 1.3 MB for 2**28 zeros).
 MAX_LENGTH = 2**28
 _KEYS = ("dtype", "length", "codec", "data")
 
@@ -80,21 +83,47 @@ def decode(name, value):
     raw = _b85decode(data)
     if raw is None:
         check.fail_value(name, _summary(value), what + " (its data is not base85 text)")
-    expected = 4 * length
-    inflater = zlib.decompressobj()
-    try:
-        # Never more than the declared size (+1 byte to see whether there is more).
-        out = inflater.decompress(raw, expected + 1)
-    except zlib.error as error:
-        check.fail_value(name, _summary(value), what + f" (its data is not zlib data: {error})")
-    if (len(out) != expected or not inflater.eof or inflater.unconsumed_tail
-            or inflater.unused_data):
+    table = _inflate(raw, length)
+    if table is None:
         check.fail_value(
             name, _summary(value),
-            what + f" (its data does not hold exactly {length} float32 values)",
+            what + f" (its data is not zlib data holding exactly {length} float32 values)",
         )
-    planes = np.frombuffer(out, dtype=np.uint8).reshape(4, length)
-    return np.ascontiguousarray(planes.T).view("<f4").reshape(length).astype(np.float32)
+    return table
+
+
+# Inflated bytes handled at a time: the decoder's working memory beside the table itself.
+_CHUNK = 1 << 24
+
+
+def _inflate(raw, length):
+    """The table of `length` float32 values inflated from `raw` into one array (its
+    byte planes put in place chunk by chunk, never more than the declared size), or
+    None when the data is not exactly that."""
+    table = np.empty(length, dtype="<f4")
+    planes = table.view(np.uint8).reshape(length, 4)  # column p: byte plane p
+    expected = 4 * length
+    inflater = zlib.decompressobj()
+    position, pending = 0, raw
+    try:
+        while position < expected:
+            chunk = inflater.decompress(pending, min(_CHUNK, expected - position))
+            pending = inflater.unconsumed_tail
+            if not chunk:
+                return None  # the stream ended (or stalled) short of the declared size
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            while data.size:
+                plane, offset = divmod(position, length)
+                take = min(data.size, length - offset)
+                planes[offset:offset + take, plane] = data[:take]
+                data = data[take:]
+                position += take
+        more = inflater.decompress(pending, 1)  # one byte past the declared size?
+    except zlib.error:
+        return None
+    if more or not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
+        return None
+    return table.astype(np.float32, copy=False)
 
 
 def _summary(value):

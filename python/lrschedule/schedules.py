@@ -187,6 +187,16 @@ def _keras_cosine_with_warmup(schedule, step):
     return ops.where(step < warmup_steps, warm, decay)
 
 
+def _first_rate(schedule):
+    """The rate of `schedule` at step 0, as a Python float (of its float32 value): from
+    what the schedule knows (`_rate_at_zero()`, e.g. a Warmup's start), else evaluated."""
+    own = getattr(schedule, "_rate_at_zero", None)
+    value = own() if own is not None else None
+    if value is None:
+        value = float(ops.convert_to_numpy(_f(evaluate(schedule, _step_tensor(0)))))
+    return value
+
+
 def _momentum_value(name, value):
     """A momentum (SGD's momentum, Adam's beta_1): a number in [0, 1]."""
     return check.number(name, value, minimum=0.0, maximum=1.0)
@@ -214,10 +224,67 @@ def _deserialize(config):
 def _schedule_or_constant(name, value):
     """A schedule, or a plain non-negative number taken as a `Constant`."""
     if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
-        return value
+        return _inner(name, value)
     if check._is_real(check._unwrap_scalar(value)):
         return Constant(check.non_negative(name, value))
     return check.schedule(name, value)
+
+
+# Schedules nest (a Warmup over a Sequence of Scaled pieces...), at most this deep: a
+# run needs a handful of levels, and a saved file nesting hundreds would cost time and
+# Python's recursion to load and to evaluate at every step.
+MAX_DEPTH = 32
+
+
+def nesting(schedule):
+    """How deep `schedule` nests: 1 for a schedule that wraps none, 1 + the deepest of
+    those it wraps otherwise (computed once per schedule: each level was checked, and
+    remembered its own, when it was built)."""
+    known = getattr(schedule, "__dict__", {}).get("_nesting")
+    if known is not None:
+        return known
+    if isinstance(schedule, Sequence):
+        inner = schedule.schedules
+    elif isinstance(schedule, Wrapping):
+        inner = [schedule._wrapped()]
+    else:
+        inner = []
+    depth = 1 + max((nesting(s) for s in inner if s is not None), default=0)
+    if hasattr(schedule, "__dict__"):
+        schedule.__dict__["_nesting"] = depth
+    return depth
+
+
+def _inner(name, value):
+    """A schedule to wrap: any Keras schedule, nested less than `MAX_DEPTH` deep."""
+    check.schedule(name, value)
+    depth = nesting(value)
+    if depth >= MAX_DEPTH:
+        check.fail_value(name, type(value).__name__ + "(...)",
+                         f"a schedule that, wrapped, nests at most MAX_DEPTH = {MAX_DEPTH} "
+                         f"levels deep (this one nests {depth} already)")
+    return value
+
+
+def _config_nesting(config, limit):
+    """How deep the serialized schedules in `config` nest (counted without recursion, and
+    no further than `limit` + 1)."""
+    deepest, stack, seen = 0, [(config, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > 100_000:  # a config that big is refused by its depth or its content
+            break
+        if isinstance(node, dict):
+            if "class_name" in node and "config" in node:
+                depth += 1
+                deepest = max(deepest, depth)
+                if deepest > limit:
+                    return deepest
+            stack.extend((v, depth) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth) for v in node if isinstance(v, (dict, list)))
+    return deepest
 
 
 class Schedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -257,6 +324,12 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
 
     @classmethod
     def from_config(cls, config):
+        if cls._nested_keys and isinstance(config, dict):
+            depth = _config_nesting(config, MAX_DEPTH)
+            if depth > MAX_DEPTH:
+                check.fail_value(
+                    cls._nested_keys[0], f"a {cls.__name__} config nesting {depth}+ levels",
+                    f"a schedule nested at most MAX_DEPTH = {MAX_DEPTH} levels deep")
         config = dict(config)
         for key in cls._nested_keys:
             if key in config:
@@ -977,7 +1050,7 @@ class Warmup(Wrapping, Schedule):
     _nested_keys = ("schedule",)
 
     def __init__(self, schedule, warmup_steps, start_learning_rate=0.0):
-        self.schedule = check.schedule("schedule", schedule)
+        self.schedule = _inner("schedule", schedule)
         self.warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
         self.start_learning_rate = check.non_negative("start_learning_rate", start_learning_rate)
         # The rate the ramp ends on, schedule(0) (schedules are pure): a number taken
@@ -989,7 +1062,7 @@ class Warmup(Wrapping, Schedule):
 
     def _take_target(self, given):
         try:
-            self._target = float(ops.convert_to_numpy(_f(evaluate(self.schedule, _step_tensor(0)))))
+            self._target = _first_rate(self.schedule)
         except Exception as error:  # noqa: BLE001 - reported with the argument's name
             check.fail_value(
                 "schedule", given, f"a schedule that can be evaluated at step 0 (it raised "
@@ -1012,6 +1085,14 @@ class Warmup(Wrapping, Schedule):
         # (w = 107), and floor(done) never reached 1: on JAX the schedule stayed in
         # its warmup.
         return _switch(ramp, after, ops.clip(_f(step - w) + 1.0, 0.0, 1.0))
+
+    def _rate_at_zero(self):
+        # The ramp's start (exactly: the select at step 0 takes it), or with no warmup
+        # the inner schedule's first rate, which is the target: no evaluation of the
+        # inner schedules, so building a nest of wrappers is linear in its depth.
+        if self.warmup_steps > 0:
+            return float(np.float32(self.start_learning_rate))
+        return self._target
 
     _maps_steps = True
 
@@ -1115,7 +1196,7 @@ class PerEpoch(Wrapping, Schedule):
     _nested_keys = ("schedule",)
 
     def __init__(self, schedule, steps_per_epoch):
-        self.schedule = check.schedule("schedule", schedule)
+        self.schedule = _inner("schedule", schedule)
         self.steps_per_epoch = check.count("steps_per_epoch", steps_per_epoch)
 
     def _compute(self, step):
@@ -1125,6 +1206,9 @@ class PerEpoch(Wrapping, Schedule):
 
     def _outer_step(self, inner_step):
         return self.steps_per_epoch * inner_step
+
+    def _rate_at_zero(self):
+        return _first_rate(self.schedule)  # step 0 is the inner schedule's step 0
 
     def _inner_step(self, step):
         return step // self.steps_per_epoch
@@ -1154,7 +1238,7 @@ class Scaled(Wrapping, Schedule):
     _nested_keys = ("schedule",)
 
     def __init__(self, schedule, factor):
-        self.schedule = check.schedule("schedule", schedule)
+        self.schedule = _inner("schedule", schedule)
         self.factor = check.positive("factor", factor)
 
     def _compute(self, step):
@@ -1235,7 +1319,7 @@ class InUpdates(Wrapping, Schedule):
     _nested_keys = ("schedule",)
 
     def __init__(self, schedule, gradient_accumulation_steps):
-        self.schedule = check.schedule("schedule", schedule)
+        self.schedule = _inner("schedule", schedule)
         self.gradient_accumulation_steps = check.count(
             "gradient_accumulation_steps", gradient_accumulation_steps)
 
@@ -1246,6 +1330,9 @@ class InUpdates(Wrapping, Schedule):
 
     def _outer_step(self, inner_step):
         return self.gradient_accumulation_steps * inner_step
+
+    def _rate_at_zero(self):
+        return _first_rate(self.schedule)  # step 0 is the inner schedule's step 0
 
     def _inner_step(self, step):
         return step // self.gradient_accumulation_steps
@@ -1276,10 +1363,13 @@ class InMicroBatches(Wrapping, Schedule):
     _nested_keys = ("schedule",)
 
     def __init__(self, schedule):
-        self.schedule = check.schedule("schedule", schedule)
+        self.schedule = _inner("schedule", schedule)
 
     def _compute(self, step):
         return evaluate(self.schedule, step)
+
+    def _rate_at_zero(self):
+        return _first_rate(self.schedule)
 
 
 def _same(steps):
@@ -1484,7 +1574,7 @@ class Extended(Wrapping, Schedule):
     _nested_keys = ("schedule",)
 
     def __init__(self, schedule, at_step, total_steps):
-        self.schedule = check.schedule("schedule", schedule)
+        self.schedule = _inner("schedule", schedule)
         found = horizon(self.schedule)
         if found is None:
             check.fail_value(
@@ -1554,10 +1644,14 @@ def _check_table(name, given, table, allow_empty=False):
     what = "a non-empty list of finite numbers >= 0"
     if table.size == 0 and not allow_empty:
         check.fail_value(name, given, what)
-    bad = np.flatnonzero(~np.isfinite(table) | (table < 0))
-    if bad.size:
-        i = int(bad[0])
-        check.fail_value(name, _tables._summary(given), what + f" (element {i} is {check.shown(table[i])})")
+    chunk = 1 << 22  # bounded temporaries for a table of up to 2**28 steps
+    for start in range(0, table.size, chunk):
+        part = table[start:start + chunk]
+        bad = np.flatnonzero(~np.isfinite(part) | (part < 0))
+        if bad.size:
+            i = start + int(bad[0])
+            check.fail_value(name, _tables._summary(given),
+                             what + f" (element {i} is {check.shown(table[i])})")
 
 
 @_register
@@ -1580,11 +1674,14 @@ class Tabulated(Schedule):
     _config_keys = ("values",)
 
     def __init__(self, values):
-        if _tables.is_encoded(values):  # a saved config
+        if _tables.is_encoded(values):  # a saved config: float32, kept as the one copy
             table = _tables.decode("values", values)
             _check_table("values", values, table)
-            self._values = table.astype(np.float64)
-        elif isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iuf":
+            self._values = None
+            self._table = table
+            self._table.setflags(write=False)
+            return
+        if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iuf":
             table = values.astype(np.float64)
             _check_table("values", values, table, allow_empty=False)
             self._values = table
@@ -1597,7 +1694,7 @@ class Tabulated(Schedule):
     @property
     def values(self):
         """The rates, one per step (a list of floats)."""
-        return self._values.tolist()
+        return (self._table if self._values is None else self._values).tolist()
 
     def get_config(self):
         # Binary, about 4 bytes per step at most (lrschedule._tables): a table of a
@@ -1649,8 +1746,9 @@ class Tabulated(Schedule):
         return cls(table)
 
     def __repr__(self):
-        n = len(self._values)
-        head = ", ".join(f"{v:g}" for v in self._values[:3])
+        n = len(self._table)
+        head = ", ".join(f"{v:g}" for v in self.values[:3]) if n <= 3 else ", ".join(
+            f"{v:g}" for v in (self._table if self._values is None else self._values)[:3])
         return f"Tabulated(values=[{head}{', ...' if n > 3 else ''}] ({n} steps))"
 
     def _compute(self, step):
@@ -1664,8 +1762,8 @@ class Tabulated(Schedule):
         return ops.take(table, index)
 
     def horizon(self):
-        return len(self.values), "ends"
+        return len(self._table), "ends"
 
     def display_span(self):
-        return len(self.values)
+        return len(self._table)
 
