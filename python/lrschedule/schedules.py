@@ -414,6 +414,54 @@ class Wrapping:
         return bool(stepwise(self._wrapped()))
 
 
+class _CountsEvery(Wrapping):
+    """A schedule counted in units of k steps, k in the attribute `_every` names
+    (PerEpoch: an epoch's steps; InUpdates: an update's micro-batches):
+
+        lr(step) = schedule(floor(step / k))
+
+    Each rate holds for k steps (stepwise when k > 1), and the inner schedule's step m
+    is step k * m of this one."""
+
+    _every = None
+    _maps_steps = True
+
+    def _k(self):
+        return getattr(self, self._every)
+
+    def _compute(self, step):
+        return evaluate(self.schedule, ops.floor_divide(step, self._k()))
+
+    def _outer_step(self, inner_step):
+        return self._k() * inner_step
+
+    def _inner_step(self, step):
+        return step // self._k()
+
+    def _rate_at_zero(self):
+        return _first_rate(self.schedule)  # step 0 is the inner schedule's step 0
+
+    def is_stepwise(self):
+        return True if self._k() > 1 else super().is_stepwise()
+
+
+class _SizedByTotalSteps:
+    """A schedule that moves at every step and ends at `total_steps`, which may be None
+    until fit() gives it the run's length (Linear, OneCycle)."""
+
+    def horizon(self):
+        return None if self.total_steps is None else (int(self.total_steps), "ends")
+
+    def lengths_wanted(self):
+        return [(self, _same)] if self.total_steps is None else []
+
+    def display_span(self):
+        return _whole(self.total_steps)
+
+    def is_stepwise(self):
+        return False
+
+
 @_register
 class Constant(Schedule):
     """A constant learning rate, as a schedule.
@@ -443,7 +491,7 @@ class Constant(Schedule):
 
 
 @_register
-class Linear(Schedule):
+class Linear(_SizedByTotalSteps, Schedule):
     """Linear interpolation between two absolute rates, then hold.
 
     lr(step) = initial + (end - initial) * min(step, total_steps) / total_steps
@@ -483,18 +531,6 @@ class Linear(Schedule):
         return _interpolate(
             self.initial_learning_rate, self.end_learning_rate, done, remaining, "linear"
         )
-
-    def horizon(self):
-        return None if self.total_steps is None else (int(self.total_steps), "ends")
-
-    def lengths_wanted(self):
-        return [(self, _same)] if self.total_steps is None else []
-
-    def display_span(self):
-        return _whole(self.total_steps)
-
-    def is_stepwise(self):
-        return False
 
 
 @_register
@@ -573,7 +609,7 @@ class MultiStepDecay(Schedule):
 
 
 @_register
-class OneCycle(Schedule):
+class OneCycle(_SizedByTotalSteps, Schedule):
     """The 1cycle policy (PyTorch's `OneCycleLR`), step for step.
 
     With initial = max_lr / div_factor and min = initial / final_div_factor, the rate
@@ -745,18 +781,6 @@ class OneCycle(Schedule):
             # it. The product over `initial` is each in its turn, to a rounding.
             rate = rate * values[2] / self._phases[0][2]
         return rate
-
-    def horizon(self):
-        return None if self.total_steps is None else (int(self.total_steps), "ends")
-
-    def lengths_wanted(self):
-        return [(self, _same)] if self.total_steps is None else []
-
-    def display_span(self):
-        return _whole(self.total_steps)
-
-    def is_stepwise(self):
-        return False
 
 
 @_register
@@ -1179,7 +1203,7 @@ class Sequence(Wrapping, Schedule):
 
 
 @_register
-class PerEpoch(Wrapping, Schedule):
+class PerEpoch(_CountsEvery, Schedule):
     """Evaluates a schedule at the epoch index instead of the step.
 
         lr(step) = schedule(floor(step / steps_per_epoch))
@@ -1199,22 +1223,7 @@ class PerEpoch(Wrapping, Schedule):
         self.schedule = _inner("schedule", schedule)
         self.steps_per_epoch = check.count("steps_per_epoch", steps_per_epoch)
 
-    def _compute(self, step):
-        return evaluate(self.schedule, ops.floor_divide(step, self.steps_per_epoch))
-
-    _maps_steps = True
-
-    def _outer_step(self, inner_step):
-        return self.steps_per_epoch * inner_step
-
-    def _rate_at_zero(self):
-        return _first_rate(self.schedule)  # step 0 is the inner schedule's step 0
-
-    def _inner_step(self, step):
-        return step // self.steps_per_epoch
-
-    def is_stepwise(self):
-        return True
+    _every = "steps_per_epoch"
 
 
 @_register
@@ -1288,7 +1297,7 @@ class CycledMomentum(Wrapping, Schedule):
 
 
 @_register
-class InUpdates(Wrapping, Schedule):
+class InUpdates(_CountsEvery, Schedule):
     """A schedule counted in optimizer updates, under gradient accumulation.
 
         lr(counter) = schedule(floor(counter / gradient_accumulation_steps))
@@ -1323,23 +1332,7 @@ class InUpdates(Wrapping, Schedule):
         self.gradient_accumulation_steps = check.count(
             "gradient_accumulation_steps", gradient_accumulation_steps)
 
-    def _compute(self, step):
-        return evaluate(self.schedule, ops.floor_divide(step, self.gradient_accumulation_steps))
-
-    _maps_steps = True
-
-    def _outer_step(self, inner_step):
-        return self.gradient_accumulation_steps * inner_step
-
-    def _rate_at_zero(self):
-        return _first_rate(self.schedule)  # step 0 is the inner schedule's step 0
-
-    def _inner_step(self, step):
-        return step // self.gradient_accumulation_steps
-
-    def is_stepwise(self):
-        # each rate held for the k micro-batches of an update
-        return True if self.gradient_accumulation_steps > 1 else super().is_stepwise()
+    _every = "gradient_accumulation_steps"
 
 
 @_register
