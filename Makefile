@@ -130,7 +130,7 @@ test-install: $(STAMPS)/system
 # with its examples run, the vignette as the article, NEWS, and the Python API from the
 # core's docstrings (pdoc). Offline: see tools/site/build.R and fetch_assets.py.
 SITE_SOURCES := _pkgdown.yml README.md NEWS.md $(wildcard vignettes/*.Rmd pkgdown/templates/* pkgdown/assets/* pkgdown/favicon/* man/figures/*) tools/site/build.R tools/site/pdoc/module.html.jinja2
-PDOC_MODULES := lrschedule lrschedule.schedules lrschedule.callbacks lrschedule.inspection \
+PDOC_MODULES := lrschedule lrschedule.schedules lrschedule.callbacks lrschedule.inspection lrschedule.recipes lrschedule.warnings \
 	lrschedule.lr_finder lrschedule.optimizers
 site: $(STAMPS)/site
 

@@ -53,6 +53,7 @@ from lrschedule.warnings import AccumulationWarning, HorizonWarning
 from lrschedule.lr_finder import LRFinderResult, find_lr
 from lrschedule import optimizers
 from lrschedule.optimizers import count_updates, per_layer
+from lrschedule.recipes import from_transformers
 
 try:
     __version__ = _version("lrschedule")
@@ -78,4 +79,5 @@ __all__ = [name for name in schedules.__all__ if isinstance(getattr(schedules, n
     "HorizonCheck",
     "HorizonWarning",
     "AccumulationWarning",
+    "from_transformers",
 ]

@@ -81,7 +81,7 @@ from keras import ops
 from lrschedule import _evaluation
 from lrschedule import _validation as check
 from lrschedule._keras import host_value
-from lrschedule.schedules import Wrapping, _interpolate, evaluate
+from lrschedule.schedules import _Wrapping, _interpolate, evaluate
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
@@ -260,7 +260,7 @@ class _RateState(keras.layers.Layer):
 
 
 @register
-class ControlledRate(Wrapping, _LearningRateSchedule):
+class ControlledRate(_Wrapping, _LearningRateSchedule):
     """The learning rate driven by lrschedule's callbacks: a base rate times a multiplier.
 
     `rate(step) = reduced(multiplier)`, with

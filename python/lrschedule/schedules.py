@@ -245,7 +245,7 @@ def nesting(schedule):
         return known
     if isinstance(schedule, Sequence):
         inner = schedule.schedules
-    elif isinstance(schedule, Wrapping):
+    elif isinstance(schedule, _Wrapping):
         inner = [schedule._wrapped()]
     else:
         inner = []
@@ -376,7 +376,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         return None
 
 
-class Wrapping:
+class _Wrapping:
     """What a schedule that wraps another (its `schedule`) says about itself, from what
     that one says. A wrapper that counts in other steps than its inner schedule maps
     them (`_maps_steps`): the inner schedule's step `m` is this one's `_outer_step(m)`,
@@ -414,7 +414,7 @@ class Wrapping:
         return bool(stepwise(self._wrapped()))
 
 
-class _CountsEvery(Wrapping):
+class _CountsEvery(_Wrapping):
     """A schedule counted in units of k steps, k in the attribute `_every` names
     (PerEpoch: an epoch's steps; InUpdates: an update's micro-batches):
 
@@ -1053,7 +1053,7 @@ class InverseSqrt(Schedule):
 
 
 @_register
-class Warmup(Wrapping, Schedule):
+class Warmup(_Wrapping, Schedule):
     """A linear warmup in front of any schedule.
 
     For step < warmup_steps the rate rises linearly from `start_learning_rate` to
@@ -1131,7 +1131,7 @@ class Warmup(Wrapping, Schedule):
 
 
 @_register
-class Sequence(Wrapping, Schedule):
+class Sequence(_Wrapping, Schedule):
     """Schedules one after another (optax's `join_schedules`).
 
     `schedules[i]` runs from `boundaries[i-1]` (0 for the first) and receives
@@ -1196,7 +1196,7 @@ class Sequence(Wrapping, Schedule):
         start = max(self.boundaries, default=0)
         if isinstance(self._wrapped(), Constant):
             return (start, "steps") if start > 0 else None
-        return Wrapping.horizon(self)
+        return _Wrapping.horizon(self)
 
     def is_stepwise(self):
         return all(stepwise(part) for part in self.schedules)
@@ -1227,7 +1227,7 @@ class PerEpoch(_CountsEvery, Schedule):
 
 
 @_register
-class Scaled(Wrapping, Schedule):
+class Scaled(_Wrapping, Schedule):
     """A schedule times a constant factor.
 
         lr(step) = factor * schedule(step)
@@ -1255,7 +1255,7 @@ class Scaled(Wrapping, Schedule):
 
 
 @_register
-class CycledMomentum(Wrapping, Schedule):
+class CycledMomentum(_Wrapping, Schedule):
     """The momentum cycled inversely to a cyclical rate, as PyTorch does.
 
     PyTorch's `OneCycleLR` and `CyclicLR` (with `cycle_momentum=True`, their default)
@@ -1336,7 +1336,7 @@ class InUpdates(_CountsEvery, Schedule):
 
 
 @_register
-class InMicroBatches(Wrapping, Schedule):
+class InMicroBatches(_Wrapping, Schedule):
     """A schedule counted in micro-batches under gradient accumulation, as Keras counts.
 
         lr(counter) = schedule(counter)
@@ -1389,7 +1389,7 @@ class _Silent:
     is_stepwise = Schedule.is_stepwise
 
 
-class _UserWrapper(Wrapping, _Silent):
+class _UserWrapper(_Wrapping, _Silent):
     """A user's schedule holding another as `schedule`: it is taken to count in the same
     steps for its length, span and shape, but it is given no horizon (what it does to
     the steps is unknown, and a wrong horizon would warn on runs that are right)."""
@@ -1449,7 +1449,7 @@ def describe(schedule):
     ControlledRate) describe themselves; Keras's six are described from their
     arguments; anything else says nothing, or, holding a schedule as `schedule`,
     passes on what that one says (`_UserWrapper`)."""
-    if isinstance(schedule, (Schedule, Wrapping)):
+    if isinstance(schedule, (Schedule, _Wrapping)):
         return schedule
     if _keras_own(schedule):
         return _Keras(schedule)
@@ -1535,7 +1535,7 @@ def with_length(schedule, steps):
 
 
 @_register
-class Extended(Wrapping, Schedule):
+class Extended(_Wrapping, Schedule):
     """A schedule that ends, lengthened (or shortened) from `at_step` on, without a jump.
 
         lr(step) = schedule(step)                            for step < at_step

@@ -87,7 +87,7 @@ def test_every_class_of_ours_says_its_shape_in_its_own_class():
                 cls is schedules.Schedule:
             continue
         says = cls.is_stepwise is not schedules.Schedule.is_stepwise or \
-            issubclass(cls, schedules.Wrapping)
+            issubclass(cls, schedules._Wrapping)
         if not says and name not in SHAPE_FROM_RATES:
             silent.append(name)
     assert not silent, f"schedule classes that do not say whether they are stepwise: {silent}"

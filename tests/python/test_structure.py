@@ -35,7 +35,7 @@ FLOORS = [
     ["callbacks._base"],
     ["callbacks.horizon_check", "callbacks.lr_logger", "callbacks.reduce_lr_on_plateau",
      "callbacks.schedule_lr", "lr_finder"],
-    ["callbacks"],
+    ["callbacks", "recipes"],
     [""],  # lrschedule itself (__init__.py)
 ]
 FLOOR = {name: i for i, names in enumerate(FLOORS) for name in names}

@@ -1,0 +1,86 @@
+# Recipes from other libraries, reproduced by the Python core (lrschedule.recipes).
+
+#' A schedule from a transformers recipe (`lr_scheduler_type`, `get_scheduler()`)
+#'
+#' @description
+#' The schedule transformers' `get_scheduler(name, ...)` makes, with the rate
+#' transformers' `Trainer` uses at every optimizer step from 0 to
+#' `num_training_steps` (to float32 rounding), its off-by-ones included. Give it the
+#' scheduler's name and arguments as a model card or a paper states them, or a
+#' `TrainingArguments`-style list (`learning_rate`, `lr_scheduler_type`,
+#' `warmup_ratio`, `warmup_steps`, `lr_scheduler_kwargs`, `max_steps`; the Trainer's
+#' defaults for those missing). Past `num_training_steps` the rate holds its final
+#' value. What lrschedule cannot reproduce (transformers 5's `"greedy"`, PyTorch's
+#' relative plateau threshold) is refused with an error that says which.
+#'
+#' Steps are optimizer updates: under gradient accumulation build the optimizer with
+#' `gradient_accumulation_steps` (lrschedule's `optimizer_*()` count updates).
+#'
+#' @param name A transformers scheduler name: `"linear"`, `"cosine"`,
+#'   `"cosine_with_restarts"`, `"polynomial"`, `"constant"`,
+#'   `"constant_with_warmup"`, `"inverse_sqrt"`, `"reduce_lr_on_plateau"`,
+#'   `"cosine_with_min_lr"`, `"cosine_warmup_with_min_lr"`,
+#'   `"warmup_stable_decay"`; or a named list of `TrainingArguments` fields.
+#' @param num_training_steps Integer > 0: the run's optimizer steps (with a list,
+#'   unless its `max_steps` gives them).
+#' @param num_warmup_steps Integer >= 0 (with a list: from `warmup_steps` or
+#'   `warmup_ratio`, as the Trainer computes it).
+#' @param learning_rate A float > 0: the optimizer's base rate, which transformers'
+#'   schedules multiply (`lr_end` and `min_lr` are absolute rates).
+#' @param ... transformers' `scheduler_specific_kwargs` for `name`, by their names
+#'   (`num_cycles`, `lr_end`, `power`, `min_lr`, `min_lr_rate`, `warmup_lr_rate`,
+#'   `num_decay_steps`, `num_stable_steps`, `warmup_type`, `decay_type`,
+#'   `min_lr_ratio`; for `"reduce_lr_on_plateau"`, PyTorch's `ReduceLROnPlateau`
+#'   arguments).
+#' @returns A schedule (S3 class `lrschedule_schedule`) for an optimizer's
+#'   `learning_rate`; for `"reduce_lr_on_plateau"`, a callback
+#'   ([callback_reduce_lr_on_plateau()] with PyTorch's patience and cooldown).
+#' @family learning rate schedules
+#' @seealso <https://huggingface.co/docs/transformers/main_classes/optimizer_schedules>
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   s <- schedule_from_transformers("cosine", num_training_steps = 100,
+#'                                   num_warmup_steps = 10, learning_rate = 3e-4)
+#'   lr_values(s, c(0, 5, 10, 55, 100))
+#'   # a TrainingArguments recipe
+#'   schedule_from_transformers(list(learning_rate = 2e-5,
+#'                                   lr_scheduler_type = "cosine_with_min_lr",
+#'                                   warmup_ratio = 0.03, max_steps = 500,
+#'                                   lr_scheduler_kwargs = list(min_lr_rate = 0.1)))
+#' }
+#' @export
+schedule_from_transformers <- function(name, num_training_steps = NULL, num_warmup_steps = NULL,
+                                       learning_rate = NULL, ...) {
+  call <- rlang::current_env()
+  extra <- list(...)
+  if (length(extra) && (is.null(names(extra)) || any(!nzchar(names(extra))))) {
+    abort_arg("...", extra, "named arguments of the transformers scheduler", call)
+  }
+  if (is.list(name)) {
+    if (is.null(names(name)) && length(name) || any(!nzchar(names(name)))) {
+      abort_arg("name", name, "a scheduler name or a named list of TrainingArguments fields",
+                call)
+    }
+    name <- lapply(name, whole_as_integer)
+  } else {
+    name <- check_string(name)
+  }
+  args <- c(list(name = name,
+                 num_training_steps = check_whole_or_null(num_training_steps),
+                 num_warmup_steps = check_whole_or_null(num_warmup_steps),
+                 learning_rate = if (is.null(learning_rate)) NULL else check_number(learning_rate)),
+            lapply(extra, whole_as_integer))
+  out <- py_call(lrs()$from_transformers, args, call = call)
+  if (any(grepl("LearningRateSchedule$", class(out)))) out <- as_lr_schedule(out)
+  out
+}
+
+# Whole numbers go to Python as integers (steps, counts); lists recursively.
+whole_as_integer <- function(x) {
+  if (is.list(x)) return(lapply(x, whole_as_integer))
+  if (is.numeric(x) && length(x) == 1 && !is.na(x) && is.finite(x) && x == round(x) &&
+      abs(x) < .Machine$integer.max) {
+    return(as.integer(x))
+  }
+  x
+}

@@ -1,0 +1,321 @@
+"""Recipes from other libraries, reproduced: a schedule from a transformers configuration.
+
+`from_transformers()` turns what a model card or a paper's recipe says
+(`lr_scheduler_type="cosine"`, `warmup_ratio=0.03`, transformers' `TrainingArguments`
+or `get_scheduler()` arguments) into the lrschedule schedule with the same rate at
+every optimizer step transformers' `Trainer` makes (steps 0 to `num_training_steps`),
+to float32 rounding, with transformers' own off-by-ones: its warmups count from 0
+(`step / num_warmup_steps`), except "cosine_warmup_with_min_lr", which counts from 1.
+
+Each name maps onto lrschedule's own schedules where they reproduce it exactly
+(`WarmupStableDecay`, `Warmup`, `InverseSqrt`, Keras's `PolynomialDecay`); the two
+whose formulas have no such counterpart ("cosine_with_restarts", with its hard
+restarts, and "cosine_warmup_with_min_lr") are a `Tabulated` of transformers' own
+formula at every step from 0 to `num_training_steps`, computed in float64. Past
+`num_training_steps`, where the Trainer never steps, every schedule holds its final
+rate (transformers' cosine schedules would rise again there).
+"""
+
+import math
+import numbers
+
+import keras
+import numpy as np
+
+from lrschedule import _validation as check
+from lrschedule.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from lrschedule.schedules import (
+    Constant,
+    InverseSqrt,
+    Tabulated,
+    Warmup,
+    WarmupStableDecay,
+)
+
+__all__ = ["from_transformers", "TRANSFORMERS_SCHEDULERS"]
+
+# transformers' SchedulerType names -> the scheduler_specific_kwargs each accepts,
+# with transformers' defaults (None: required or computed).
+TRANSFORMERS_SCHEDULERS = {
+    "linear": {},
+    "cosine": {"num_cycles": 0.5},
+    "cosine_with_restarts": {"num_cycles": 1},
+    "polynomial": {"lr_end": 1e-7, "power": 1.0},
+    "constant": {},
+    "constant_with_warmup": {},
+    "inverse_sqrt": {},
+    "reduce_lr_on_plateau": {"mode": "min", "factor": 0.1, "patience": 10, "threshold": 1e-4,
+                             "threshold_mode": "rel", "cooldown": 0, "min_lr": 0.0,
+                             "eps": 1e-8},
+    "cosine_with_min_lr": {"num_cycles": 0.5, "min_lr": None, "min_lr_rate": None},
+    "cosine_warmup_with_min_lr": {"num_cycles": 0.5, "min_lr": None, "min_lr_rate": None,
+                                  "warmup_lr_rate": None},
+    "warmup_stable_decay": {"num_decay_steps": None, "num_stable_steps": None,
+                            "warmup_type": "linear", "decay_type": "cosine",
+                            "min_lr_ratio": 0.0, "num_cycles": 0.5},
+}
+# Metric-driven schedulers of transformers without an lrschedule counterpart.
+_REFUSED = {
+    "greedy": "transformers' GreedyLR (a metric-driven scheduler of transformers 5) has no "
+              "lrschedule counterpart",
+}
+# TrainingArguments' defaults for the fields that make the schedule.
+_TRAINING_ARGUMENTS = {"learning_rate": 5e-5, "lr_scheduler_type": "linear",
+                       "warmup_ratio": 0.0, "warmup_steps": 0, "lr_scheduler_kwargs": None,
+                       "max_steps": -1}
+
+
+def _name(value):
+    value = getattr(value, "value", value)  # transformers' SchedulerType enum
+    if not isinstance(value, str):
+        check.fail_type("name", value, "a transformers scheduler name (a string), or a "
+                        "TrainingArguments-style dict")
+    if value in _REFUSED:
+        check.fail_value("name", value, f"a scheduler lrschedule can reproduce ({_REFUSED[value]})")
+    if value not in TRANSFORMERS_SCHEDULERS:
+        check.fail_value("name", value, "one of transformers' SchedulerType names: "
+                         + ", ".join(f'"{n}"' for n in TRANSFORMERS_SCHEDULERS))
+    return value
+
+
+def _training_arguments(args, num_training_steps):
+    """(name, learning_rate, num_training_steps, num_warmup_steps, kwargs) from a
+    TrainingArguments-style dict (or a TrainingArguments object), as its Trainer
+    computes them."""
+    if not isinstance(args, dict):
+        args = {key: getattr(args, key) for key in _TRAINING_ARGUMENTS if hasattr(args, key)}
+    unknown = sorted(set(args) - set(_TRAINING_ARGUMENTS))
+    if unknown:
+        check.fail_value("name", unknown, "a TrainingArguments-style dict with the keys "
+                         + ", ".join(_TRAINING_ARGUMENTS) + " (others do not make the schedule)")
+    values = dict(_TRAINING_ARGUMENTS, **args)
+    max_steps = check.integer("max_steps", values["max_steps"], minimum=-1)
+    if max_steps > 0:
+        if num_training_steps is not None and num_training_steps != max_steps:
+            check.fail_value("num_training_steps", num_training_steps,
+                             f"None or max_steps ({max_steps}): the Trainer runs max_steps")
+        num_training_steps = max_steps
+    if num_training_steps is None:
+        check.fail_value("num_training_steps", None, "the number of optimizer steps of the run "
+                         "(the Trainer's: epochs x updates per epoch), as max_steps is not set")
+    num_training_steps = check.integer("num_training_steps", num_training_steps, minimum=1)
+    warmup_steps = values["warmup_steps"]
+    ratio = check.number("warmup_ratio", values["warmup_ratio"], minimum=0.0, maximum=1.0)
+    warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
+    # TrainingArguments.get_warmup_steps()
+    warmup = warmup_steps if warmup_steps > 0 else math.ceil(num_training_steps * ratio)
+    kwargs = values["lr_scheduler_kwargs"] or {}
+    if not isinstance(kwargs, dict):
+        check.fail_type("lr_scheduler_kwargs", kwargs, "a dict of the scheduler's arguments")
+    return (values["lr_scheduler_type"], values["learning_rate"], num_training_steps, warmup,
+            kwargs)
+
+
+def from_transformers(name, num_training_steps=None, num_warmup_steps=None, learning_rate=None,
+                      **scheduler_specific_kwargs):
+    """The schedule transformers' `get_scheduler(name, ...)` makes, as an lrschedule schedule.
+
+    Steps are optimizer updates, counted from 0, as the Trainer steps its scheduler:
+    the rate at step `t` is the rate of transformers' scheduler after `t` calls to
+    `scheduler.step()`. (Under gradient accumulation, count updates:
+    `lrschedule.count_updates()`.)
+
+    Args:
+        name: a transformers scheduler name ("linear", "cosine", "cosine_with_restarts",
+            "polynomial", "constant", "constant_with_warmup", "inverse_sqrt",
+            "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr",
+            "warmup_stable_decay", or a `SchedulerType`), or a TrainingArguments-style
+            dict (`learning_rate`, `lr_scheduler_type`, `warmup_ratio`, `warmup_steps`,
+            `lr_scheduler_kwargs`, `max_steps`; the Trainer's defaults for those
+            missing), or a `TrainingArguments` object.
+        num_training_steps: int > 0, the run's optimizer steps (with a dict: unless
+            `max_steps` gives them).
+        num_warmup_steps: int >= 0 (with a dict: from `warmup_steps` or `warmup_ratio`).
+        learning_rate: float > 0, the optimizer's base rate, which transformers'
+            schedules multiply (`lr_end` and `min_lr` are absolute rates).
+        **scheduler_specific_kwargs: transformers' `scheduler_specific_kwargs` for
+            `name` (`num_cycles`, `lr_end`, `power`, `min_lr`, `min_lr_rate`,
+            `warmup_lr_rate`, `num_decay_steps`, `num_stable_steps`, `warmup_type`,
+            `decay_type`, `min_lr_ratio`; PyTorch's ReduceLROnPlateau arguments).
+
+    Returns:
+        A schedule (give it to the optimizer as its `learning_rate`); for
+        "reduce_lr_on_plateau", a `ReduceLROnPlateau` callback with PyTorch's
+        semantics (compile the optimizer with `learning_rate`, and evaluate the
+        monitored metric every epoch).
+
+    Example:
+        >>> s = lrschedule.from_transformers("cosine", num_training_steps=1000,
+        ...                                  num_warmup_steps=30, learning_rate=2e-5)
+        >>> lrschedule.from_transformers({"learning_rate": 2e-5, "lr_scheduler_type":
+        ...     "cosine_with_min_lr", "warmup_ratio": 0.03,
+        ...     "lr_scheduler_kwargs": {"min_lr_rate": 0.1}}, num_training_steps=1000)
+    """
+    if not isinstance(name, (str, dict)) and hasattr(name, "lr_scheduler_type"):
+        name = {key: getattr(name, key) for key in _TRAINING_ARGUMENTS}
+    if isinstance(name, dict):
+        if num_warmup_steps is not None or learning_rate is not None or scheduler_specific_kwargs:
+            check.fail_value("num_warmup_steps", num_warmup_steps,
+                             "None with a TrainingArguments-style dict (it says the warmup, "
+                             "the rate and the scheduler's arguments itself)")
+        name, learning_rate, num_training_steps, num_warmup_steps, scheduler_specific_kwargs = (
+            _training_arguments(name, num_training_steps))
+    name = _name(name)
+    kwargs = _kwargs(name, scheduler_specific_kwargs)
+    if learning_rate is None:
+        check.fail_value("learning_rate", None, "the optimizer's base rate (a number > 0), which "
+                         "transformers' schedules multiply")
+    lr = check.positive("learning_rate", learning_rate)
+    if name == "constant":
+        return Constant(lr)
+    if name == "reduce_lr_on_plateau":
+        return _plateau(kwargs)
+    if num_warmup_steps is None:
+        check.fail_value("num_warmup_steps", None, f'an int >= 0 ("{name}" requires it, as in '
+                         "transformers)")
+    w = check.integer("num_warmup_steps", num_warmup_steps, minimum=0)
+    if name == "constant_with_warmup":
+        return Warmup(Constant(lr), w) if w else Constant(lr)
+    if name == "inverse_sqrt":
+        return InverseSqrt(lr, w)
+    if name == "warmup_stable_decay":
+        return _wsd(lr, w, num_training_steps, kwargs)
+    if num_training_steps is None:
+        check.fail_value("num_training_steps", None, f'an int > 0 ("{name}" requires it, as in '
+                         "transformers)")
+    t = check.integer("num_training_steps", num_training_steps, minimum=1)
+    decay = max(t - w, 0)
+    if name == "linear":
+        return WarmupStableDecay(lr, w, 0, decay, warmup_type="linear", decay_type="linear")
+    if name == "cosine":
+        return WarmupStableDecay(lr, w, 0, decay, warmup_type="linear", decay_type="cosine",
+                                 num_cycles=kwargs["num_cycles"])
+    if name == "cosine_with_min_lr":
+        rate = _min_lr_rate(lr, kwargs)
+        # transformers' warmup here ramps from 0, not from the floor: WarmupStableDecay's
+        # warmup would start at min_lr_rate.
+        return _warmup(WarmupStableDecay(lr, 0, 0, decay, decay_type="cosine", min_lr_ratio=rate,
+                                         num_cycles=kwargs["num_cycles"]), w)
+    if name == "polynomial":
+        lr_end = check.non_negative("lr_end", kwargs["lr_end"])
+        if not lr_end < lr:
+            check.fail_value("lr_end", lr_end, f"a rate below learning_rate ({lr}), as transformers "
+                             "requires")
+        if t <= w:
+            check.fail_value("num_training_steps", t, f"more than num_warmup_steps ({w}): "
+                             "transformers' polynomial decay divides by their difference")
+        power = check.positive("power", kwargs["power"])
+        return _warmup(keras.optimizers.schedules.PolynomialDecay(lr, t - w, lr_end, power=power), w)
+    if name == "cosine_with_restarts":
+        cycles = check.integer("num_cycles", kwargs["num_cycles"], minimum=0)
+        return Tabulated(lr * _hard_restarts(np.arange(t + 1, dtype=np.float64), w, t, cycles))
+    # cosine_warmup_with_min_lr
+    rate = _min_lr_rate(lr, kwargs)
+    warmup_lr_rate = kwargs["warmup_lr_rate"]
+    if warmup_lr_rate is not None:
+        warmup_lr_rate = check.number("warmup_lr_rate", warmup_lr_rate)
+    cycles = check.number("num_cycles", kwargs["num_cycles"], minimum=0.0)
+    return Tabulated(lr * _cosine_warmup_with_min_lr(np.arange(t + 1, dtype=np.float64), w, t,
+                                                     cycles, rate, warmup_lr_rate))
+
+
+def _kwargs(name, given):
+    allowed = TRANSFORMERS_SCHEDULERS[name]
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        what = (f'no scheduler_specific_kwargs: transformers\' get_scheduler passes none to "{name}"'
+                if not allowed else
+                f'an argument of transformers\' "{name}" scheduler: ' + ", ".join(allowed))
+        check.fail_value(unknown[0], given[unknown[0]], what)
+    return dict(allowed, **given)
+
+
+def _warmup(schedule, w):
+    # transformers' warmup: step / num_warmup_steps of the base rate, from 0
+    return Warmup(schedule, w) if w else schedule
+
+
+def _min_lr_rate(lr, kwargs):
+    if kwargs["min_lr"] is not None and kwargs["min_lr_rate"] is not None:
+        check.fail_value("min_lr", kwargs["min_lr"], "None when min_lr_rate is given (only one of "
+                         "the two, as in transformers)")
+    if kwargs["min_lr"] is not None:
+        return check.number("min_lr", kwargs["min_lr"], minimum=0.0, maximum=lr) / lr
+    if kwargs["min_lr_rate"] is None:
+        check.fail_value("min_lr_rate", None, "a number in [0, 1], or min_lr given (one of the "
+                         "two, as in transformers)")
+    return check.number("min_lr_rate", kwargs["min_lr_rate"], minimum=0.0, maximum=1.0)
+
+
+def _wsd(lr, w, num_training_steps, kwargs):
+    decay = kwargs["num_decay_steps"]
+    if decay is None:
+        check.fail_value("num_decay_steps", None, 'an int >= 0 ("warmup_stable_decay" requires '
+                         "it, as in transformers)")
+    decay = check.integer("num_decay_steps", decay, minimum=0)
+    stable = kwargs["num_stable_steps"]
+    if stable is None:
+        if num_training_steps is None:
+            check.fail_value("num_training_steps", None, "an int > 0, or num_stable_steps given "
+                             "(transformers computes the stable steps from it)")
+        stable = check.integer("num_training_steps", num_training_steps, minimum=1) - w - decay
+        if stable < 0:
+            check.fail_value("num_training_steps", num_training_steps,
+                             f"at least num_warmup_steps + num_decay_steps ({w + decay})")
+    return WarmupStableDecay(lr, w, check.integer("num_stable_steps", stable, minimum=0), decay,
+                             warmup_type=kwargs["warmup_type"], decay_type=kwargs["decay_type"],
+                             min_lr_ratio=kwargs["min_lr_ratio"], num_cycles=kwargs["num_cycles"])
+
+
+def _warm(steps, w):
+    return steps / max(1.0, float(w))
+
+
+def _hard_restarts(steps, w, t, cycles):
+    """transformers' _get_cosine_with_hard_restarts_schedule_with_warmup_lr_lambda."""
+    progress = (steps - w) / float(max(1, t - w))
+    factor = np.maximum(0.0, 0.5 * (1.0 + np.cos(np.pi * ((float(cycles) * progress) % 1.0))))
+    factor = np.where(progress >= 1.0, 0.0, factor)
+    return np.where(steps < w, _warm(steps, w), factor)
+
+
+def _cosine_warmup_with_min_lr(steps, w, t, cycles, rate, warmup_lr_rate):
+    """transformers' _get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda."""
+    if warmup_lr_rate is None:
+        warm = (steps + 1.0) / max(1.0, float(w))
+    else:
+        warm = warmup_lr_rate + (1.0 - warmup_lr_rate) * steps / max(1, w - 1)
+    progress = (steps - w + 1.0) / max(1.0, float(t - w))
+    factor = 0.5 * (1.0 + np.cos(np.pi * cycles * 2.0 * progress))
+    factor = np.maximum(0.0, factor * (1.0 - rate) + rate)
+    return np.where(steps < w, warm, factor)
+
+
+def _plateau(kwargs):
+    """PyTorch's ReduceLROnPlateau (what transformers builds) as lrschedule's callback.
+
+    PyTorch reduces after `patience + 1` epochs without improvement (`num_bad_epochs >
+    patience`), Keras after `patience` (`wait >= patience`): the patience is shifted by
+    one, and so is a cooldown. Improvement is PyTorch's "abs" rule (better than best by `threshold`), which
+    is Keras's `min_delta`; PyTorch's default "rel" rule has no counterpart.
+    """
+    if kwargs["threshold_mode"] != "abs":
+        check.fail_value("threshold_mode", kwargs["threshold_mode"],
+                         '"abs" (improvement by more than `threshold`, as Keras\'s min_delta): '
+                         "lrschedule's ReduceLROnPlateau has no relative rule, PyTorch's "
+                         "default")
+    mode = check.choice("mode", kwargs["mode"], ("min", "max"))
+    if kwargs["eps"] != 1e-8:
+        check.fail_value("eps", kwargs["eps"], "PyTorch's default 1e-8 (lrschedule's plateau "
+                         "always applies a reduction above min_lr)")
+    min_lr = kwargs["min_lr"]
+    if not isinstance(min_lr, numbers.Real):
+        check.fail_type("min_lr", min_lr, "a number (one floor for every group)")
+    patience = check.integer("patience", kwargs["patience"], minimum=0)
+    # A cooldown of c epochs: PyTorch counts bad epochs again from epoch c + 1 after a
+    # reduction, Keras from epoch C (its counter reaches 0 there): C = c + 1.
+    cooldown = check.integer("cooldown", kwargs["cooldown"], minimum=0)
+    return ReduceLROnPlateau(monitor="val_loss", factor=kwargs["factor"], patience=patience + 1,
+                             mode=mode, min_delta=check.non_negative("threshold",
+                                                                     kwargs["threshold"]),
+                             cooldown=cooldown + 1 if cooldown else 0, min_lr=min_lr)

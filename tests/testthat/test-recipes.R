@@ -1,0 +1,47 @@
+# schedule_from_transformers(): transformers' schedules, written out here from
+# transformers' own lambdas (optimization.py), as the Trainer steps them.
+
+test_that("a transformers cosine recipe gives transformers' rates at every step", {
+  skip_if_no_lrschedule()
+  total <- 120; warmup <- 12; lr <- 3e-4
+  s <- schedule_from_transformers("cosine", num_training_steps = total,
+                                  num_warmup_steps = warmup, learning_rate = lr)
+  expect_s3_class(s, "lrschedule_schedule")
+  steps <- 0:total
+  progress <- (steps - warmup) / max(1, total - warmup)
+  expected <- ifelse(steps < warmup, steps / max(1, warmup),
+                     pmax(0, 0.5 * (1 + cos(pi * 0.5 * 2 * progress))))
+  expect_equal(lr_values(s, steps), lr * expected, tolerance = 1e-5)
+})
+
+test_that("a TrainingArguments list makes the Trainer's schedule", {
+  skip_if_no_lrschedule()
+  s <- schedule_from_transformers(list(learning_rate = 2e-5, lr_scheduler_type = "linear",
+                                       warmup_ratio = 0.1, max_steps = 95))
+  warmup <- ceiling(95 * 0.1)  # TrainingArguments$get_warmup_steps()
+  steps <- 0:95
+  expected <- ifelse(steps < warmup, steps / warmup, pmax(0, (95 - steps) / (95 - warmup)))
+  expect_equal(lr_values(s, steps), 2e-5 * expected, tolerance = 1e-5)
+  wsd <- schedule_from_transformers("warmup_stable_decay", num_training_steps = 100,
+                                    num_warmup_steps = 10, learning_rate = 1,
+                                    num_decay_steps = 20, decay_type = "linear")
+  expect_equal(lr_horizon(wsd), list(steps = 100, kind = "ends"))
+})
+
+test_that("the plateau scheduler is a callback, and what cannot be reproduced is refused", {
+  skip_if_no_lrschedule()
+  cb <- schedule_from_transformers("reduce_lr_on_plateau", learning_rate = 0.1,
+                                   threshold_mode = "abs", patience = 2)
+  expect_true(inherits(cb, "keras.src.callbacks.callback.Callback"))
+  expect_error(schedule_from_transformers("greedy", 10, 0, 1), "`name`",
+               class = "python.builtin.ValueError")
+  expect_error(schedule_from_transformers("cosine", 10, 0, 1, lr_end = 0.1), "`lr_end`",
+               class = "python.builtin.ValueError")
+  expect_error(schedule_from_transformers("reduce_lr_on_plateau", learning_rate = 1),
+               "`threshold_mode`", class = "python.builtin.ValueError")
+  expect_error(schedule_from_transformers(1), "`name`", class = "lrschedule_argument_error")
+  expect_error(schedule_from_transformers("cosine", 10, 0, 1, 5), "`...`",
+               class = "lrschedule_argument_error")
+  expect_error(schedule_from_transformers("cosine", num_training_steps = 2.5), "`num_training_steps`",
+               class = "lrschedule_argument_error")
+})
