@@ -84,3 +84,44 @@ whole_as_integer <- function(x) {
   }
   x
 }
+
+#' A schedule from a live PyTorch scheduler (through reticulate)
+#'
+#' @description
+#' The schedule a `torch.optim.lr_scheduler` scheduler (a Python object, e.g. from
+#' `reticulate::import("torch")`) follows: the rate at step `t` is the one PyTorch's
+#' optimizer has after `t` calls to `scheduler$step()`, to float32 rounding.
+#' StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, CosineAnnealingLR,
+#' CosineAnnealingWarmRestarts, PolynomialLR, OneCycleLR, CyclicLR and SequentialLR
+#' of those become lrschedule's schedules (OneCycleLR's and CyclicLR's momentum
+#' cycle: [schedule_momentum()]); LambdaLR and MultiplicativeLR are tabulated over
+#' `horizon` steps; ReduceLROnPlateau becomes [callback_reduce_lr_on_plateau()] with
+#' PyTorch's patience and cooldown. ChainedScheduler, a custom `scale_fn`, PyTorch's
+#' relative plateau threshold and parameter groups with different rates are refused,
+#' saying why.
+#'
+#' @param scheduler A PyTorch scheduler (a Python object), with its optimizer.
+#' @param horizon Integer > 0: the steps to tabulate a LambdaLR or
+#'   MultiplicativeLR over; `NULL` for the others.
+#' @returns A schedule (S3 class `lrschedule_schedule`), or for ReduceLROnPlateau a
+#'   callback.
+#' @family learning rate schedules
+#' @seealso <https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate>
+#' @examples
+#' if (lrschedule:::python_ready() && reticulate::py_module_available("torch")) {
+#'   torch <- reticulate::import("torch")
+#'   opt <- torch$optim$SGD(list(torch$nn$Parameter(torch$zeros(1L))), lr = 0.1)
+#'   s <- schedule_from_torch(torch$optim$lr_scheduler$StepLR(opt, step_size = 3L))
+#'   lr_values(s, 0:6)
+#' }
+#' @export
+schedule_from_torch <- function(scheduler, horizon = NULL) {
+  call <- rlang::current_env()
+  if (!inherits(scheduler, "python.builtin.object")) {
+    abort_arg("scheduler", scheduler, "a PyTorch scheduler (a Python object)", call)
+  }
+  out <- py_call(lrs()$from_torch, list(scheduler, horizon = check_whole_or_null(horizon)),
+                 call = call)
+  if (any(grepl("LearningRateSchedule$", class(out)))) out <- as_lr_schedule(out)
+  out
+}

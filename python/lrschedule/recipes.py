@@ -1,4 +1,5 @@
-"""Recipes from other libraries, reproduced: a schedule from a transformers configuration.
+"""Recipes from other libraries, reproduced: a schedule from a transformers configuration
+(`from_transformers()`) or from a live PyTorch scheduler (`from_torch()`).
 
 `from_transformers()` turns what a model card or a paper's recipe says
 (`lr_scheduler_type="cosine"`, `warmup_ratio=0.03`, transformers' `TrainingArguments`
@@ -26,13 +27,19 @@ from lrschedule import _validation as check
 from lrschedule.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from lrschedule.schedules import (
     Constant,
+    Cyclic,
     InverseSqrt,
+    Linear,
+    MultiStepDecay,
+    OneCycle,
+    Sequence,
+    StepDecay,
     Tabulated,
     Warmup,
     WarmupStableDecay,
 )
 
-__all__ = ["from_transformers", "TRANSFORMERS_SCHEDULERS"]
+__all__ = ["from_transformers", "from_torch", "TRANSFORMERS_SCHEDULERS"]
 
 # transformers' SchedulerType names -> the scheduler_specific_kwargs each accepts,
 # with transformers' defaults (None: required or computed).
@@ -319,3 +326,172 @@ def _plateau(kwargs):
                              mode=mode, min_delta=check.non_negative("threshold",
                                                                      kwargs["threshold"]),
                              cooldown=cooldown + 1 if cooldown else 0, min_lr=min_lr)
+
+
+# --------------------------------------------------------------------------------------
+# PyTorch
+
+
+def from_torch(scheduler, horizon=None):
+    """The schedule a live PyTorch scheduler follows, as an lrschedule schedule.
+
+    The rate at step `t` is the rate PyTorch's optimizer has after `t` calls to
+    `scheduler.step()` from the scheduler's construction (the rate used by update
+    `t`), to float32 rounding. The whole recipe is reproduced from step 0 whatever
+    the scheduler's progress (`last_epoch`): to continue a run that made `k` steps,
+    start the Keras optimizer's count there (`optimizer.iterations.assign(k)`).
+
+    StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, CosineAnnealingLR,
+    CosineAnnealingWarmRestarts, PolynomialLR, OneCycleLR, CyclicLR and SequentialLR
+    of those map onto lrschedule's classes (OneCycleLR's and CyclicLR's momentum
+    cycle is the schedule's `.momentum()`); LambdaLR and MultiplicativeLR are
+    tabulated over `horizon` steps (their functions are code: the table holds their
+    values); ReduceLROnPlateau becomes lrschedule's `ReduceLROnPlateau` callback with
+    PyTorch's patience and cooldown. Refused, saying why: ChainedScheduler (a product
+    of schedules, which lrschedule does not have), CyclicLR with a custom `scale_fn`,
+    PyTorch's relative plateau threshold, and optimizers whose parameter groups follow
+    different rates (one schedule per optimizer here: build one optimizer per group,
+    or use `per_layer()`). CosineAnnealingLR's rate past `T_max`, where PyTorch's
+    recursion climbs back up, holds at `eta_min` here.
+
+    Args:
+        scheduler: a `torch.optim.lr_scheduler` scheduler, with its optimizer.
+        horizon: int > 0, the steps to tabulate a LambdaLR or MultiplicativeLR over
+            (the last value holds after); required for those, refused otherwise.
+
+    Returns:
+        A schedule, or for ReduceLROnPlateau a callback.
+
+    Example:
+        >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=1000)
+        >>> lrschedule.from_torch(sched)
+    """
+    try:
+        from torch.optim import lr_scheduler as torch_schedulers
+    except ImportError:  # pragma: no cover - torch is what the argument comes from
+        check.fail_type("scheduler", scheduler, "a torch.optim.lr_scheduler scheduler (torch is "
+                        "not installed)")
+    if not isinstance(scheduler, (torch_schedulers.LRScheduler, torch_schedulers.ReduceLROnPlateau)):
+        check.fail_type("scheduler", scheduler, "a torch.optim.lr_scheduler scheduler")
+    groups = scheduler.optimizer.param_groups
+    if isinstance(scheduler, torch_schedulers.ReduceLROnPlateau):
+        return _torch_plateau(scheduler)
+    made = [_torch_schedule(scheduler, i, horizon, torch_schedulers) for i in range(len(groups))]
+    configs = [keras.saving.serialize_keras_object(m) for m in made]
+    if any(c != configs[0] for c in configs[1:]):
+        check.fail_value("scheduler", type(scheduler).__name__,
+                         f"a scheduler whose optimizer's {len(groups)} parameter groups follow "
+                         "one rate (here they differ: build one Keras optimizer per group, or "
+                         "use lrschedule.per_layer())")
+    return made[0]
+
+
+def _torch_schedule(s, i, horizon, T):
+    name = type(s).__name__
+    base = float(getattr(s, "base_lrs", [None] * (i + 1))[i] or 0.0)
+    if horizon is not None and not isinstance(s, (T.LambdaLR, T.MultiplicativeLR)):
+        check.fail_value("horizon", horizon, f"None for a {name} (only LambdaLR and "
+                         "MultiplicativeLR are tabulated)")
+    if isinstance(s, T.StepLR):
+        return StepDecay(base, step_size=s.step_size, gamma=s.gamma)
+    if isinstance(s, T.MultiStepLR):
+        milestones = sorted(s.milestones.elements())
+        if len(set(milestones)) != len(milestones):
+            check.fail_value("scheduler", name, "a MultiStepLR with distinct milestones (a "
+                             "repeated one multiplies by gamma twice, which MultiStepDecay "
+                             "does not)")
+        return MultiStepDecay(base, milestones=milestones, gamma=s.gamma)
+    if isinstance(s, T.ExponentialLR):
+        return keras.optimizers.schedules.ExponentialDecay(base, 1, s.gamma)
+    if isinstance(s, T.LinearLR):
+        return Linear(base * s.start_factor, base * s.end_factor, total_steps=s.total_iters)
+    if isinstance(s, T.ConstantLR):
+        if s.total_iters == 0:
+            return Constant(base)
+        return Sequence([Constant(base * s.factor), Constant(base)], [s.total_iters])
+    if isinstance(s, T.CosineAnnealingLR):
+        floor = s.eta_min / base if base else 0.0
+        return WarmupStableDecay(base, 0, 0, s.T_max, decay_type="cosine", min_lr_ratio=floor)
+    if isinstance(s, T.CosineAnnealingWarmRestarts):
+        return keras.optimizers.schedules.CosineDecayRestarts(
+            base, s.T_0, t_mul=float(s.T_mult), m_mul=1.0, alpha=s.eta_min / base if base else 0.0)
+    if isinstance(s, T.PolynomialLR):
+        return keras.optimizers.schedules.PolynomialDecay(base, s.total_iters, 0.0, power=s.power)
+    if isinstance(s, T.OneCycleLR):
+        return _torch_one_cycle(s, i)
+    if isinstance(s, T.CyclicLR):
+        return _torch_cyclic(s, i)
+    if isinstance(s, T.SequentialLR):
+        return Sequence([_torch_schedule(inner, i, None, T) for inner in s._schedulers],
+                        list(s._milestones))
+    if isinstance(s, (T.LambdaLR, T.MultiplicativeLR)):
+        return _torch_tabulated(s, i, horizon, T)
+    if isinstance(s, T.ChainedScheduler):
+        check.fail_value("scheduler", name, "a scheduler lrschedule can reproduce: a "
+                         "ChainedScheduler multiplies its schedulers' factors, and lrschedule "
+                         "has no product of schedules (a SequentialLR or one scheduler is)")
+    check.fail_value("scheduler", name, "one of PyTorch's schedulers lrschedule reproduces: "
+                     "StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, "
+                     "CosineAnnealingLR, CosineAnnealingWarmRestarts, PolynomialLR, OneCycleLR, "
+                     "CyclicLR, SequentialLR, LambdaLR, MultiplicativeLR, ReduceLROnPlateau")
+
+
+def _torch_one_cycle(s, i):
+    group = s.optimizer.param_groups[i]
+    phases = s._schedule_phases
+    total = s.total_steps
+    initial, peak, low = group["initial_lr"], group["max_lr"], group["min_lr"]
+    momentum = {}
+    if s.cycle_momentum:
+        momentum = {"base_momentum": group["base_momentum"], "max_momentum": group["max_momentum"]}
+    return OneCycle(max_lr=peak, total_steps=total,
+                    pct_start=(phases[0]["end_step"] + 1) / total,
+                    anneal_strategy=s._anneal_func_type, div_factor=peak / initial,
+                    final_div_factor=initial / low, three_phase=len(phases) == 3, **momentum)
+
+
+def _torch_cyclic(s, i):
+    if s._scale_fn_custom is not None:
+        check.fail_value("scheduler", "CyclicLR", "a CyclicLR with one of its modes (a custom "
+                         "scale_fn is code, which a saved schedule never holds)")
+    up = round(s.step_ratio * s.total_size)
+    momentum = {}
+    if s.cycle_momentum:
+        momentum = {"base_momentum": s.base_momentums[i], "max_momentum": s.max_momentums[i]}
+    return Cyclic(s.base_lrs[i], s.max_lrs[i], step_size_up=up,
+                  step_size_down=round(s.total_size) - up, mode=s.mode, gamma=s.gamma, **momentum)
+
+
+def _torch_tabulated(s, i, horizon, T):
+    if horizon is None:
+        check.fail_value("horizon", None, f"the steps to tabulate the {type(s).__name__}'s "
+                         "function over (an int > 0): it is code, and a saved schedule holds "
+                         "its values")
+    n = check.count("horizon", horizon)
+    fn = s.lr_lambdas[i]
+    base = float(s.base_lrs[i])
+    if isinstance(s, T.LambdaLR):
+        values = [base * float(fn(t)) for t in range(n)]
+    else:  # MultiplicativeLR: lr(t) = lr(t - 1) * fn(t)
+        values, rate = [], base
+        for t in range(n):
+            if t > 0:
+                rate *= float(fn(t))
+            values.append(rate)
+    return Tabulated(values)
+
+
+def _torch_plateau(s):
+    if s.threshold_mode != "abs":
+        check.fail_value("threshold_mode", s.threshold_mode,
+                         '"abs" (improvement by more than `threshold`, as Keras\'s min_delta): '
+                         "lrschedule's ReduceLROnPlateau has no relative rule")
+    if len(set(s.min_lrs)) != 1:
+        check.fail_value("min_lr", s.min_lrs, "one floor for every parameter group")
+    if s.num_bad_epochs or s.cooldown_counter or s.last_epoch > 0:
+        check.fail_value("scheduler", "ReduceLROnPlateau", "a plateau scheduler that has not "
+                         "stepped yet (its counters would start afresh here)")
+    return _plateau({"mode": s.mode, "factor": s.factor, "patience": s.patience,
+                     "threshold": s.threshold, "threshold_mode": s.threshold_mode,
+                     "cooldown": s.cooldown, "min_lr": s.min_lrs[0], "eps": s.eps})

@@ -154,3 +154,84 @@ def test_the_plateau_scheduler_reduces_at_pytorchs_epochs():
 def test_what_cannot_be_reproduced_is_refused_naming_the_argument(call, argument):
     with pytest.raises((ValueError, TypeError), match=f"`{argument}`"):
         lrs.from_transformers(**call)
+
+
+# --------------------------------------------------------------------------------------
+# from_torch(): a live PyTorch scheduler, stepped as a training loop steps it
+
+def sched(name, **kwargs):
+    return lambda opt: getattr(torch.optim.lr_scheduler, name)(opt, **kwargs)
+
+
+TORCH = [
+    ("StepLR", sched("StepLR", step_size=7, gamma=0.5)),
+    ("MultiStepLR", sched("MultiStepLR", milestones=[5, 20, 21, 60], gamma=0.3)),
+    ("ExponentialLR", sched("ExponentialLR", gamma=0.97)),
+    ("LinearLR", sched("LinearLR", start_factor=0.1, end_factor=1.0, total_iters=30)),
+    ("ConstantLR", sched("ConstantLR", factor=0.25, total_iters=12)),
+    ("CosineAnnealingLR", sched("CosineAnnealingLR", T_max=90, eta_min=1e-4)),
+    ("CosineAnnealingWarmRestarts", sched("CosineAnnealingWarmRestarts", T_0=10, T_mult=2,
+                                          eta_min=1e-4)),
+    ("PolynomialLR", sched("PolynomialLR", total_iters=60, power=2.0)),
+    ("OneCycleLR", sched("OneCycleLR", max_lr=0.3, total_steps=90, pct_start=0.25)),
+    ("OneCycleLR-3", sched("OneCycleLR", max_lr=0.3, total_steps=101, three_phase=True,
+                           anneal_strategy="linear", div_factor=10, final_div_factor=100)),
+    ("CyclicLR", sched("CyclicLR", base_lr=0.01, max_lr=0.1, step_size_up=7, step_size_down=3,
+                       mode="triangular2", cycle_momentum=False)),
+    ("SequentialLR", lambda opt: torch.optim.lr_scheduler.SequentialLR(
+        opt, [torch.optim.lr_scheduler.LinearLR(opt, 0.01, 1.0, total_iters=10),
+              torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=80)], milestones=[10])),
+]
+
+
+@pytest.mark.parametrize("name, make", TORCH, ids=[t[0] for t in TORCH])
+def test_from_torch_matches_the_scheduler_step_by_step(name, make):
+    expected = torch_trajectory(make, 90, base_lr=0.1)
+    param = torch.nn.Parameter(torch.zeros(1))
+    ours = lrs.from_torch(make(torch.optim.SGD([param], lr=0.1)))
+    np.testing.assert_allclose(lrs.values(ours, range(90)), expected, rtol=RTOL, atol=ATOL)
+
+
+def test_from_torch_keeps_the_momentum_cycle():
+    make = sched("OneCycleLR", max_lr=0.3, total_steps=60, base_momentum=0.8, max_momentum=0.95)
+    expected = torch_trajectory(make, 60, base_lr=0.1, read="momentum")
+    param = torch.nn.Parameter(torch.zeros(1))
+    ours = lrs.from_torch(make(torch.optim.SGD([param], lr=0.1, momentum=0.9)))
+    np.testing.assert_allclose(lrs.values(ours.momentum(), range(60)), expected, rtol=RTOL)
+
+
+def test_from_torch_tabulates_a_lambda_over_the_horizon_it_is_given():
+    make = sched("LambdaLR", lr_lambda=lambda t: 0.95 ** t if t < 40 else 0.1)
+    expected = torch_trajectory(make, 60, base_lr=0.1)
+    param = torch.nn.Parameter(torch.zeros(1))
+    ours = lrs.from_torch(make(torch.optim.SGD([param], lr=0.1)), horizon=60)
+    np.testing.assert_allclose(lrs.values(ours, range(60)), expected, rtol=RTOL)
+    make = sched("MultiplicativeLR", lr_lambda=lambda t: 0.9)
+    expected = torch_trajectory(make, 30, base_lr=0.1)
+    ours = lrs.from_torch(make(torch.optim.SGD([param], lr=0.1)), horizon=30)
+    np.testing.assert_allclose(lrs.values(ours, range(30)), expected, rtol=RTOL)
+    with pytest.raises(ValueError, match="`horizon`"):
+        lrs.from_torch(make(torch.optim.SGD([param], lr=0.1)))
+
+
+def test_from_torch_refuses_what_it_cannot_reproduce():
+    p1, p2 = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p1], lr=0.1)
+    chained = torch.optim.lr_scheduler.ChainedScheduler(
+        [torch.optim.lr_scheduler.StepLR(opt, 3), torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)])
+    with pytest.raises(ValueError, match="ChainedScheduler"):
+        lrs.from_torch(chained)
+    two = torch.optim.SGD([{"params": [p1], "lr": 0.1}, {"params": [p2], "lr": 0.01}])
+    with pytest.raises(ValueError, match="2 parameter groups"):
+        lrs.from_torch(torch.optim.lr_scheduler.StepLR(two, 3))
+    custom = torch.optim.lr_scheduler.CyclicLR(torch.optim.SGD([p1], lr=0.1), 0.01, 0.1,
+                                               scale_fn=lambda x: 1.0, cycle_momentum=False)
+    with pytest.raises(ValueError, match="scale_fn"):
+        lrs.from_torch(custom)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(torch.optim.SGD([p1], lr=0.1))
+    with pytest.raises(ValueError, match="`threshold_mode`"):
+        lrs.from_torch(plateau)
+    with pytest.raises(TypeError, match="`scheduler`"):
+        lrs.from_torch("StepLR")
+    same = torch.optim.SGD([{"params": [p1]}, {"params": [p2]}], lr=0.1)
+    assert lrs.from_torch(torch.optim.lr_scheduler.StepLR(same, 3)) == lrs.StepDecay(0.1, 3, 0.1)

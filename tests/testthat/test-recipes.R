@@ -45,3 +45,17 @@ test_that("the plateau scheduler is a callback, and what cannot be reproduced is
   expect_error(schedule_from_transformers("cosine", num_training_steps = 2.5), "`num_training_steps`",
                class = "lrschedule_argument_error")
 })
+
+test_that("a PyTorch scheduler built through reticulate gives PyTorch's rates", {
+  skip_if_no_lrschedule()
+  skip_if_not(reticulate::py_module_available("torch"), "no torch in this Python")
+  torch <- reticulate::import("torch")
+  opt <- torch$optim$SGD(list(torch$nn$Parameter(torch$zeros(1L))), lr = 0.2)
+  sched <- torch$optim$lr_scheduler$MultiStepLR(opt, milestones = c(3L, 5L), gamma = 0.5)
+  s <- schedule_from_torch(sched)
+  expect_s3_class(s, "lrschedule_schedule")
+  expect_equal(lr_values(s, 0:6), 0.2 * c(1, 1, 1, 0.5, 0.5, 0.25, 0.25), tolerance = 1e-6)
+  expect_error(schedule_from_torch("StepLR"), "`scheduler`", class = "lrschedule_argument_error")
+  lambda <- torch$optim$lr_scheduler$LambdaLR(opt, lr_lambda = function(t) 1 / (t + 1))
+  expect_error(schedule_from_torch(lambda), "`horizon`", class = "python.builtin.ValueError")
+})
