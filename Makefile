@@ -30,9 +30,10 @@ $(STAMPS)/system: tools/setup-system.sh
 	bash tools/setup-system.sh
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/venv: requirements-dev.txt requirements-ref.txt pyproject.toml setup.py DESCRIPTION $(STAMPS)/system
+$(STAMPS)/venv: requirements-dev.txt requirements-ref.txt requirements-ref-nodeps.txt pyproject.toml setup.py DESCRIPTION $(STAMPS)/system
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-ref.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-ref-nodeps.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@rm -rf build *.egg-info python/*.egg-info
 	@touch $@

@@ -125,3 +125,67 @@ schedule_from_torch <- function(scheduler, horizon = NULL) {
   if (any(grepl("LearningRateSchedule$", class(out)))) out <- as_lr_schedule(out)
   out
 }
+
+#' A schedule from a timm recipe (`create_scheduler_v2()` settings or train.py's args.yaml)
+#'
+#' @description
+#' The rates timm's scheduler sets at every optimizer update, as timm's train.py steps
+#' it, over the epochs timm says the run lasts (cycles, warmup prefix and cooldown
+#' included); then the last rate holds. `config` is a named list in either of timm's
+#' spellings, each with its own defaults: `create_scheduler_v2()`'s (`sched`,
+#' `num_epochs`, `warmup_epochs`, `cycle_mul`, `k_decay`, `step_on_epochs`...) or
+#' train.py's arguments as its `args.yaml` holds them (`sched`, `epochs`, `lr`,
+#' `lr_cycle_mul`, `lr_k_decay`, `sched_on_updates`...; its other fields are
+#' ignored), or the path of such a YAML file (read with the yaml package). timm's
+#' `plateau` scheduler (PyTorch's relative threshold) and learning-rate noise are
+#' refused, saying why.
+#'
+#' @param config A named list, or the path of an args.yaml file.
+#' @param steps_per_epoch Integer > 0: the optimizer updates of an epoch.
+#' @param learning_rate A float > 0: the base rate; by default the config's `lr`.
+#' @param spelling `NULL`, `"args"` or `"create_scheduler_v2"`: which of timm's
+#'   spellings (and defaults) `config` uses; `NULL` tells them from the names.
+#' @returns A schedule (S3 class `lrschedule_schedule`).
+#' @family learning rate schedules
+#' @seealso <https://huggingface.co/docs/timm/reference/schedulers>
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   s <- schedule_from_timm(list(sched = "cosine", num_epochs = 10, warmup_epochs = 2,
+#'                                min_lr = 1e-5),
+#'                           steps_per_epoch = 100, learning_rate = 0.1)
+#'   lr_values(s, c(0, 100, 500, 999))
+#' }
+#' @export
+schedule_from_timm <- function(config, steps_per_epoch, learning_rate = NULL, spelling = NULL) {
+  call <- rlang::current_env()
+  if (is.character(config) && length(config) == 1 && !is.na(config)) {
+    if (!requireNamespace("yaml", quietly = TRUE)) {
+      abort_arg("config", config, "a named list (reading a YAML file needs the yaml package)",
+                call)
+    }
+    if (!file.exists(config)) abort_arg("config", config, "the path of an existing YAML file", call)
+    config <- yaml::read_yaml(config)
+  }
+  if (!is.list(config) || (length(config) && (is.null(names(config)) ||
+                                               any(!nzchar(names(config)))))) {
+    abort_arg("config", config, "a named list of timm's scheduler settings, or a YAML file",
+              call)
+  }
+  config <- lapply(config, function(x) {
+    if (is.numeric(x) && length(x) > 1) return(as.list(whole_as_integer_vector(x)))
+    whole_as_integer(x)
+  })
+  out <- py_call(lrs()$from_timm, list(
+    config, steps_per_epoch = check_whole(steps_per_epoch),
+    learning_rate = if (is.null(learning_rate)) NULL else check_number(learning_rate),
+    spelling = if (is.null(spelling)) NULL else check_string(spelling)
+  ), call = call)
+  as_lr_schedule(out)
+}
+
+whole_as_integer_vector <- function(x) {
+  if (all(is.finite(x)) && all(x == round(x)) && all(abs(x) < .Machine$integer.max)) {
+    return(as.integer(x))
+  }
+  x
+}

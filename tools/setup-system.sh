@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
   r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-knitr r-cran-rmarkdown
-  r-cran-roxygen2 r-cran-cli r-cran-rlang r-cran-withr r-cran-jsonlite r-cran-ggplot2
+  r-cran-roxygen2 r-cran-cli r-cran-rlang r-cran-withr r-cran-jsonlite r-cran-ggplot2 r-cran-yaml
   r-cran-pkgdown chromium
   pandoc debootstrap
 )

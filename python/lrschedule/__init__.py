@@ -53,7 +53,7 @@ from lrschedule.warnings import AccumulationWarning, HorizonWarning
 from lrschedule.lr_finder import LRFinderResult, find_lr
 from lrschedule import optimizers
 from lrschedule.optimizers import count_updates, per_layer
-from lrschedule.recipes import from_torch, from_transformers
+from lrschedule.recipes import from_timm, from_torch, from_transformers
 
 try:
     __version__ = _version("lrschedule")
@@ -81,4 +81,5 @@ __all__ = [name for name in schedules.__all__ if isinstance(getattr(schedules, n
     "AccumulationWarning",
     "from_transformers",
     "from_torch",
+    "from_timm",
 ]

@@ -32,6 +32,7 @@ from lrschedule.schedules import (
     Linear,
     MultiStepDecay,
     OneCycle,
+    PerEpoch,
     Sequence,
     StepDecay,
     Tabulated,
@@ -39,7 +40,7 @@ from lrschedule.schedules import (
     WarmupStableDecay,
 )
 
-__all__ = ["from_transformers", "from_torch", "TRANSFORMERS_SCHEDULERS"]
+__all__ = ["from_transformers", "from_torch", "from_timm", "TRANSFORMERS_SCHEDULERS"]
 
 # transformers' SchedulerType names -> the scheduler_specific_kwargs each accepts,
 # with transformers' defaults (None: required or computed).
@@ -495,3 +496,267 @@ def _torch_plateau(s):
     return _plateau({"mode": s.mode, "factor": s.factor, "patience": s.patience,
                      "threshold": s.threshold, "threshold_mode": s.threshold_mode,
                      "cooldown": s.cooldown, "min_lr": s.min_lrs[0], "eps": s.eps})
+
+
+# --------------------------------------------------------------------------------------
+# timm
+
+# The fields that make timm's schedule, in create_scheduler_v2()'s spelling, with its
+# defaults (decay_epochs None: 90, or 0.2 of the run for wsd/rsqrt).
+_TIMM_V2 = {"sched": "cosine", "num_epochs": 300, "decay_epochs": None,
+            "decay_milestones": (90, 180, 270), "cooldown_epochs": 0, "patience_epochs": 10,
+            "decay_rate": 0.1, "min_lr": 0.0, "warmup_lr": 1e-5, "warmup_epochs": 0,
+            "warmup_prefix": False, "noise": None, "noise_pct": 0.67, "noise_std": 1.0,
+            "noise_seed": 42, "cycle_mul": 1.0, "cycle_decay": 0.1, "cycle_limit": 1,
+            "k_decay": 1.0, "decay_fn": None, "stable_timescale": None,
+            "plateau_mode": "max", "step_on_epochs": True, "updates_per_epoch": 0}
+# train.py's args (its args.yaml) -> (create_scheduler_v2's name, the default
+# scheduler_kwargs() takes when the field is missing).
+_TIMM_ARGS = {"sched": ("sched", "cosine"), "epochs": ("num_epochs", 100),
+              "decay_epochs": ("decay_epochs", 30), "decay_milestones": ("decay_milestones", [30, 60]),
+              "warmup_epochs": ("warmup_epochs", 5), "cooldown_epochs": ("cooldown_epochs", 0),
+              "patience_epochs": ("patience_epochs", 10), "decay_rate": ("decay_rate", 0.1),
+              "min_lr": ("min_lr", 0.0), "warmup_lr": ("warmup_lr", 1e-5),
+              "warmup_prefix": ("warmup_prefix", False), "lr_noise": ("noise", None),
+              "lr_noise_pct": ("noise_pct", 0.67), "lr_noise_std": ("noise_std", 1.0),
+              "seed": ("noise_seed", 42), "lr_cycle_mul": ("cycle_mul", 1.0),
+              "lr_cycle_decay": ("cycle_decay", 0.1), "lr_cycle_limit": ("cycle_limit", 1),
+              "lr_k_decay": ("k_decay", 1.0), "lr_decay_fn": ("decay_fn", None),
+              "lr_stable_timescale": ("stable_timescale", None)}
+_TIMM_SCHEDS = ("cosine", "tanh", "step", "multistep", "poly", "constant", "wsd", "rsqrt",
+                "plateau", "none")
+
+
+def from_timm(config, steps_per_epoch, learning_rate=None, spelling=None):
+    """The schedule a timm training recipe makes, as an lrschedule schedule.
+
+    `config` is what timm's `create_scheduler_v2()` takes (`sched`, `num_epochs`,
+    `warmup_epochs`, `cycle_mul`, `k_decay`, `step_on_epochs`...), or train.py's
+    arguments as its `args.yaml` holds them (`sched`, `epochs`, `lr`, `lr_cycle_mul`,
+    `lr_k_decay`, `sched_on_updates`...; the other fields of the file are ignored),
+    each with its own source's defaults for what it leaves out (they differ:
+    `warmup_epochs` 0 or 5, `decay_epochs` 90 or 30...). A path to an args.yaml file
+    is read with PyYAML.
+
+    The rates are timm's at every optimizer update of the run as train.py steps the
+    scheduler (`step(epoch + 1)` after each epoch, `step_update(updates)` after each
+    update): per epoch, or per update with `sched_on_updates` /
+    `step_on_epochs=False`, over the epochs `create_scheduler_v2()` says the run
+    lasts (cycles, warmup prefix and cooldown included), then the last rate holds.
+    They are timm's own formulas (cosine, tanh, poly with cycles, `cycle_mul`,
+    `cycle_decay`, `cycle_limit`, `k_decay`; step; multistep; constant; wsd; rsqrt)
+    evaluated in float64 and held in a `Tabulated` (per epoch, inside a `PerEpoch`).
+    Refused, saying why: `plateau` (timm's uses PyTorch's relative threshold, which
+    lrschedule's ReduceLROnPlateau lacks) and learning-rate noise (random by design).
+
+    Args:
+        config: a dict (or an object with those attributes: train.py's argparse
+            namespace), or the path of an args.yaml.
+        steps_per_epoch: int > 0, the optimizer updates of an epoch (timm's
+            `updates_per_epoch`).
+        learning_rate: float > 0, the base rate; by default the config's `lr`.
+        spelling: None, "args" or "create_scheduler_v2": which source's names and
+            defaults `config` uses; None tells them from the keys, and refuses a
+            config whose keys both sources share.
+
+    Returns:
+        A schedule.
+    """
+    config = _timm_config(config)
+    n = check.count("steps_per_epoch", steps_per_epoch)
+    v2, lr = _timm_v2(config, spelling, learning_rate)
+    if v2["noise"] is not None:
+        check.fail_value("noise", v2["noise"], "None: timm's learning-rate noise is random by "
+                         "design, and a schedule here is a function of the step")
+    sched = check.choice("sched", v2["sched"], _TIMM_SCHEDS)
+    if sched == "plateau":
+        check.fail_value("sched", sched, "a schedule lrschedule can reproduce: timm's plateau "
+                         "scheduler uses PyTorch's relative threshold (1e-4 of the best "
+                         "value), which lrschedule's ReduceLROnPlateau lacks")
+    if sched == "none":
+        return Constant(lr)
+    on_epochs = bool(v2["step_on_epochs"])
+    unit = 1 if on_epochs else n
+    epochs, fn = _timm_formula(sched, v2, lr, unit)
+    if on_epochs:
+        values = fn(np.arange(max(epochs, 1), dtype=np.float64))
+        return PerEpoch(Tabulated(values), n)
+    values = fn(np.arange(max(epochs * n, 1), dtype=np.float64))
+    return Tabulated(values)
+
+
+def _timm_config(config):
+    if isinstance(config, (str, bytes)) or hasattr(config, "__fspath__"):
+        try:
+            import yaml
+        except ImportError:
+            check.fail_value("config", config, "a dict: reading an args.yaml needs PyYAML")
+        try:
+            with open(config) as handle:
+                config = yaml.safe_load(handle)
+        except OSError as error:
+            check.fail_value("config", config, f"a readable args.yaml ({error})")
+    if not isinstance(config, dict):
+        if hasattr(config, "sched") or hasattr(config, "__dict__"):
+            config = dict(vars(config))
+        else:
+            check.fail_type("config", config, "a dict of timm's scheduler settings, or the "
+                            "path of an args.yaml")
+    return config
+
+
+def _timm_v2(config, spelling, learning_rate):
+    """create_scheduler_v2()'s arguments from `config`, and the base rate."""
+    args_keys = set(_TIMM_ARGS) - set(_TIMM_V2)
+    v2_keys = set(_TIMM_V2) - set(_TIMM_ARGS)
+    if spelling is None:
+        has_args, has_v2 = bool(args_keys & set(config)), bool(v2_keys & set(config))
+        if has_args and has_v2:
+            check.fail_value("config", sorted(set(config) & (args_keys | v2_keys)),
+                             "the names of one source: train.py's (epochs, lr_cycle_mul...) or "
+                             "create_scheduler_v2()'s (num_epochs, cycle_mul...)")
+        if not has_args and not has_v2:
+            check.fail_value("spelling", None, '"args" or "create_scheduler_v2": this config\'s '
+                             "keys are in both sources, whose defaults differ (warmup_epochs 5 "
+                             "or 0, decay_epochs 30 or 90...)")
+        spelling = "args" if has_args else "create_scheduler_v2"
+    spelling = check.choice("spelling", spelling, ("args", "create_scheduler_v2"))
+    if spelling == "args":
+        v2 = {name: config.get(key, default) for key, (name, default) in _TIMM_ARGS.items()}
+        v2["step_on_epochs"] = not config.get("sched_on_updates", False)
+        v2["decay_milestones"] = list(v2["decay_milestones"])
+        lr = config.get("lr") if learning_rate is None else learning_rate
+        if lr is None:
+            check.fail_value("learning_rate", None, "a number > 0: the config's lr is None "
+                             "(train.py then computes it from lr_base and the global batch "
+                             "size; pass that rate)")
+    else:
+        unknown = sorted(set(config) - set(_TIMM_V2) - {"lr"})
+        if unknown:
+            check.fail_value(unknown[0], config[unknown[0]], "an argument of timm's "
+                             "create_scheduler_v2(): " + ", ".join(_TIMM_V2))
+        v2 = dict(_TIMM_V2, **{k: v for k, v in config.items() if k != "lr"})
+        lr = config.get("lr") if learning_rate is None else learning_rate
+        if lr is None:
+            check.fail_value("learning_rate", None, "a number > 0 (the optimizer's base rate)")
+    return v2, check.positive("learning_rate", lr)
+
+
+def _timm_formula(sched, v2, lr, unit):
+    """(the run's length in epochs, f(t) -> rates at t in timm's unit) for a schedule."""
+    integer = lambda name, minimum=0: check.integer(name, v2[name], minimum=minimum)  # noqa: E731
+    number = lambda name, **kw: check.number(name, v2[name], **kw)  # noqa: E731
+    num_epochs = integer("num_epochs", 1)
+    warmup_epochs = integer("warmup_epochs")
+    cooldown = integer("cooldown_epochs")
+    prefix = bool(v2["warmup_prefix"])
+    warmup_lr = number("warmup_lr", minimum=0.0)
+    lr_min = number("min_lr", minimum=0.0)
+    decay_epochs = v2["decay_epochs"]
+    if decay_epochs is None:
+        decay_epochs = 0.2 if sched in ("wsd", "rsqrt") else 90
+    decay_epochs = check.number("decay_epochs", decay_epochs, minimum=0.0)
+    t_initial, warmup_t, decay_t = num_epochs * unit, warmup_epochs * unit, decay_epochs * unit
+    cooldown_t = cooldown * unit
+
+    def warm(t, steady, target=lr):
+        if not warmup_t:
+            return steady(t)
+        step = (target - warmup_lr) / warmup_t
+        shifted = t - warmup_t if prefix else t
+        return np.where(t < warmup_t, warmup_lr + t * step, steady(np.maximum(shifted, 0.0)))
+
+    if sched in ("cosine", "tanh", "poly"):
+        mul, decay = number("cycle_mul", minimum=0.0, min_inclusive=False), number("cycle_decay")
+        limit, k = integer("cycle_limit", 1), number("k_decay", minimum=0.0, min_inclusive=False)
+        power = number("decay_rate") if sched == "poly" else None
+
+        def steady(t):
+            if mul != 1:
+                i = np.floor(np.log(1 - t / t_initial * (1 - mul)) / np.log(mul))
+                t_i = mul ** i * t_initial
+                t_curr = t - (1 - mul ** i) / (1 - mul) * t_initial
+            else:
+                i = t // t_initial
+                t_i = t_initial
+                t_curr = t - t_initial * i
+            peak = lr * cycle_gamma(i)
+            if sched == "cosine":
+                rate = lr_min + 0.5 * (peak - lr_min) * (1 + np.cos(np.pi * t_curr ** k / t_i ** k))
+            elif sched == "tanh":
+                tr = t_curr / t_i
+                rate = lr_min + 0.5 * (peak - lr_min) * (1 - np.tanh(-7.0 * (1.0 - tr) + 3.0 * tr))
+            else:
+                rate = lr_min + (peak - lr_min) * (1 - t_curr ** k / t_i ** k) ** power
+            return np.where(i < limit, rate, lr_min)
+
+        def cycle_gamma(i):
+            return decay ** i
+
+        # tanh's warmup ramps to the rate at its end, the others to the base rate
+        target = lr
+        if sched == "tanh" and warmup_t and not prefix:
+            target = float(steady(np.asarray([float(warmup_t)]))[0])
+        if mul == 1.0:
+            length = t_initial * limit
+        else:
+            length = int(math.floor(-t_initial * (mul ** limit - 1) / (1 - mul)))
+        length = (length + warmup_t if prefix else length) + cooldown_t
+        epochs = length if unit == 1 else length // unit
+        return epochs, lambda t: warm(t, steady, target)
+    epochs = num_epochs + (warmup_epochs if prefix else 0)
+    if sched in ("step", "constant"):
+        step_t = 1 if sched == "constant" else decay_t
+        rate = 0.1 if sched == "step" else 1.0
+        rate = number("decay_rate") if sched == "step" else rate
+        if step_t <= 0:
+            check.fail_value("decay_epochs", decay_epochs, "a number > 0 (the epochs between steps)")
+        return epochs, lambda t: warm(t, lambda s: lr * rate ** (s // step_t))
+    if sched == "multistep":
+        milestones = [m * unit for m in v2["decay_milestones"]]
+        rate = number("decay_rate")
+
+        def steady(t):
+            # timm: bisect_right(milestones, t + 1) decays
+            count = np.searchsorted(np.asarray(milestones, dtype=np.float64), t + 1, side="right")
+            return lr * rate ** count
+        return epochs, lambda t: warm(t, steady)
+    # wsd / rsqrt: the warmup is always a prefix; with warmup_prefix False the stable
+    # and decay phases fit within num_epochs
+    t_sched = t_initial if prefix else t_initial - warmup_t
+    d = int(round(decay_epochs * t_sched if 0 < decay_epochs < 1 else decay_t))
+    if not 0 < d <= t_sched:
+        check.fail_value("decay_epochs", decay_epochs, "a decay within the run (0 < decay <= "
+                         "epochs, less the warmup unless it is a prefix)")
+    decay_fn = v2["decay_fn"] or ("linear" if sched == "rsqrt" else "1-sqrt")
+    decay_fn = check.choice("decay_fn", decay_fn, ("linear", "1-sqrt", "cosine", "power", "exp"))
+    timescale = v2["stable_timescale"]
+    timescale = warmup_t if timescale is None else check.number("stable_timescale", timescale) * unit
+    if sched == "rsqrt" and not timescale > 0:
+        check.fail_value("stable_timescale", v2["stable_timescale"], "a number > 0 when there is "
+                         "no warmup (rsqrt's timescale defaults to the warmup)")
+
+    def factor(frac):
+        if decay_fn == "linear":
+            return 1.0 - frac
+        if decay_fn == "1-sqrt":
+            return 1.0 - np.sqrt(frac)
+        if decay_fn == "cosine":
+            return 0.5 * (1.0 + np.cos(np.pi * frac))
+        if decay_fn == "power":
+            return 1.0 - frac ** 0.5
+        return (0.1 ** frac - 0.1) / (1.0 - 0.1)
+
+    def rates(t):
+        t_s = t - warmup_t
+        stable = lr * ((1.0 + np.maximum(t_s, 0.0) / timescale) ** -0.5 if sched == "rsqrt" else 1.0)
+        stable = np.maximum(stable, lr_min)
+        t_decay = t_s - (t_sched - d)
+        decayed = lr_min + (stable - lr_min) * factor(np.clip(t_decay / d, 0.0, 1.0))
+        out = np.where(t_decay <= 0, stable, decayed)
+        if warmup_t:
+            out = np.where(t < warmup_t, warmup_lr + t * (lr - warmup_lr) / warmup_t, out)
+        return out * np.ones_like(t)
+
+    length = warmup_t + t_sched + cooldown_t
+    return (length if unit == 1 else length // unit), rates

@@ -59,3 +59,27 @@ test_that("a PyTorch scheduler built through reticulate gives PyTorch's rates", 
   lambda <- torch$optim$lr_scheduler$LambdaLR(opt, lr_lambda = function(t) 1 / (t + 1))
   expect_error(schedule_from_torch(lambda), "`horizon`", class = "python.builtin.ValueError")
 })
+
+test_that("a timm recipe, from a list or an args.yaml, gives timm's rates", {
+  skip_if_no_lrschedule()
+  # timm's cosine with warmup, per epoch: warmup_lr + t * (lr - warmup_lr) / warmup_t, then
+  # lr_min + (lr - lr_min) / 2 * (1 + cos(pi * t / t_initial)) (timm's cosine_lr.py)
+  s <- schedule_from_timm(list(sched = "cosine", num_epochs = 10, warmup_epochs = 2,
+                               warmup_lr = 1e-4, min_lr = 1e-3),
+                          steps_per_epoch = 3, learning_rate = 0.1)
+  epoch <- rep(0:9, each = 3)
+  expected <- ifelse(epoch < 2, 1e-4 + epoch * (0.1 - 1e-4) / 2,
+                     1e-3 + 0.5 * (0.1 - 1e-3) * (1 + cos(pi * epoch / 10)))
+  expect_equal(lr_values(s, 0:29), expected, tolerance = 1e-5)
+  skip_if_not_installed("yaml")
+  path <- withr::local_tempfile(fileext = ".yaml")
+  writeLines(c("sched: step", "epochs: 9", "lr: 0.2", "decay_epochs: 3", "decay_rate: 0.5",
+               "warmup_epochs: 0", "model: resnet50", "batch_size: 64"), path)
+  s <- schedule_from_timm(path, steps_per_epoch = 2)
+  expect_equal(lr_values(s, c(0, 5, 6, 12, 17)), 0.2 * 0.5^c(0, 0, 1, 2, 2), tolerance = 1e-6)
+  expect_error(schedule_from_timm(list(sched = "plateau", num_epochs = 5), 2, 0.1), "`sched`",
+               class = "python.builtin.ValueError")
+  expect_error(schedule_from_timm(list(1), 2), "`config`", class = "lrschedule_argument_error")
+  expect_error(schedule_from_timm("/no/such.yaml", 2), "`config`",
+               class = "lrschedule_argument_error")
+})

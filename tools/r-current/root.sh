@@ -13,7 +13,7 @@ set -euo pipefail
 
 APT_PACKAGES=(
   r-base-core r-cran-reticulate r-cran-testthat r-cran-cli r-cran-rlang r-cran-withr
-  r-cran-jsonlite r-cran-ggplot2 python3.13 python3.13-venv libpython3.13 ca-certificates
+  r-cran-jsonlite r-cran-ggplot2 r-cran-yaml python3.13 python3.13-venv libpython3.13 ca-certificates
 )
 UV_VERSION=0.13.9
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
