@@ -107,11 +107,17 @@ def _training_arguments(args, num_training_steps):
         check.fail_value("num_training_steps", None, "the number of optimizer steps of the run "
                          "(the Trainer's: epochs x updates per epoch), as max_steps is not set")
     num_training_steps = check.integer("num_training_steps", num_training_steps, minimum=1)
-    warmup_steps = values["warmup_steps"]
     ratio = check.number("warmup_ratio", values["warmup_ratio"], minimum=0.0, maximum=1.0)
-    warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
-    # TrainingArguments.get_warmup_steps()
-    warmup = warmup_steps if warmup_steps > 0 else math.ceil(num_training_steps * ratio)
+    warmup_steps = check.number("warmup_steps", values["warmup_steps"], minimum=0.0)
+    # TrainingArguments.get_warmup_steps(): transformers 5 reads warmup_steps in [0, 1)
+    # as a ratio of the run, rounded up (it has no warmup_ratio); 4.57 takes a whole
+    # warmup_steps, else ceil(run * warmup_ratio).
+    if warmup_steps >= 1:
+        warmup = int(warmup_steps)
+    elif warmup_steps > 0:
+        warmup = math.ceil(num_training_steps * warmup_steps)
+    else:
+        warmup = math.ceil(num_training_steps * ratio)
     kwargs = values["lr_scheduler_kwargs"] or {}
     if not isinstance(kwargs, dict):
         check.fail_type("lr_scheduler_kwargs", kwargs, "a dict of the scheduler's arguments")
@@ -135,7 +141,8 @@ def from_transformers(name, num_training_steps=None, num_warmup_steps=None, lear
             "warmup_stable_decay", or a `SchedulerType`), or a TrainingArguments-style
             dict (`learning_rate`, `lr_scheduler_type`, `warmup_ratio`, `warmup_steps`,
             `lr_scheduler_kwargs`, `max_steps`; the Trainer's defaults for those
-            missing), or a `TrainingArguments` object.
+            missing; a `warmup_steps` in (0, 1) is a ratio of the run, as transformers
+            5 reads it), or a `TrainingArguments` object.
         num_training_steps: int > 0, the run's optimizer steps (with a dict: unless
             `max_steps` gives them).
         num_warmup_steps: int >= 0 (with a dict: from `warmup_steps` or `warmup_ratio`).

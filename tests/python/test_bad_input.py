@@ -3,7 +3,8 @@
 The schedule constructors have their table in test_validation.py; this is the same
 table for everything else: the callbacks (`ScheduleLR`, `ReduceLROnPlateau`,
 `LRLogger`), the `ControlledRate` they install, `find_lr()` and its
-`LRFinderResult`, and the inspection functions `values()` and `plot()`.
+`LRFinderResult`, the inspection functions `values()` and `plot()`, and the recipes
+(`from_transformers()`, `from_timm()`, `from_torch()`).
 
 Each argument is fed, where it applies: a value of the wrong kind (string, list,
 dict, None where None is not allowed, a bool where a number is needed), NaN and
@@ -529,7 +530,131 @@ RESULT = (
     ])
 )
 
-CASES = SCHEDULE_LR + PLATEAU + LOGGER + CONTROLLED + FIND_LR + INSPECTION + RESULT
+# --------------------------------------------------------------------------------------
+# from_transformers(name, num_training_steps, num_warmup_steps, learning_rate, **kwargs),
+# from_timm(config, steps_per_epoch, learning_rate, spelling), from_torch(scheduler, horizon)
+
+
+def cosine(**kwargs):
+    args = dict(name="cosine", num_training_steps=100, num_warmup_steps=10, learning_rate=1e-3)
+    args.update(kwargs)
+    return lrs.from_transformers(**args)
+
+
+def timm(config=None, **kwargs):
+    args = dict(steps_per_epoch=10, learning_rate=0.1)
+    args.update(kwargs)
+    return lrs.from_timm(dict(sched="cosine", num_epochs=10) if config is None else config, **args)
+
+
+def torch_scheduler():
+    torch = pytest.importorskip("torch")
+    param = torch.nn.Parameter(torch.zeros(1))
+    return torch.optim.lr_scheduler.StepLR(torch.optim.SGD([param], lr=0.1), 3)
+
+
+RECIPES = (
+    [
+        case("from_transformers-name-unknown", lambda: cosine(name="cosine_hard"), ValueError,
+             "name", "'cosine_hard'"),
+        case("from_transformers-name-greedy", lambda: cosine(name="greedy"), ValueError, "name",
+             "'greedy'"),
+        case("from_transformers-name-number", lambda: cosine(name=3), TypeError, "name", "3"),
+        case("from_transformers-name-none", lambda: cosine(name=None), TypeError, "name", "None"),
+        case("from_transformers-name-dict-unknown-key",
+             lambda: lrs.from_transformers({"epochs": 3}, num_training_steps=10), ValueError,
+             "name", "['epochs']"),
+        case("from_transformers-num_warmup_steps-with-a-dict",
+             lambda: lrs.from_transformers({}, num_training_steps=10, num_warmup_steps=2),
+             ValueError, "num_warmup_steps", "2"),
+        case("from_transformers-num_training_steps-missing",
+             lambda: cosine(num_training_steps=None), ValueError, "num_training_steps", "None"),
+        case("from_transformers-num_warmup_steps-missing",
+             lambda: cosine(num_warmup_steps=None), ValueError, "num_warmup_steps", "None"),
+        case("from_transformers-learning_rate-missing", lambda: cosine(learning_rate=None),
+             ValueError, "learning_rate", "None"),
+        case("from_transformers-num_cycles-string", lambda: cosine(num_cycles="a"), TypeError,
+             "num_cycles", "'a'"),
+        case("from_transformers-num_cycles-negative", lambda: cosine(num_cycles=-1.0),
+             ValueError, "num_cycles", "-1.0"),
+        case("from_transformers-lr_end-above-the-rate",
+             lambda: cosine(name="polynomial", lr_end=0.5), ValueError, "lr_end", "0.5"),
+        case("from_transformers-power-zero", lambda: cosine(name="polynomial", power=0),
+             ValueError, "power", "0"),
+        case("from_transformers-min_lr_rate-above-one",
+             lambda: cosine(name="cosine_with_min_lr", min_lr_rate=1.5), ValueError,
+             "min_lr_rate", "1.5"),
+        case("from_transformers-min_lr-and-min_lr_rate",
+             lambda: cosine(name="cosine_with_min_lr", min_lr=1e-5, min_lr_rate=0.1),
+             ValueError, "min_lr", "1e-05"),
+        case("from_transformers-num_decay_steps-missing",
+             lambda: cosine(name="warmup_stable_decay"), ValueError, "num_decay_steps", "None"),
+        case("from_transformers-decay_type-unknown",
+             lambda: cosine(name="warmup_stable_decay", num_decay_steps=10, decay_type="exp"),
+             ValueError, "decay_type", "'exp'"),
+        case("from_transformers-timescale-not-passed",
+             lambda: cosine(name="inverse_sqrt", timescale=5), ValueError, "timescale", "5"),
+        case("from_transformers-threshold_mode-rel",
+             lambda: cosine(name="reduce_lr_on_plateau", threshold_mode="rel"), ValueError,
+             "threshold_mode", "'rel'"),
+        case("from_transformers-warmup_ratio-above-one",
+             lambda: lrs.from_transformers({"warmup_ratio": 2.0}, num_training_steps=10),
+             ValueError, "warmup_ratio", "2.0"),
+        case("from_transformers-max_steps-fraction",
+             lambda: lrs.from_transformers({"max_steps": 2.5}), ValueError, "max_steps", "2.5"),
+    ]
+    + family("from_transformers", "num_training_steps", lambda v: cosine(num_training_steps=v),
+             BAD_COUNT, skip=("none",))
+    + family("from_transformers", "num_warmup_steps", lambda v: cosine(num_warmup_steps=v),
+             BAD_COUNT, skip=("none",))
+    + family("from_transformers", "learning_rate", lambda v: cosine(learning_rate=v),
+             BAD_POSITIVE, skip=("none",))
+    + [
+        case("from_timm-config-number", lambda: timm(config=3), TypeError, "config", "3"),
+        case("from_timm-config-missing-file", lambda: timm(config="/no/such/args.yaml"),
+             ValueError, "config", "'/no/such/args.yaml'"),
+        case("from_timm-spelling-unknown", lambda: timm(spelling="v3"), ValueError, "spelling",
+             "'v3'"),
+        case("from_timm-spelling-ambiguous", lambda: timm(config={"sched": "cosine"}),
+             ValueError, "spelling", "None"),
+        case("from_timm-sched-unknown", lambda: timm(config={"sched": "sgdr", "num_epochs": 3}),
+             ValueError, "sched", "'sgdr'"),
+        case("from_timm-sched-plateau",
+             lambda: timm(config={"sched": "plateau", "num_epochs": 3}), ValueError, "sched",
+             "'plateau'"),
+        case("from_timm-noise", lambda: timm(config={"num_epochs": 3, "noise": 0.5}),
+             ValueError, "noise", "0.5"),
+        case("from_timm-num_epochs-zero", lambda: timm(config={"num_epochs": 0}), ValueError,
+             "num_epochs", "0"),
+        case("from_timm-warmup_epochs-fraction",
+             lambda: timm(config={"num_epochs": 3, "warmup_epochs": 1.5}), ValueError,
+             "warmup_epochs", "1.5"),
+        case("from_timm-cycle_mul-zero", lambda: timm(config={"num_epochs": 3, "cycle_mul": 0}),
+             ValueError, "cycle_mul", "0"),
+        case("from_timm-decay_fn-unknown",
+             lambda: timm(config={"sched": "wsd", "num_epochs": 3, "decay_fn": "step"}),
+             ValueError, "decay_fn", "'step'"),
+        case("from_timm-unknown-key", lambda: timm(config={"num_epochs": 3, "epochz": 1}),
+             ValueError, "epochz", "1"),
+        case("from_timm-learning_rate-missing",
+             lambda: lrs.from_timm({"num_epochs": 3}, steps_per_epoch=10), ValueError,
+             "learning_rate", "None"),
+    ]
+    + family("from_timm", "steps_per_epoch", lambda v: timm(steps_per_epoch=v),
+             BAD_COUNT + ZERO, skip=("numpy-zero",))
+    + family("from_timm", "learning_rate", lambda v: timm(learning_rate=v), BAD_POSITIVE,
+             skip=("none",))
+    + [
+        case("from_torch-scheduler-string", lambda: lrs.from_torch("StepLR"), TypeError,
+             "scheduler", "'StepLR'"),
+        case("from_torch-scheduler-none", lambda: lrs.from_torch(None), TypeError, "scheduler",
+             "None"),
+        case("from_torch-horizon-for-a-closed-form",
+             lambda: lrs.from_torch(torch_scheduler(), horizon=10), ValueError, "horizon", "10"),
+    ]
+)
+
+CASES = SCHEDULE_LR + PLATEAU + LOGGER + CONTROLLED + FIND_LR + INSPECTION + RESULT + RECIPES
 API_OF = {"LRFinderResult.plot": "LRFinderResult", "plot": "values/plot",
           "values": "values/plot"}
 
@@ -568,7 +693,7 @@ def test_the_table_is_systematic():
     assert sum(counts.values()) == len(CASES) >= 120
     assert len({c[0] for c in CASES}) == len(CASES)  # ids are unique
     for api in ("ScheduleLR", "ReduceLROnPlateau", "LRLogger", "ControlledRate", "find_lr",
-                "values/plot", "LRFinderResult"):
+                "values/plot", "LRFinderResult", "from_transformers", "from_timm"):
         assert counts[api] >= 5, api
 
 

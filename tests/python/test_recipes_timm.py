@@ -3,7 +3,8 @@
 timm's scheduler is driven as its train.py drives it: the rate of each optimizer
 update is read before the update, `step_update(num_updates)` follows each update and
 `step(epoch + 1)` each epoch; the run lasts the epochs `create_scheduler_v2()` returns.
-Ours must agree at every update to a relative error of 1e-5 (atol 1e-12).
+Ours must agree at every update to a relative error of 1e-6 (1e-6 of the peak rate where
+the rates come near 0).
 
 timm needs torchvision to import as a package, which these machines do not have; its
 scheduler modules need only torch, so they are loaded under a stub `timm` package.
@@ -86,7 +87,8 @@ def test_from_timm_matches_create_scheduler_v2(kwargs):
     expected = timm_rates(**kwargs)
     ours = lrs.from_timm(dict(kwargs), steps_per_epoch=UPDATES, learning_rate=LR)
     got = np.asarray(lrs.values(ours, range(len(expected))), dtype=np.float64)
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-12)
+    # rtol 1e-6, and 1e-6 of the peak where the rates come near 0
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6 * float(np.max(expected)))
 
 
 def test_train_py_args_take_train_py_defaults(tmp_path):
@@ -105,7 +107,7 @@ def test_train_py_args_take_train_py_defaults(tmp_path):
     for config in (args, namespace, str(path)):
         ours = lrs.from_timm(config, steps_per_epoch=UPDATES)
         np.testing.assert_allclose(lrs.values(ours, range(len(expected))), expected,
-                                   rtol=1e-5, atol=1e-12)
+                                   rtol=1e-6, atol=1e-12)
 
 
 @pytest.mark.parametrize("config, argument", [

@@ -83,3 +83,48 @@ test_that("a timm recipe, from a list or an args.yaml, gives timm's rates", {
   expect_error(schedule_from_timm("/no/such.yaml", 2), "`config`",
                class = "lrschedule_argument_error")
 })
+
+test_that("a bad value of any recipe argument is refused, naming it", {
+  skip_if_no_lrschedule()
+  r_error <- "lrschedule_argument_error"
+  py_error <- "python.builtin.ValueError"
+  rows <- list(
+    list(quote(schedule_from_transformers(NA, 10, 0, 1)), "`name`", r_error),
+    list(quote(schedule_from_transformers(c("a", "b"), 10, 0, 1)), "`name`", r_error),
+    list(quote(schedule_from_transformers("cosine", NA, 0, 1)), "`num_training_steps`", r_error),
+    list(quote(schedule_from_transformers("cosine", "10", 0, 1)), "`num_training_steps`", r_error),
+    list(quote(schedule_from_transformers("cosine", 0, 0, 1)), "`num_training_steps`", py_error),
+    list(quote(schedule_from_transformers("cosine", 10, 1.5, 1)), "`num_warmup_steps`", r_error),
+    list(quote(schedule_from_transformers("cosine", 10, -1, 1)), "`num_warmup_steps`", py_error),
+    list(quote(schedule_from_transformers("cosine", 10, 0, "a")), "`learning_rate`", r_error),
+    list(quote(schedule_from_transformers("cosine", 10, 0, Inf)), "`learning_rate`", r_error),
+    list(quote(schedule_from_transformers("cosine", 10, 0, -1)), "`learning_rate`", py_error),
+    list(quote(schedule_from_transformers("cosine", 10, 0, 1, num_cycles = -1)), "`num_cycles`",
+         py_error),
+    list(quote(schedule_from_transformers(list(warmup_ratio = 2), 10)), "`warmup_ratio`",
+         py_error),
+    list(quote(schedule_from_timm(list(sched = "cosine", num_epochs = 3), "a", 0.1)),
+         "`steps_per_epoch`", r_error),
+    list(quote(schedule_from_timm(list(sched = "cosine", num_epochs = 3), 2.5, 0.1)),
+         "`steps_per_epoch`", r_error),
+    list(quote(schedule_from_timm(list(sched = "cosine", num_epochs = 3), 0, 0.1)),
+         "`steps_per_epoch`", py_error),
+    list(quote(schedule_from_timm(list(sched = "cosine", num_epochs = 3), 2, NA)),
+         "`learning_rate`", r_error),
+    list(quote(schedule_from_timm(list(sched = "cosine"), 2, 0.1, spelling = 1)), "`spelling`",
+         r_error),
+    list(quote(schedule_from_timm(list(sched = "cosine"), 2, 0.1, spelling = "v3")), "`spelling`",
+         py_error),
+    list(quote(schedule_from_timm(list(sched = "cosine", num_epochs = 3, noise = 0.5), 2, 0.1)),
+         "`noise`", py_error),
+    list(quote(schedule_from_timm(c(1, 2), 2, 0.1)), "`config`", r_error),
+    list(quote(schedule_from_torch(NULL)), "`scheduler`", r_error),
+    list(quote(schedule_from_torch(1)), "`scheduler`", r_error)
+  )
+  for (row in rows) {
+    expect_error(eval(row[[1]]), row[[2]], fixed = TRUE, class = row[[3]],
+                 label = deparse(row[[1]]))
+  }
+  # and the session goes on
+  expect_equal(lr_values(schedule_constant(0.25), 0:1), c(0.25, 0.25))
+})
