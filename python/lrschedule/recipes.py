@@ -497,12 +497,43 @@ def _torch_plateau(s):
                          "lrschedule's ReduceLROnPlateau has no relative rule")
     if len(set(s.min_lrs)) != 1:
         check.fail_value("min_lr", s.min_lrs, "one floor for every parameter group")
-    if s.num_bad_epochs or s.cooldown_counter or s.last_epoch > 0:
-        check.fail_value("scheduler", "ReduceLROnPlateau", "a plateau scheduler that has not "
-                         "stepped yet (its counters would start afresh here)")
-    return _plateau({"mode": s.mode, "factor": s.factor, "patience": s.patience,
-                     "threshold": s.threshold, "threshold_mode": s.threshold_mode,
-                     "cooldown": s.cooldown, "min_lr": s.min_lrs[0], "eps": s.eps})
+    rates = [group["lr"] for group in s.optimizer.param_groups]
+    if len(set(rates)) != 1:
+        check.fail_value("scheduler", "ReduceLROnPlateau", "a plateau scheduler whose "
+                         f"optimizer's {len(rates)} parameter groups follow one rate")
+    callback = _plateau({"mode": s.mode, "factor": s.factor, "patience": s.patience,
+                         "threshold": s.threshold, "threshold_mode": s.threshold_mode,
+                         "cooldown": s.cooldown, "min_lr": s.min_lrs[0], "eps": s.eps})
+    if s.last_epoch > 0:  # a run in progress: its state, in Keras's counting
+        best = float(s.best)
+        callback.__class__ = _ResumedPlateau
+        callback._resume = {
+            "best": math.nan if math.isinf(best) else best,
+            "wait": int(s.num_bad_epochs),
+            "cooldown_counter": s.cooldown_counter + 1 if s.cooldown_counter else 0,
+            "rate": rates[0],
+        }
+    return callback
+
+
+class _ResumedPlateau(ReduceLROnPlateau):
+    """A `ReduceLROnPlateau` that starts from a PyTorch plateau scheduler's state: its
+    best value, bad epochs, cooldown and its rate now (the reductions so far, as the
+    multiplier of the rate the model was compiled with), written once, when it is first
+    attached."""
+
+    def _attached(self):
+        super()._attached()
+        resume = self.__dict__.pop("_resume", None)
+        if resume is not None:
+            self._best_exact = None if math.isnan(resume["best"]) else resume["best"]
+            state = {k: v for k, v in resume.items() if k != "rate"}
+            for rate in self._targets:
+                # the reductions so far, over the rate the model was compiled with
+                multiplier = rate.state.read("multiplier") * resume["rate"] / rate.now()
+                rate.write(self.model, multiplier=multiplier, **state)
+                if rate.controlled is None:  # Keras's own variable holds the rate
+                    rate.variable.assign(resume["rate"])
 
 
 # --------------------------------------------------------------------------------------

@@ -294,3 +294,35 @@ def test_from_torch_refuses_what_it_cannot_reproduce():
         lrs.from_torch("StepLR")
     same = torch.optim.SGD([{"params": [p1]}, {"params": [p2]}], lr=0.1)
     assert lrs.from_torch(torch.optim.lr_scheduler.StepLR(same, 3)) == lrs.StepDecay(0.1, 3, 0.1)
+
+
+def test_a_torch_plateau_in_mid_run_continues_with_its_state():
+    """A PyTorch plateau scheduler stepped through part of a run, converted: ours, on a
+    model compiled with the base rate, reduces at the epochs PyTorch's does from there
+    (its best value, bad epochs, cooldown and reductions carried over)."""
+    import keras
+
+    metric = [1.0, 0.9, 0.9, 0.9, 0.9, 0.88, 0.9, 0.9, 0.9, 0.9, 0.87, 0.9, 0.9, 0.9, 0.9, 0.9,
+              0.9, 0.9, 0.86, 0.9, 0.9, 0.9, 0.9, 0.9]
+    for split in (3, 4, 7, 12):
+        param = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([param], lr=0.1)
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, patience=2, cooldown=2, threshold_mode="abs", threshold=0.005, factor=0.5)
+        for value in metric[:split]:
+            plateau.step(value)
+        callback = lrs.from_torch(plateau)
+        theirs = []
+        for value in metric[split:]:
+            plateau.step(value)
+            theirs.append(opt.param_groups[0]["lr"])
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        callback.set_model(model)
+        callback.on_train_begin()
+        ours = []
+        for epoch, value in enumerate(metric[split:]):
+            callback.on_epoch_end(epoch, {"val_loss": value})
+            ours.append(lrs.current(model))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, err_msg=f"converted after {split}")
+        assert min(theirs) < 0.1
