@@ -167,7 +167,7 @@ def from_transformers(name, num_training_steps=None, num_warmup_steps=None, lear
         ...     "lr_scheduler_kwargs": {"min_lr_rate": 0.1}}, num_training_steps=1000)
     """
     if not isinstance(name, (str, dict)) and hasattr(name, "lr_scheduler_type"):
-        name = {key: getattr(name, key) for key in _TRAINING_ARGUMENTS}
+        name = {key: getattr(name, key) for key in _TRAINING_ARGUMENTS if hasattr(name, key)}
     if isinstance(name, dict):
         if num_warmup_steps is not None or learning_rate is not None or scheduler_specific_kwargs:
             check.fail_value("num_warmup_steps", num_warmup_steps,

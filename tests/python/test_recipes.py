@@ -83,21 +83,23 @@ def test_from_transformers_matches_get_scheduler(name, total, warmup, kwargs):
 
 
 def test_training_arguments_make_the_trainers_schedule():
-    # TrainingArguments' fields (building one needs accelerate, which a Trainer needs)
+    # TrainingArguments' fields (building one needs accelerate, which a Trainer needs);
+    # the warmup as the installed transformers spells a ratio (5: warmup_steps < 1)
+    warmup_field = ({"warmup_steps": 0.03} if int(transformers.__version__.split(".")[0]) >= 5
+                    else {"warmup_steps": 0, "warmup_ratio": 0.03})
     args = types.SimpleNamespace(learning_rate=2e-5, lr_scheduler_type="cosine_with_min_lr",
-                                 warmup_ratio=0.03, warmup_steps=0,
-                                 lr_scheduler_kwargs={"min_lr_rate": 0.1}, max_steps=500)
+                                 lr_scheduler_kwargs={"min_lr_rate": 0.1}, max_steps=500,
+                                 **warmup_field)
     # what the Trainer computes: ceil(500 * 0.03) = 15
     warmup = transformers.TrainingArguments.get_warmup_steps(args, 500)
     assert warmup == 15
     expected = reference("cosine_with_min_lr", 500, warmup, base_lr=2e-5, min_lr_rate=0.1)
-    as_dict = {"learning_rate": 2e-5, "lr_scheduler_type": "cosine_with_min_lr",
-               "warmup_ratio": 0.03, "lr_scheduler_kwargs": {"min_lr_rate": 0.1},
-               "max_steps": 500}
+    as_dict = dict({"learning_rate": 2e-5, "lr_scheduler_type": "cosine_with_min_lr",
+                    "lr_scheduler_kwargs": {"min_lr_rate": 0.1}, "max_steps": 500},
+                   **warmup_field)
     for given in (as_dict, args):
         ours = lrs.from_transformers(given)
-        np.testing.assert_allclose(lrs.values(ours, range(500)), expected[:500], rtol=RTOL,
-                                   atol=ATOL)
+        assert_rates(lrs.values(ours, range(500)), expected[:500])
 
 
 def test_the_warmup_is_counted_as_the_installed_transformers_counts_it():
