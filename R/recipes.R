@@ -94,15 +94,17 @@ whole_as_integer <- function(x) {
 #' StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, CosineAnnealingLR,
 #' CosineAnnealingWarmRestarts, PolynomialLR, OneCycleLR, CyclicLR and SequentialLR
 #' of those become lrschedule's schedules (OneCycleLR's and CyclicLR's momentum
-#' cycle: [schedule_momentum()]); LambdaLR and MultiplicativeLR are tabulated over
-#' `horizon` steps; ReduceLROnPlateau becomes [callback_reduce_lr_on_plateau()] with
-#' PyTorch's patience and cooldown. ChainedScheduler, a custom `scale_fn`, PyTorch's
-#' relative plateau threshold and parameter groups with different rates are refused,
-#' saying why.
+#' cycle: [schedule_momentum()]); LambdaLR, MultiplicativeLR and ChainedScheduler are
+#' tabulated over `horizon` steps; ReduceLROnPlateau becomes
+#' [callback_reduce_lr_on_plateau()] with PyTorch's patience and cooldown, continuing
+#' from its state. A custom `scale_fn`, PyTorch's relative plateau threshold and
+#' parameter groups with different rates are refused, saying why. A run half done in
+#' PyTorch continues with the next rates once the Keras optimizer's count is set to
+#' the scheduler's `last_epoch`.
 #'
 #' @param scheduler A PyTorch scheduler (a Python object), with its optimizer.
-#' @param horizon Integer > 0: the steps to tabulate a LambdaLR or
-#'   MultiplicativeLR over; `NULL` for the others.
+#' @param horizon Integer > 0: the steps to tabulate a LambdaLR, MultiplicativeLR
+#'   or ChainedScheduler over; `NULL` for the others.
 #' @returns A schedule (S3 class `lrschedule_schedule`), or for ReduceLROnPlateau a
 #'   callback.
 #' @family learning rate schedules

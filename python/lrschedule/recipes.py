@@ -25,6 +25,7 @@ import numpy as np
 
 from lrschedule import _validation as check
 from lrschedule.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from lrschedule.inspection import values as lrs_values
 from lrschedule.schedules import (
     Constant,
     Cyclic,
@@ -354,7 +355,8 @@ def from_torch(scheduler, horizon=None):
     of those map onto lrschedule's classes (OneCycleLR's and CyclicLR's momentum
     cycle is the schedule's `.momentum()`); LambdaLR and MultiplicativeLR are
     tabulated over `horizon` steps (their functions are code: the table holds their
-    values); ReduceLROnPlateau becomes lrschedule's `ReduceLROnPlateau` callback with
+    values), and so is a ChainedScheduler (the product of its schedulers' factors,
+    from the schedules above); ReduceLROnPlateau becomes lrschedule's `ReduceLROnPlateau` callback with
     PyTorch's patience and cooldown. Refused, saying why: ChainedScheduler (a product
     of schedules, which lrschedule does not have), CyclicLR with a custom `scale_fn`,
     PyTorch's relative plateau threshold, and optimizers whose parameter groups follow
@@ -364,8 +366,9 @@ def from_torch(scheduler, horizon=None):
 
     Args:
         scheduler: a `torch.optim.lr_scheduler` scheduler, with its optimizer.
-        horizon: int > 0, the steps to tabulate a LambdaLR or MultiplicativeLR over
-            (the last value holds after); required for those, refused otherwise.
+        horizon: int > 0, the steps to tabulate a LambdaLR, MultiplicativeLR or
+            ChainedScheduler over (the last value holds after); required for those,
+            refused otherwise.
 
     Returns:
         A schedule, or for ReduceLROnPlateau a callback.
@@ -398,7 +401,8 @@ def from_torch(scheduler, horizon=None):
 def _torch_schedule(s, i, horizon, T):
     name = type(s).__name__
     base = float(getattr(s, "base_lrs", [None] * (i + 1))[i] or 0.0)
-    if horizon is not None and not isinstance(s, (T.LambdaLR, T.MultiplicativeLR)):
+    if horizon is not None and not isinstance(s, (T.LambdaLR, T.MultiplicativeLR,
+                                                  T.ChainedScheduler)):
         check.fail_value("horizon", horizon, f"None for a {name} (only LambdaLR and "
                          "MultiplicativeLR are tabulated)")
     if isinstance(s, T.StepLR):
@@ -436,9 +440,19 @@ def _torch_schedule(s, i, horizon, T):
     if isinstance(s, (T.LambdaLR, T.MultiplicativeLR)):
         return _torch_tabulated(s, i, horizon, T)
     if isinstance(s, T.ChainedScheduler):
-        check.fail_value("scheduler", name, "a scheduler lrschedule can reproduce: a "
-                         "ChainedScheduler multiplies its schedulers' factors, and lrschedule "
-                         "has no product of schedules (a SequentialLR or one scheduler is)")
+        # the product of its schedulers' factors of the base rate: tabulated, as
+        # lrschedule has no product of schedules
+        if horizon is None:
+            check.fail_value("horizon", None, "the steps to tabulate the ChainedScheduler over "
+                             "(an int > 0): it multiplies its schedulers' factors, which "
+                             "lrschedule tabulates")
+        n = check.count("horizon", horizon)
+        base = float(s.optimizer.param_groups[i]["initial_lr"])
+        rates = np.full(n, base, dtype=np.float64)
+        for inner in s._schedulers:
+            made = _torch_schedule(inner, i, None, T)
+            rates *= np.asarray(lrs_values(made, range(n)), dtype=np.float64) / base
+        return Tabulated(rates)
     check.fail_value("scheduler", name, "one of PyTorch's schedulers lrschedule reproduces: "
                      "StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, "
                      "CosineAnnealingLR, CosineAnnealingWarmRestarts, PolynomialLR, OneCycleLR, "

@@ -275,12 +275,23 @@ def test_from_torch_tabulates_a_lambda_over_the_horizon_it_is_given():
         lrs.from_torch(make(torch.optim.SGD([param], lr=0.1)))
 
 
+def test_a_chained_scheduler_is_the_product_of_its_schedulers_tabulated():
+    make = lambda opt: torch.optim.lr_scheduler.ChainedScheduler([  # noqa: E731
+        torch.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=10),
+        torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.95),
+        torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[20, 40], gamma=0.3)])
+    expected = torch_trajectory(make, 60, base_lr=0.1)
+    param = torch.nn.Parameter(torch.zeros(1))
+    ours = lrs.from_torch(make(torch.optim.SGD([param], lr=0.1)), horizon=60)
+    assert_rates(lrs.values(ours, range(60)), expected, rtol=TOLERANCE["ExponentialLR"])
+
+
 def test_from_torch_refuses_what_it_cannot_reproduce():
     p1, p2 = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([p1], lr=0.1)
     chained = torch.optim.lr_scheduler.ChainedScheduler(
         [torch.optim.lr_scheduler.StepLR(opt, 3), torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)])
-    with pytest.raises(ValueError, match="ChainedScheduler"):
+    with pytest.raises(ValueError, match="`horizon`"):
         lrs.from_torch(chained)
     two = torch.optim.SGD([{"params": [p1], "lr": 0.1}, {"params": [p2], "lr": 0.01}])
     with pytest.raises(ValueError, match="2 parameter groups"):
