@@ -204,6 +204,9 @@ rate_for_python <- function(value) {
 #' @param decay_type String, one of `"linear"`, `"cosine"`, `"1-sqrt"`: the shape of a
 #'   smooth reduction (the decays of [schedule_warmup_stable_decay()]).
 #'   Defaults to `"linear"`.
+#' @param min_delta_mode String, `"abs"` (Keras's rule: better than the best value by
+#'   more than `min_delta`) or `"rel"` (PyTorch's default `threshold_mode`: better by
+#'   more than `min_delta` times the best value). Defaults to `"abs"`.
 #' @returns The Python callback (`lrschedule.ReduceLROnPlateau`), to pass in
 #'   `callbacks` of `fit()`.
 #' @family callbacks
@@ -230,7 +233,8 @@ rate_for_python <- function(value) {
 callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, patience = 10,
                                           verbose = 0, mode = "auto", min_delta = 1e-4,
                                           cooldown = 0, min_lr = 0, groups = NULL,
-                                          decay_steps = 0, decay_type = "linear") {
+                                          decay_steps = 0, decay_type = "linear",
+                                          min_delta_mode = "abs") {
   call <- rlang::current_env()
   py_call(lrs()$ReduceLROnPlateau, list(
     monitor = check_string(monitor),
@@ -243,7 +247,8 @@ callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, pa
     min_lr = check_number(min_lr),
     groups = check_group_names(groups, call),
     decay_steps = check_whole(decay_steps),
-    decay_type = check_string(decay_type)
+    decay_type = check_string(decay_type),
+    min_delta_mode = check_string(min_delta_mode)
   ), call = call)
 }
 

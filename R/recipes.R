@@ -10,8 +10,8 @@
 #' `TrainingArguments`-style list (`learning_rate`, `lr_scheduler_type`,
 #' `warmup_ratio`, `warmup_steps`, `lr_scheduler_kwargs`, `max_steps`; the Trainer's
 #' defaults for those missing). Past `num_training_steps` the rate holds its final
-#' value. What lrschedule cannot reproduce (transformers 5's `"greedy"`, PyTorch's
-#' relative plateau threshold) is refused with an error that says which.
+#' value. What lrschedule cannot reproduce (transformers 5's `"greedy"`) is refused
+#' with an error that says which.
 #'
 #' Steps are optimizer updates: under gradient accumulation build the optimizer with
 #' `gradient_accumulation_steps` (lrschedule's `optimizer_*()` count updates).
@@ -34,7 +34,8 @@
 #'   arguments).
 #' @returns A schedule (S3 class `lrschedule_schedule`) for an optimizer's
 #'   `learning_rate`; for `"reduce_lr_on_plateau"`, a callback
-#'   ([callback_reduce_lr_on_plateau()] with PyTorch's patience and cooldown).
+#'   ([callback_reduce_lr_on_plateau()] with PyTorch's patience, cooldown and
+#'   threshold rule).
 #' @family learning rate schedules
 #' @seealso <https://huggingface.co/docs/transformers/main_classes/optimizer_schedules>
 #' @examples
@@ -96,9 +97,9 @@ whole_as_integer <- function(x) {
 #' of those become lrschedule's schedules (OneCycleLR's and CyclicLR's momentum
 #' cycle: [schedule_momentum()]); LambdaLR, MultiplicativeLR and ChainedScheduler are
 #' tabulated over `horizon` steps; ReduceLROnPlateau becomes
-#' [callback_reduce_lr_on_plateau()] with PyTorch's patience and cooldown, continuing
-#' from its state. A custom `scale_fn`, PyTorch's relative plateau threshold and
-#' parameter groups with different rates are refused, saying why. A run half done in
+#' [callback_reduce_lr_on_plateau()] with PyTorch's patience, cooldown and threshold
+#' rule, continuing from its state. A custom `scale_fn` and parameter groups with
+#' different rates are refused, saying why. A run half done in
 #' PyTorch continues with the next rates once the Keras optimizer's count is set to
 #' the scheduler's `last_epoch`.
 #'
@@ -139,8 +140,8 @@ schedule_from_torch <- function(scheduler, horizon = NULL) {
 #' train.py's arguments as its `args.yaml` holds them (`sched`, `epochs`, `lr`,
 #' `lr_cycle_mul`, `lr_k_decay`, `sched_on_updates`...; its other fields are
 #' ignored), or the path of such a YAML file (read with the yaml package). timm's
-#' `plateau` scheduler (PyTorch's relative threshold) and learning-rate noise are
-#' refused, saying why.
+#' `plateau` scheduler (deprecated by timm) and learning-rate noise are refused,
+#' saying why.
 #'
 #' @param config A named list, or the path of an args.yaml file.
 #' @param steps_per_epoch Integer > 0: the optimizer updates of an epoch.

@@ -312,14 +312,11 @@ def _plateau(kwargs):
 
     PyTorch reduces after `patience + 1` epochs without improvement (`num_bad_epochs >
     patience`), Keras after `patience` (`wait >= patience`): the patience is shifted by
-    one, and so is a cooldown. Improvement is PyTorch's "abs" rule (better than best by `threshold`), which
-    is Keras's `min_delta`; PyTorch's default "rel" rule has no counterpart.
+    one, and so is a cooldown. Improvement is PyTorch's rule, "rel" (its default: better
+    than the best by `threshold` times it) or "abs" (by `threshold`, Keras's
+    `min_delta`): the callback's `min_delta_mode`.
     """
-    if kwargs["threshold_mode"] != "abs":
-        check.fail_value("threshold_mode", kwargs["threshold_mode"],
-                         '"abs" (improvement by more than `threshold`, as Keras\'s min_delta): '
-                         "lrschedule's ReduceLROnPlateau has no relative rule, PyTorch's "
-                         "default")
+    threshold_mode = check.choice("threshold_mode", kwargs["threshold_mode"], ("rel", "abs"))
     mode = check.choice("mode", kwargs["mode"], ("min", "max"))
     if kwargs["eps"] != 1e-8:
         check.fail_value("eps", kwargs["eps"], "PyTorch's default 1e-8 (lrschedule's plateau "
@@ -334,7 +331,8 @@ def _plateau(kwargs):
     return ReduceLROnPlateau(monitor="val_loss", factor=kwargs["factor"], patience=patience + 1,
                              mode=mode, min_delta=check.non_negative("threshold",
                                                                      kwargs["threshold"]),
-                             cooldown=cooldown + 1 if cooldown else 0, min_lr=min_lr)
+                             cooldown=cooldown + 1 if cooldown else 0, min_lr=min_lr,
+                             min_delta_mode=threshold_mode)
 
 
 # --------------------------------------------------------------------------------------
@@ -356,12 +354,11 @@ def from_torch(scheduler, horizon=None):
     cycle is the schedule's `.momentum()`); LambdaLR and MultiplicativeLR are
     tabulated over `horizon` steps (their functions are code: the table holds their
     values), and so is a ChainedScheduler (the product of its schedulers' factors,
-    from the schedules above); ReduceLROnPlateau becomes lrschedule's `ReduceLROnPlateau` callback with
-    PyTorch's patience and cooldown. Refused, saying why: ChainedScheduler (a product
-    of schedules, which lrschedule does not have), CyclicLR with a custom `scale_fn`,
-    PyTorch's relative plateau threshold, and optimizers whose parameter groups follow
-    different rates (one schedule per optimizer here: build one optimizer per group,
-    or use `per_layer()`). CosineAnnealingLR's rate past `T_max`, where PyTorch's
+    from the schedules above); ReduceLROnPlateau becomes lrschedule's
+    `ReduceLROnPlateau` callback with PyTorch's patience, cooldown and threshold rule.
+    Refused, saying why: CyclicLR with a custom `scale_fn`, and optimizers whose
+    parameter groups follow different rates (one schedule per optimizer here: build
+    one optimizer per group, or use `per_layer()`). CosineAnnealingLR's rate past `T_max`, where PyTorch's
     recursion climbs back up, holds at `eta_min` here.
 
     Args:
@@ -505,10 +502,6 @@ def _torch_tabulated(s, i, horizon, T):
 
 
 def _torch_plateau(s):
-    if s.threshold_mode != "abs":
-        check.fail_value("threshold_mode", s.threshold_mode,
-                         '"abs" (improvement by more than `threshold`, as Keras\'s min_delta): '
-                         "lrschedule's ReduceLROnPlateau has no relative rule")
     if len(set(s.min_lrs)) != 1:
         check.fail_value("min_lr", s.min_lrs, "one floor for every parameter group")
     rates = [group["lr"] for group in s.optimizer.param_groups]
@@ -598,8 +591,9 @@ def from_timm(config, steps_per_epoch, learning_rate=None, spelling=None):
     They are timm's own formulas (cosine, tanh, poly with cycles, `cycle_mul`,
     `cycle_decay`, `cycle_limit`, `k_decay`; step; multistep; constant; wsd; rsqrt)
     evaluated in float64 and held in a `Tabulated` (per epoch, inside a `PerEpoch`).
-    Refused, saying why: `plateau` (timm's uses PyTorch's relative threshold, which
-    lrschedule's ReduceLROnPlateau lacks) and learning-rate noise (random by design).
+    Refused, saying why: `plateau` (deprecated by timm; its warmup epochs do not count
+    the metric, which a callback beside a schedule would) and learning-rate noise
+    (random by design).
 
     Args:
         config: a dict (or an object with those attributes: train.py's argparse
@@ -623,8 +617,9 @@ def from_timm(config, steps_per_epoch, learning_rate=None, spelling=None):
     sched = check.choice("sched", v2["sched"], _TIMM_SCHEDS)
     if sched == "plateau":
         check.fail_value("sched", sched, "a schedule lrschedule can reproduce: timm's plateau "
-                         "scheduler uses PyTorch's relative threshold (1e-4 of the best "
-                         "value), which lrschedule's ReduceLROnPlateau lacks")
+                         "scheduler (deprecated by timm) ignores the metric during its warmup "
+                         "epochs, which lrschedule's ReduceLROnPlateau beside a warmup would "
+                         "count; use ReduceLROnPlateau(min_delta_mode='rel') with a Warmup")
     if sched == "none":
         return Constant(lr)
     on_epochs = bool(v2["step_on_epochs"])

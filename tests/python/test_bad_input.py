@@ -195,6 +195,13 @@ PLATEAU = (
              BAD_COUNT)
     + family("ReduceLROnPlateau", "decay_type", lambda v: ReduceLROnPlateau(decay_type=v),
              BAD_DECAY_TYPE)
+    + family("ReduceLROnPlateau", "min_delta_mode",
+             lambda v: ReduceLROnPlateau(min_delta_mode=v), [
+                 ("unknown", "relative", ValueError, "'relative'"),
+                 ("upper", "REL", ValueError, "'REL'"),
+                 ("none", None, TypeError, "None"),
+                 ("number", 1, TypeError, "1"),
+             ])
 )
 
 # --------------------------------------------------------------------------------------
@@ -594,9 +601,11 @@ RECIPES = (
              ValueError, "decay_type", "'exp'"),
         case("from_transformers-timescale-not-passed",
              lambda: cosine(name="inverse_sqrt", timescale=5), ValueError, "timescale", "5"),
-        case("from_transformers-threshold_mode-rel",
-             lambda: cosine(name="reduce_lr_on_plateau", threshold_mode="rel"), ValueError,
-             "threshold_mode", "'rel'"),
+        case("from_transformers-threshold_mode-unknown",
+             lambda: cosine(name="reduce_lr_on_plateau", threshold_mode="relative"), ValueError,
+             "threshold_mode", "'relative'"),
+        case("from_transformers-eps-not-the-default",
+             lambda: cosine(name="reduce_lr_on_plateau", eps=1e-3), ValueError, "eps", "0.001"),
         case("from_transformers-warmup_ratio-above-one",
              lambda: lrs.from_transformers({"warmup_ratio": 2.0}, num_training_steps=10),
              ValueError, "warmup_ratio", "2.0"),

@@ -972,11 +972,11 @@ def test_reduce_lr_on_plateau_takes_keras_arguments_in_keras_order():
     # A drop-in for keras.callbacks.ReduceLROnPlateau: the same names in the same
     # order, so a positional call means the same (Keras's 4th argument is verbose).
     # lrschedule's own arguments (`groups`, per-layer rates; `decay_steps`/`decay_type`,
-    # smooth reductions) come after Keras's.
+    # smooth reductions; `min_delta_mode`, PyTorch's relative rule) come after Keras's.
     ours = list(inspect.signature(lrschedule.ReduceLROnPlateau).parameters)
     theirs = [name for name, p in inspect.signature(keras.callbacks.ReduceLROnPlateau)
               .parameters.items() if p.kind is not p.VAR_KEYWORD]
-    assert ours == theirs + ["groups", "decay_steps", "decay_type"]
+    assert ours == theirs + ["groups", "decay_steps", "decay_type", "min_delta_mode"]
     positional = lrschedule.ReduceLROnPlateau("loss", 0.5, 3, 1, "min", 0.01, 2, 1e-5)
     keyword = keras.callbacks.ReduceLROnPlateau("loss", 0.5, 3, 1, "min", 0.01, 2, 1e-5)
     for name in theirs:

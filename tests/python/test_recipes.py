@@ -134,16 +134,17 @@ def test_training_arguments_defaults_are_the_trainers():
                                reference("linear", 100, 7, base_lr=5e-5), rtol=RTOL, atol=ATOL)
 
 
-def test_the_plateau_scheduler_reduces_at_pytorchs_epochs():
+@pytest.mark.parametrize("threshold_mode, threshold", [("abs", 0.005), ("rel", 0.01)])
+def test_the_plateau_scheduler_reduces_at_pytorchs_epochs(threshold_mode, threshold):
     """transformers' reduce_lr_on_plateau is PyTorch's ReduceLROnPlateau: ours, driven by
     the same metric, reduces at the same epochs (patience and cooldown as PyTorch counts
-    them; improvement by PyTorch's "abs" rule)."""
+    them; improvement by PyTorch's "abs" or its default "rel" rule)."""
     import keras
 
     metric = [1.0, 0.9, 0.9, 0.95, 0.92, 0.91, 0.89, 0.9, 0.9, 0.9, 0.9, 0.88, 0.9, 0.9, 0.9,
               0.9, 0.9, 0.9]
-    kwargs = {"patience": 2, "cooldown": 2, "threshold_mode": "abs", "threshold": 0.005,
-              "factor": 0.5}
+    kwargs = {"patience": 2, "cooldown": 2, "threshold_mode": threshold_mode,
+              "threshold": threshold, "factor": 0.5}
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([param], lr=0.1)
     torch_plateau = transformers.get_scheduler("reduce_lr_on_plateau", opt,
@@ -178,7 +179,8 @@ def test_the_plateau_scheduler_reduces_at_pytorchs_epochs():
           lr_end=1e-2), "lr_end"),
     (dict(name="cosine_with_min_lr", num_training_steps=10, num_warmup_steps=0,
           learning_rate=1.0), "min_lr_rate"),
-    (dict(name="reduce_lr_on_plateau", learning_rate=1.0), "threshold_mode"),
+    (dict(name="reduce_lr_on_plateau", learning_rate=1.0, threshold_mode="relative"),
+     "threshold_mode"),
     (dict(name={"lr_scheduler_type": "cosine", "epochs": 3}), "name"),
     (dict(name={"lr_scheduler_type": "cosine"}), "num_training_steps"),
 ])
@@ -300,9 +302,6 @@ def test_from_torch_refuses_what_it_cannot_reproduce():
                                                scale_fn=lambda x: 1.0, cycle_momentum=False)
     with pytest.raises(ValueError, match="scale_fn"):
         lrs.from_torch(custom)
-    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(torch.optim.SGD([p1], lr=0.1))
-    with pytest.raises(ValueError, match="`threshold_mode`"):
-        lrs.from_torch(plateau)
     with pytest.raises(TypeError, match="`scheduler`"):
         lrs.from_torch("StepLR")
     same = torch.optim.SGD([{"params": [p1]}, {"params": [p2]}], lr=0.1)
@@ -321,7 +320,7 @@ def test_a_torch_plateau_in_mid_run_continues_with_its_state():
         param = torch.nn.Parameter(torch.zeros(1))
         opt = torch.optim.SGD([param], lr=0.1)
         plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            opt, patience=2, cooldown=2, threshold_mode="abs", threshold=0.005, factor=0.5)
+            opt, patience=2, cooldown=2, threshold=0.01, factor=0.5)  # "rel", PyTorch's default
         for value in metric[:split]:
             plateau.step(value)
         callback = lrs.from_torch(plateau)

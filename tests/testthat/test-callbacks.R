@@ -340,7 +340,7 @@ test_that("callback_reduce_lr_on_plateau takes Keras's and keras3's argument ord
   expect_identical(names(formals(callback_reduce_lr_on_plateau))[seq_along(keras_args)],
                    keras_args)
   expect_identical(setdiff(names(formals(callback_reduce_lr_on_plateau)), keras_args),
-                   c("groups", "decay_steps", "decay_type"))
+                   c("groups", "decay_steps", "decay_type", "min_delta_mode"))
   cb <- callback_reduce_lr_on_plateau("loss", 0.5, 2, 1)
   expect_identical(cb$verbose, 1L)
   expect_identical(cb$mode, "auto")

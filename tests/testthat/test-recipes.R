@@ -30,14 +30,16 @@ test_that("a TrainingArguments list makes the Trainer's schedule", {
 
 test_that("the plateau scheduler is a callback, and what cannot be reproduced is refused", {
   skip_if_no_lrschedule()
-  cb <- schedule_from_transformers("reduce_lr_on_plateau", learning_rate = 0.1,
-                                   threshold_mode = "abs", patience = 2)
+  cb <- schedule_from_transformers("reduce_lr_on_plateau", learning_rate = 0.1, patience = 2)
+  expect_identical(cb$min_delta_mode, "rel")
+  expect_identical(cb$patience, 3L)  # PyTorch's 2 bad epochs tolerated, reduced at the third
   expect_true(inherits(cb, "keras.src.callbacks.callback.Callback"))
   expect_error(schedule_from_transformers("greedy", 10, 0, 1), "`name`",
                class = "python.builtin.ValueError")
   expect_error(schedule_from_transformers("cosine", 10, 0, 1, lr_end = 0.1), "`lr_end`",
                class = "python.builtin.ValueError")
-  expect_error(schedule_from_transformers("reduce_lr_on_plateau", learning_rate = 1),
+  expect_error(schedule_from_transformers("reduce_lr_on_plateau", learning_rate = 1,
+                                          threshold_mode = "relative"),
                "`threshold_mode`", class = "python.builtin.ValueError")
   expect_error(schedule_from_transformers(1), "`name`", class = "lrschedule_argument_error")
   expect_error(schedule_from_transformers("cosine", 10, 0, 1, 5), "`...`",

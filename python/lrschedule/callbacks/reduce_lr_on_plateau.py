@@ -108,6 +108,10 @@ class ReduceLROnPlateau(RateCallback):
             a smooth decay over N optimizer updates. Defaults to 0.
         decay_type: "linear", "cosine" or "1-sqrt", the shape of a smooth reduction.
             Defaults to "linear".
+        min_delta_mode: "abs" (Keras's rule: an improvement is better than the best
+            value by more than `min_delta`) or "rel" (PyTorch's default
+            `threshold_mode`: better by more than `min_delta` times the best value).
+            Defaults to "abs".
 
     The arguments come in Keras's order (`verbose` fourth), so positional calls
     written for `keras.callbacks.ReduceLROnPlateau` mean the same here.
@@ -133,6 +137,7 @@ class ReduceLROnPlateau(RateCallback):
         groups=None,
         decay_steps=0,
         decay_type="linear",
+        min_delta_mode="abs",
     ):
         super().__init__(groups)
         if not isinstance(monitor, str):
@@ -151,6 +156,7 @@ class ReduceLROnPlateau(RateCallback):
         self.verbose = check.integer("verbose", verbose, minimum=0)
         self.decay_steps = check.integer("decay_steps", decay_steps, minimum=0)
         self.decay_type = check.choice("decay_type", decay_type, ("linear", "cosine", "1-sqrt"))
+        self.min_delta_mode = check.choice("min_delta_mode", min_delta_mode, ("abs", "rel"))
         self._minimize = None
         # The best value is saved as float32; within a run the exact value is kept so
         # comparisons are Keras's (a restored run compares with the float32 value).
@@ -180,6 +186,10 @@ class ReduceLROnPlateau(RateCallback):
         # nor does an infinite value on the first epoch.
         if best is None:
             best = math.inf if self._minimize else -math.inf
+        if self.min_delta_mode == "rel":  # PyTorch's default rule: better by a fraction
+            if self._minimize:
+                return current < best * (1.0 - self.min_delta)
+            return current > best * (1.0 + self.min_delta)
         if self._minimize:
             return current < best - self.min_delta
         return current > best + self.min_delta
@@ -251,4 +261,5 @@ class ReduceLROnPlateau(RateCallback):
             "groups": self.groups,
             "decay_steps": self.decay_steps,
             "decay_type": self.decay_type,
+            "min_delta_mode": self.min_delta_mode,
         }
