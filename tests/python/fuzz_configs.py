@@ -200,6 +200,13 @@ def non_schedules_pool():
          "registered_name": "lrschedule>OneCycle"},
         {"class_name": "OneCycle", "config": {"max_lr": 0.1}},
         {"max_lr": 0.1, "total_steps": 10},
+        # Keras's special objects and Keras classes, malformed: Keras's own errors
+        {"class_name": "__keras_tensor__", "config": {}},
+        {"class_name": "__tensor__", "config": {}},
+        {"class_name": "__bytes__", "config": {"value": 3}},
+        {"class_name": "__slice__", "config": {}},
+        {"module": "keras.layers", "class_name": "Dense", "config": {"units": "x"},
+         "registered_name": None},
     ]
 
 
@@ -494,10 +501,11 @@ def _chain(error):
 
 def _own_text(message):
     """The part of an error message that is the refusal itself: Keras's wrapper
-    repeats the whole config (every key in quotes) before "Exception encountered:",
-    and lrschedule's messages end with the value received (a dict shows its keys)."""
-    if "Exception encountered:" in message:
-        message = message.rsplit("Exception encountered:", 1)[1]
+    ("... could not be deserialized properly ...\n\nconfig={...}.\n\nException
+    encountered: ...") repeats the whole config, every key in quotes, and lrschedule's
+    messages end with the value received (a dict shows its keys): both are left out."""
+    message = re.sub(r"\n\nconfig=.*?\.\n\nException encountered:", " Exception encountered:",
+                     message, flags=re.DOTALL)
     return message.split("Received:", 1)[0]
 
 
@@ -889,8 +897,10 @@ def judge_optimizer(obj, config):
         if found:
             return f"its {hyper} schedule: {found}", kind
         values = lrs.values(schedule, STEPS) if not S.takes_length(schedule) else [low]
-        if not all(low <= v <= high for v in values):
-            return f"its {hyper} schedule gives {list(values)}, outside [0, 1]", "setting"
+        # beta_1 in [0, 1) (Adam's bias correction divides by 1 - beta_1 ** t)
+        if not all(_finite(float(v), low, high, high_open=hyper == "beta_1") for v in values):
+            return (f"its {hyper} schedule gives {[float(v) for v in values]}, outside "
+                    f"{'[0, 1)' if hyper == 'beta_1' else '[0, 1]'}"), "setting"
     else:
         value = getattr(obj, hyper)
         if not _finite(value, low, high, high_open=hyper == "beta_1"):
@@ -1070,9 +1080,19 @@ def known_bug(case, problem, kind, outcome=None):
             _hidden_length(outcome.obj if not isinstance(outcome.obj, lrs.ScheduleLR)
                            else outcome.obj.schedule):
         return "sequence-piece-length"
+    if kind == "refusal":
+        for mutation in case["mutations"]:
+            # a malformed object of Keras's where a schedule goes, alone
+            if mutation[0] == "replace" and is_serialized(mutation[2]) and \
+                    not is_ours(mutation[2]):
+                alone = mutate(case["class"], case["base"], [mutation])
+                if judge(alone)[1] == "refusal":
+                    return "nested-keras-errors"
     if kind in ("nonfinite", "range") and outcome is not None and \
             _three_phase_product(outcome.obj):
         return "one-cycle-three-phase-product"
+    if kind == "setting" and problem.startswith("its beta_1 schedule gives"):
+        return "scheduled-beta-1"
     if "OverflowError: cannot convert float infinity to integer" in problem:
         return "optimizer-infinite-count"
     if kind in ("setting", "update", "refusal"):

@@ -89,10 +89,23 @@ KNOWN_BUGS = {
         "loss_scale_factor..., a non-bool amsgrad/nesterov/centered/use_ema, an infinite "
         "weight_decay or clipnorm, gradient_accumulation_steps 2**63 all load; the "
         "first update then gives NaN/inf weights or raises an error naming nothing"),
+    "scheduled-beta-1": (
+        "the Adam family's beta_1 must be < 1 (lrschedule.optimizers.ARGUMENT_RANGES), but "
+        "a beta_1 schedule is taken unchecked: OneCycle(..., max_momentum=1.0).momentum() "
+        "(max_momentum may be 1) gives beta_1 = 1 at step 0, and the first update of Adam, "
+        "AdamW, Adamax and Lamb divides by 1 - beta_1 ** t = 0: NaN weights"),
     "optimizer-infinite-count": (
         "optimizers.argument_problem() computes int(value) for gradient_accumulation_steps "
         "and ema_overwrite_frequency: inf raises OverflowError, not a ValueError naming the "
         "argument"),
+    "nested-keras-errors": (
+        "where a schedule goes (Warmup's schedule, a Sequence's pieces, an optimizer's "
+        "learning_rate, momentum or beta_1), a config of Keras's own that Keras cannot "
+        "build raises Keras's error as is: KeyError ('shape', 'value', 'start' for "
+        "__keras_tensor__, __tensor__, __slice__), AttributeError (__bytes__), or a "
+        "TypeError naming the inner class's arguments (Dense's 'units'), never the slot; "
+        "Schedule.from_config and the optimizers' from_config do not wrap it as "
+        "ControlledRate's and ScheduleLR's schedule_from_config() do"),
     "deep-plain-nesting": (
         "a plain dict or list nested a few hundred levels deep (which JSON reads) raises "
         "RecursionError: as any argument, from _validation.shown()'s recursive "
@@ -199,9 +212,14 @@ def test_the_judge_refuses_a_message_that_names_nothing():
     assert fz.judge_error(case, TypeError("Argument `max_lr` must be a number.")) is None
     assert fz.judge_error(case, TypeError("unexpected keyword argument 'max_lr'")) is None
     assert fz.judge_error(case, TypeError("bad value. Received: max_lr='x'")) is not None
+    # Keras's wrapper: the config it repeats is not the refusal
     assert fz.judge_error(case, TypeError(
-        "could not be deserialized properly. config={'max_lr': 'x'}. Exception "
-        "encountered: '>=' not supported")) is not None
+        "<class 'OneCycle'> could not be deserialized properly. Please ensure ...\n\n"
+        "config={'max_lr': 'x'}.\n\nException encountered: '>=' not supported")) is not None
+    assert fz.judge_error(case, TypeError(
+        "<class 'OneCycle'> could not be deserialized properly. Please ensure ...\n\n"
+        "config={'max_lr': 'x'}.\n\nException encountered: Argument `max_lr` must be a "
+        "number. Received: max_lr='x'")) is None
     assert fz.judge_error(case, KeyError("max_lr")) is not None
     wrapped = ValueError("Argument `max_lr` must be a number")
     wrapped.__context__ = RecursionError("maximum recursion depth exceeded")
@@ -359,6 +377,22 @@ def test_bug_optimizer_arguments(name, argument, value):
         load(config)
 
 
+@known("scheduled-beta-1")
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adamax", "Lamb"])  # Nadam stays finite
+def test_bug_scheduled_beta_1(name):
+    """Reproducer: `lrschedule.optimizers.Adam(0.01, beta_1=OneCycle(0.1, 100,
+    max_momentum=1.0).momentum())` builds, and its first update makes the weights NaN."""
+    beta_1 = lrs.OneCycle(0.1, 100, max_momentum=1.0).momentum()
+    try:
+        optimizer = getattr(O, name)(0.01, beta_1=beta_1)
+    except ValueError as error:
+        assert "`beta_1`" in str(error)
+        return
+    variable = keras.Variable(np.ones(3, dtype="float32"))
+    optimizer.apply([keras.ops.ones(3) * 0.5], [variable])
+    assert np.all(np.isfinite(keras.ops.convert_to_numpy(variable)))
+
+
 @known("optimizer-infinite-count")
 @pytest.mark.parametrize("argument", ["gradient_accumulation_steps",
                                       "ema_overwrite_frequency"])
@@ -367,6 +401,29 @@ def test_bug_optimizer_infinite_count(argument):
     raises OverflowError: cannot convert float infinity to integer."""
     with pytest.raises(ValueError, match=f"`{argument}`"):
         O.SGD(**{argument: float("inf")})
+
+
+@known("nested-keras-errors")
+@pytest.mark.parametrize("config, argument", [
+    (with_entry(lrs.Warmup(lrs.Constant(0.1), 2), ("config", "schedule"),
+                {"class_name": "__keras_tensor__", "config": {}}), "schedule"),
+    (with_entry(lrs.Sequence([0.1, 0.2], [3]), ("config", "schedules", 1),
+                {"class_name": "__bytes__", "config": {"value": 3}}), "schedules[1]"),
+    (with_entry(lrs.PerEpoch(lrs.Constant(0.1), 2), ("config", "schedule"),
+                {"module": "keras.layers", "class_name": "Dense", "config": {"units": "x"},
+                 "registered_name": None}), "schedule"),
+    (with_entry(O.SGD(momentum=lrs.Constant(0.9)), ("config", "momentum"),
+                {"class_name": "__slice__", "config": {}}), "momentum"),
+    (with_entry(O.Adam(), ("config", "learning_rate"),
+                {"class_name": "__tensor__", "config": {}}), "learning_rate"),
+], ids=["Warmup-keras_tensor", "Sequence-bytes", "PerEpoch-Dense", "SGD-slice",
+        "Adam-tensor"])
+def test_bug_nested_keras_errors(config, argument):
+    """Reproducer: a Warmup config whose schedule is {"class_name": "__keras_tensor__",
+    "config": {}} raises KeyError: 'shape'."""
+    with pytest.raises((ValueError, TypeError)) as error:
+        load(config)
+    assert f"`{argument}`" in fz._own_text(str(error.value)), error.value
 
 
 @known("deep-plain-nesting")
