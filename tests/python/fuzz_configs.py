@@ -1,0 +1,1108 @@
+"""The machinery of test_fuzz_configs.py: valid configs of every serializable class of
+lrschedule, the ways a saved config gets damaged, and the judge of what loading one did.
+
+Kept apart from the test module so that a failing case can be replayed by hand:
+
+    import fuzz_configs as fz
+    case = fz.mutate("OneCycle", 0, [("replace", ("config", "max_lr"), float("inf"))])
+    problem, kind = fz.judge(case)   # (None, None) when the outcome is acceptable
+    fz.known_bug(case, problem, kind, fz.load(case))   # a bug already reported?
+
+A case is the damaged config and what was done to it; `load()` deserializes it as a
+`.keras` file is read (`keras.saving.deserialize_keras_object(config, safe_mode=True)`),
+and `judge()` says whether the outcome is one the issue (#32) accepts:
+
+* it loaded, and the object behaves: a schedule's rates at `STEPS` are finite and
+  inside the range `bounds()` states for its class (written from each class's formula,
+  from the config's own numbers); a callback's and an optimizer's settings are in
+  their documented domains (and an optimizer's first update keeps the weights finite);
+* or it was refused with a ValueError or TypeError whose message names an argument
+  the damage touched (in backticks, as lrschedule's checks write it, or quoted, as
+  Python writes a missing or unexpected keyword) or is one of Keras's own clear
+  refusals (`KERAS_REFUSALS`).
+
+Anything else (another exception type, a RecursionError anywhere in the chain of
+causes, a message naming nothing, rates out of range or not finite, a schedule that
+does not save and reload to the same rates) is a problem; `known_bug()` tells the
+ones already reported.
+"""
+
+import base64
+import inspect
+import json
+import math
+import re
+import zlib
+
+import keras
+import numpy as np
+
+import lrschedule as lrs
+from lrschedule import _tables
+from lrschedule import optimizers as O
+from lrschedule import schedules as S
+
+K = keras.optimizers.schedules
+F32_MAX = float(np.finfo(np.float32).max)
+# The steps a loaded schedule is evaluated at.
+STEPS = [0, 1, 10, 1000, 10**6]
+# Table lengths declared by damaged configs stay at most this (test_hostile_files.py
+# declares the huge ones, in a subprocess under a memory limit).
+MAX_DECLARED_LENGTH = 10**6
+
+
+def _copy(value):
+    """A deep copy through JSON, as a config is read from a file (in C: a plain
+    container nested hundreds deep copies without Python's recursion)."""
+    return json.loads(json.dumps(value))
+
+
+def ser(obj):
+    return keras.saving.serialize_keras_object(obj)
+
+
+def _table_of(n):
+    steps = np.arange(n)
+    return lrs.Tabulated(0.05 * (1 + np.cos(np.pi * steps / n)) + 1e-4)
+
+
+# --------------------------------------------------------------------------------------
+# Valid configs: a real instance of every serializable class, serialized
+
+
+def _instances():
+    one_cycle = lrs.OneCycle(0.1, total_steps=50)
+    return {
+        "Constant": [lrs.Constant(0.05)],
+        "Linear": [lrs.Linear(0.01, 0.2, total_steps=7), lrs.Linear(0.3, 0.0)],
+        "StepDecay": [lrs.StepDecay(0.2, step_size=3, gamma=0.5)],
+        "MultiStepDecay": [lrs.MultiStepDecay(0.2, milestones=[2, 5], gamma=0.3)],
+        "OneCycle": [lrs.OneCycle(max_lr=0.3, total_steps=12),
+                     lrs.OneCycle(0.3, 20, anneal_strategy="linear", three_phase=True,
+                                  div_factor=10.0, final_div_factor=100.0),
+                     lrs.OneCycle(0.1)],
+        "Cyclic": [lrs.Cyclic(0.01, 0.2, step_size_up=3, step_size_down=2, mode="triangular2"),
+                   lrs.Cyclic(0.01, 0.2, step_size_up=2, mode="exp_range", gamma=0.9)],
+        "WarmupStableDecay": [lrs.WarmupStableDecay(0.2, 2, 2, 4, warmup_type="cosine",
+                                                    decay_type="1-sqrt", min_lr_ratio=0.1),
+                              lrs.WarmupStableDecay(0.2, 2, None, 0.25, num_cycles=1.5)],
+        "InverseSqrt": [lrs.InverseSqrt(0.2, warmup_steps=3),
+                        lrs.InverseSqrt(0.2, warmup_steps=0, timescale=5)],
+        "Warmup": [lrs.Warmup(K.CosineDecay(0.2, decay_steps=10), warmup_steps=3,
+                              start_learning_rate=0.01),
+                   lrs.Warmup(lrs.OneCycle(0.1, 20), 2)],
+        "Sequence": [lrs.Sequence([lrs.Linear(0.0, 0.2, 3), K.ExponentialDecay(0.2, 2, 0.5),
+                                   0.02], boundaries=[3, 8])],
+        "PerEpoch": [lrs.PerEpoch(lrs.StepDecay(0.2, step_size=1, gamma=0.5),
+                                  steps_per_epoch=2)],
+        "Scaled": [lrs.Scaled(one_cycle, 0.1)],
+        "CycledMomentum": [one_cycle.momentum(), lrs.Cyclic(0.01, 0.2, 3).momentum()],
+        "InUpdates": [lrs.InUpdates(lrs.OneCycle(0.01, 25), 4)],
+        "InMicroBatches": [lrs.InMicroBatches(lrs.StepDecay(0.1, 3, 0.5))],
+        "Extended": [lrs.Extended(lrs.OneCycle(0.01, 100), at_step=60, total_steps=150),
+                     lrs.Extended(lrs.MultiStepDecay(0.1, [5, 9]), 3, 20)],
+        "Tabulated": [lrs.Tabulated([0.2, 0.1, 0.15, 0.05]), _table_of(300)],
+        "ControlledRate": [
+            lrs.ControlledRate(lrs.StepDecay(0.1, 3)),
+            lrs.ControlledRate(learning_rate=0.1, multiplier=0.5, min_lr=0.01, best=1.0,
+                               wait=2, decay_type="cosine", decay_from=1.0, decay_start=4,
+                               decay_steps=10),
+        ],
+        "ScheduleLR": [lrs.ScheduleLR(lrs.StepDecay(0.1, 3)),
+                       lrs.ScheduleLR(lrs.OneCycle(0.1, 10), verbose=1, groups=["a"])],
+        "ReduceLROnPlateau": [lrs.ReduceLROnPlateau(),
+                              lrs.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2,
+                                                    min_lr=1e-4, decay_steps=100,
+                                                    decay_type="cosine", groups=["a", "b"])],
+        "LRLogger": [lrs.LRLogger(per="batch")],
+        "HorizonCheck": [lrs.HorizonCheck()],
+        "SGD": [O.SGD(0.1, momentum=one_cycle.momentum(), nesterov=True)],
+        "RMSprop": [O.RMSprop(lrs.Warmup(lrs.StepDecay(0.01, 5), 3), momentum=0.9,
+                              centered=True)],
+        "Adam": [O.Adam(one_cycle, beta_1=one_cycle.momentum(), clipnorm=1.0)],
+        "AdamW": [O.AdamW(0.001, weight_decay=0.01, gradient_accumulation_steps=2)],
+        "Adamax": [O.Adamax(0.002, use_ema=True, ema_momentum=0.9)],
+        "Nadam": [O.Nadam(lrs.Tabulated([0.01, 0.005]))],
+        "Lamb": [O.Lamb(0.001, global_clipnorm=2.0)],
+    }
+
+
+SCHEDULE_CLASSES = [name for name in S.__all__
+                    if isinstance(getattr(S, name), type) and name != "Schedule"]
+CALLBACK_CLASSES = ["ControlledRate", "ScheduleLR", "ReduceLROnPlateau", "LRLogger",
+                    "HorizonCheck"]
+OPTIMIZER_CLASSES = ["SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam", "Lamb"]
+CLASSES = SCHEDULE_CLASSES + CALLBACK_CLASSES + OPTIMIZER_CLASSES
+_BASES = None
+
+
+def bases():
+    """{class name: [valid serialized configs]}, built once."""
+    global _BASES
+    if _BASES is None:
+        _BASES = {name: [json.loads(json.dumps(ser(obj))) for obj in objs]
+                  for name, objs in _instances().items()}
+    return _BASES
+
+
+def is_serialized(value):
+    return isinstance(value, dict) and "class_name" in value and "config" in value
+
+
+def is_ours(value):
+    return is_serialized(value) and str(value.get("module", "")).startswith("lrschedule")
+
+
+# --------------------------------------------------------------------------------------
+# Hostile values
+
+
+NAN, INF = float("nan"), float("inf")
+WRONG_TYPES = ["0.1", "", [], [0.1], [[1]], {}, {"a": 1}, None, True, False]
+NUMBERS = [NAN, INF, -INF, -1, -0.5, -1e-300, 0, 0.0, 1e-300, 0.5, 1, 1.0, 1.5, 2, 3.5,
+           1e30, 1e308, -1e308, 2**31, 2**31 - 1, 2**53 + 1, 2**62, 2**63 - 1, 2**63, 2**64,
+           -(2**63), 10**30]
+
+
+def _keras_function_config():
+    return {"module": "keras.ops", "class_name": "function", "config": "exp",
+            "registered_name": "exp"}
+
+
+def schedules_pool():
+    """Serialized schedules put where a number goes (and where another schedule goes)."""
+    return [
+        ser(lrs.Constant(0.1)),
+        ser(lrs.OneCycle(0.1)),  # waits for its length from fit()
+        ser(lrs.StepDecay(0.1, 2, 0.5)),
+        ser(K.ExponentialDecay(0.1, 10, 0.5)),
+        ser(K.PiecewiseConstantDecay([3], [0.1, 0.01])),
+        ser(lrs.Tabulated([0.3, 0.1])),
+        ser(lrs.ControlledRate(lrs.Constant(0.1))),
+    ]
+
+
+def non_schedules_pool():
+    """Dicts that are not the config of a schedule."""
+    return [
+        {"class_name": "__numpy__", "config": {"value": [0.1, 0.2], "dtype": "float32"}},
+        {"class_name": "__lambda__", "config": {"value": "xyz", "defaults": None,
+                                                "closure": None}},
+        _keras_function_config(),
+        ser(keras.layers.Dense(1)),
+        ser(lrs.HorizonCheck()),
+        ser(keras.optimizers.SGD()),
+        {"module": "lrschedule.schedules", "class_name": "Schedule", "config": {},
+         "registered_name": "lrschedule>Schedule"},
+        {"module": "lrschedule.schedules", "class_name": "Nope", "config": {},
+         "registered_name": "lrschedule>Nope"},
+        {"module": "lrschedule.schedules", "class_name": "OneCycle", "config": [0.1],
+         "registered_name": "lrschedule>OneCycle"},
+        {"class_name": "OneCycle", "config": {"max_lr": 0.1}},
+        {"max_lr": 0.1, "total_steps": 10},
+        # Keras's special objects and Keras classes, malformed: Keras's own errors
+        {"class_name": "__keras_tensor__", "config": {}},
+        {"class_name": "__tensor__", "config": {}},
+        {"class_name": "__bytes__", "config": {"value": 3}},
+        {"class_name": "__slice__", "config": {}},
+        {"module": "keras.layers", "class_name": "Dense", "config": {"units": "x"},
+         "registered_name": None},
+    ]
+
+
+def deep(kind, levels, leaf=0.1):
+    """A plain dict or list nested `levels` deep (no serialized object in it): JSON
+    reads one a few hundred levels deep."""
+    for _ in range(levels):
+        leaf = {"a": leaf} if kind == "dict" else [leaf]
+    return leaf
+
+
+def deep_nests():
+    """Plain containers and wrappers nested deep, put where a schedule (or a number)
+    goes: lrschedule refuses a nest of schedules deeper than MAX_DEPTH before building
+    it; a plain container is no schedule at any depth."""
+    warmups = ser(lrs.Constant(0.1))
+    nests = []
+    for levels in range(1, S.MAX_DEPTH + 2):
+        warmups = {"module": "lrschedule.schedules", "class_name": "Warmup",
+                   "registered_name": "lrschedule>Warmup",
+                   "config": {"schedule": warmups, "warmup_steps": 1,
+                              "start_learning_rate": 0.0}}
+        if levels in (S.MAX_DEPTH - 2, S.MAX_DEPTH - 1, S.MAX_DEPTH, S.MAX_DEPTH + 1):
+            nests.append(warmups)
+    return nests + [deep("dict", 40), deep("list", 40), deep("dict", 600),
+                    deep("list", 600)]
+
+
+class _Replacements:
+    """The values put in place of a config entry (built on first use: it serializes
+    schedules)."""
+
+    _values = None
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __len__(self):
+        return len(self._all())
+
+    def _all(self):
+        if _Replacements._values is None:
+            _Replacements._values = (WRONG_TYPES + NUMBERS + schedules_pool()
+                                     + non_schedules_pool() + deep_nests())
+        return _Replacements._values
+
+
+REPLACEMENTS = _Replacements()
+
+
+# --------------------------------------------------------------------------------------
+# Where a config can be damaged, and how
+
+
+def sites(node, path=()):
+    """(kind, path) of every place of the serialized object `node` a mutation can hit:
+    the object itself ("object"), each entry of its config ("key"), each element of a
+    list in it ("item"), a table ("table"); nested objects of lrschedule recursively
+    (Keras's own nested schedules are replaced whole, never edited: their checks are
+    Keras's)."""
+    out = [("object", path)]
+    config = node.get("config")
+    if not isinstance(config, dict):
+        return out
+    for key, value in config.items():
+        here = path + ("config", key)
+        out.append(("key", here))
+        if is_ours(value):
+            out.extend(sites(value, here))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                out.append(("item", here + (i,)))
+                if is_ours(item):
+                    out.extend(sites(item, here + (i,)))
+        elif key == "values" and isinstance(value, dict) and node.get("class_name") == "Tabulated":
+            out.append(("table", here))
+    return out
+
+
+def get(node, path):
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _parent(node, path):
+    return get(node, path[:-1]), path[-1]
+
+
+def exists(node, path):
+    """Whether `path` leads through dicts and lists to something."""
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def applies(config, mutation):
+    """Whether `mutation` can still be applied to `config` (an earlier one may have
+    replaced what it targets)."""
+    op, path = mutation[0], tuple(mutation[1])
+    if not exists(config, path):
+        return False
+    # never inside one of Keras's own objects (an earlier mutation may have put one
+    # where one of ours was): their checks are Keras's
+    for i in range(len(path)):
+        node = get(config, path[:i])
+        if is_serialized(node) and not is_ours(node):
+            return False
+    target = get(config, path)
+    if op in ("unknown", "swap", "header"):
+        return is_serialized(target)
+    if op == "table":
+        return isinstance(target, dict) and isinstance(target.get("data"), str)
+    return len(path) > 0
+
+
+FLIP_CHARS = ["0", "~", "A", "z", '"', " ", "\u00e9", "\x00", "\\", ","]
+
+
+def encoded(values):
+    """What `Tabulated.get_config()` writes for these float32 values."""
+    return _tables.encode(np.asarray(values, dtype=np.float32))
+
+
+def apply(config, mutation):
+    """`config` (a serialized object, modified in place) with one mutation applied:
+    ("replace", path, value), ("delete", path), ("unknown", path, key),
+    ("swap", path, class name), ("header", path, field, value), ("table", path, op, arg)."""
+    op, path = mutation[0], tuple(mutation[1])
+    if op == "replace":
+        parent, key = _parent(config, path)
+        parent[key] = _copy(mutation[2])
+    elif op == "delete":
+        parent, key = _parent(config, path)
+        del parent[key]
+    elif op == "unknown":
+        obj = get(config, path)
+        if not isinstance(obj.get("config"), dict):
+            obj["config"] = {}
+        obj["config"][mutation[2]] = 1
+    elif op == "swap":
+        obj = get(config, path)
+        name = mutation[2]
+        target = bases()[name][0]
+        obj["class_name"] = target["class_name"]
+        obj["module"] = target["module"]
+        obj["registered_name"] = target["registered_name"]
+    elif op == "header":
+        obj = get(config, path)
+        field, value = mutation[2], mutation[3]
+        if value is _DROP:
+            obj.pop(field, None)
+        else:
+            obj[field] = _copy(value)
+    elif op == "table":
+        _damage_table(get(config, path), mutation[2], mutation[3])
+    else:  # pragma: no cover - a mistake in the generator
+        raise AssertionError(f"unknown mutation {mutation!r}")
+    return config
+
+
+_DROP = "<dropped>"
+HEADERS = [("config", None), ("config", []), ("config", "x"), ("config", {}),
+           ("registered_name", "lrschedule>Nope"), ("registered_name", _DROP),
+           ("registered_name", None), ("module", "keras.layers"), ("module", None),
+           ("module", "os"), ("class_name", "Dense")]
+
+
+def _damage_table(entry, op, arg):
+    data = entry.get("data")
+    if op == "cut":  # arg: fraction of the text kept
+        entry["data"] = data[: int(len(data) * arg)]
+    elif op == "flip":  # arg: (fraction of the position, character)
+        i = min(int(len(data) * arg[0]), len(data) - 1)
+        entry["data"] = data[:i] + arg[1] + data[i + 1:]
+    elif op == "append":
+        entry["data"] = data + arg
+    elif op == "length":
+        entry["length"] = arg
+    elif op == "dtype":
+        entry["dtype"] = arg
+    elif op == "codec":
+        entry["codec"] = arg
+    elif op == "drop":
+        entry.pop(arg, None)
+    elif op == "extra":
+        entry[arg] = 1
+    elif op == "data":
+        entry["data"] = arg
+    elif op == "bad_values":  # a well-formed table of rates that are not rates
+        entry.clear()
+        entry.update(encoded(arg))
+    elif op == "other_data":  # the data of a table of another length
+        entry["data"] = encoded(np.full(arg, 0.1))["data"]
+    elif op == "as_list":  # the list form of lrschedule 0.1.0, with these values
+        entry.clear()
+        entry["__list__"] = arg
+
+
+TABLE_ARGS = {
+    "cut": [0.0, 0.1, 0.5, 0.9, 0.99],
+    "flip": [(p, c) for p in (0.0, 0.3, 0.7, 0.99) for c in FLIP_CHARS],
+    "append": ["0", "~~~~~", "00000", " ", "\u00e9"],
+    "length": [0, -1, 1, 3, 5, 299, 301, 600, MAX_DECLARED_LENGTH, _tables.MAX_LENGTH + 1,
+               2**63, 4.0, "4", None, True, [4]],
+    "dtype": ["float64", "float16", "<f4", "", None, 4, ["float32"]],
+    "codec": ["zlib", "", None, "byteplanes-zlib-base64", 0],
+    "drop": list(_tables._KEYS),
+    "extra": ["shape", "version"],
+    "data": ["", None, 0, ["abc"], {"a": 1}, "!!!!!", "0" * 10],
+    "bad_values": [[NAN], [0.1, INF], [-0.1, 0.2], [0.1, -INF], [3e38, 0.1], [0.0]],
+    "other_data": [1, 3, 5, 1000],
+    "as_list": [[0.1, NAN], [0.1, -1.0], [], [0.1, "a"], [0.1, None], [[0.1]], [True],
+                [1e308], [0.2, 0.1]],
+}
+
+
+def _fix_lists(config):
+    # ("table", "as_list") marks the entry; the list itself replaces the dict here.
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in list(node.items()):
+                if isinstance(value, dict) and set(value) == {"__list__"}:
+                    node[key] = value["__list__"]
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(config)
+    return config
+
+
+def mutate(class_name, base_index, mutations):
+    """The case: the `base_index`-th valid config of `class_name` with `mutations`
+    applied in turn (one whose path no longer exists is skipped)."""
+    config = _copy(bases()[class_name][base_index])
+    done = []
+    for mutation in mutations:
+        if not applies(config, mutation):
+            continue
+        apply(config, mutation)
+        done.append(mutation)
+    return {"class": class_name, "base": base_index, "config": _fix_lists(config),
+            "mutations": done}
+
+
+# --------------------------------------------------------------------------------------
+# Loading and judging
+
+
+class Outcome:
+    def __init__(self, obj=None, error=None):
+        self.obj, self.error = obj, error
+
+
+def load(case):
+    try:
+        return Outcome(obj=keras.saving.deserialize_keras_object(
+            _copy(case["config"]), safe_mode=True))
+    except BaseException as error:  # noqa: BLE001 - judged below (KeyboardInterrupt aside)
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        return Outcome(error=error)
+
+
+# Keras's own refusals of a config it cannot read at all: clear, though they name the
+# class or the kind of object rather than an argument.
+KERAS_REFUSALS = (
+    "Could not locate class",
+    "Could not locate function",
+    "Requested the deserialization of a Python lambda",
+    "Expected 'config' to be a dict",
+    "Could not deserialize",
+    "Cannot deserialize",
+    "Unable to reconstruct an instance",
+)
+
+
+def _chain(error):
+    seen = []
+    while error is not None and error not in seen:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return seen
+
+
+def _own_text(message):
+    """The part of an error message that is the refusal itself: Keras's wrapper
+    ("... could not be deserialized properly ...\n\nconfig={...}.\n\nException
+    encountered: ...") repeats the whole config, every key in quotes, and lrschedule's
+    messages end with the value received (a dict shows its keys): both are left out."""
+    message = re.sub(r"\n\nconfig=.*?\.\n\nException encountered:", " Exception encountered:",
+                     message, flags=re.DOTALL)
+    return message.split("Received:", 1)[0]
+
+
+def names_touched(case):
+    """The argument names a refusal of `case` may name: every key on the path of a
+    mutation (the argument damaged and the ones holding it), every argument of the
+    object whose entry was damaged (a damaged entry may break a rule between two of
+    them: OneCycle's pct_start and total_steps), a key added, and for a damaged or
+    swapped object every argument of its class."""
+    names, unknown = set(), set()
+    config = case["config"]
+    for mutation in case["mutations"]:
+        path = mutation[1]
+        names.update(p for p in path if isinstance(p, str) and p != "config")
+        if mutation[0] == "unknown":
+            unknown.add(mutation[2])
+        if mutation[0] == "table":
+            names.add("values")
+        # the innermost object holding the damaged entry (or the damaged object)
+        holder = path if mutation[0] in ("unknown", "swap", "header") else path[:-1]
+        while holder and not (exists(config, holder) and is_serialized(get(config, holder))):
+            holder = holder[:-1]
+        obj = get(config, holder) if exists(config, holder) else None
+        if is_serialized(obj):
+            if isinstance(obj["config"], dict):
+                names.update(map(str, obj["config"]))
+            for cls in _classes_named(resolved_name(obj)):
+                names.update(inspect.signature(cls).parameters)
+    names.discard("")
+    return names | unknown  # an unknown key may be "" (Python quotes it: '')
+
+
+def resolved_name(node):
+    """The class Keras deserializes `node` as: its registered name first."""
+    registered = node.get("registered_name")
+    if isinstance(registered, str) and keras.saving.get_registered_object(registered):
+        return registered.split(">", 1)[1]
+    return node.get("class_name")
+
+
+def _classes_named(name):
+    for module in (S, O, lrs):
+        cls = getattr(module, str(name), None)
+        if isinstance(cls, type):
+            yield cls
+
+
+def names_in(message, names):
+    """Whether the refusal itself (`_own_text`) names one of `names`: in backticks or
+    quotes, as `name=...`, or (for a name no English word looks like, with an
+    underscore) as a word."""
+    text = _own_text(message)
+    for name in names:
+        quoted = r"[`']" + re.escape(name) + r"(\[\d+\])?[`']"
+        if re.search(quoted, text) or re.search(r"\b" + re.escape(name) + "=", text):
+            return True
+        if "_" in name and re.search(r"\b" + re.escape(name) + r"\b", text):
+            return True
+    return False
+
+
+def judge_error(case, error):
+    """None when `error` is an acceptable refusal of `case`, else what is wrong."""
+    for link in _chain(error):
+        if isinstance(link, (RecursionError, MemoryError, SystemError)):
+            return f"{type(link).__name__} in the chain of causes: {link!r}"[:600]
+    if type(error) not in (ValueError, TypeError):
+        return f"raised {type(error).__module__}.{type(error).__name__}: {error}"[:600]
+    message = str(error)
+    if "RecursionError" in message or "maximum recursion depth" in message:
+        return f"a RecursionError wrapped in {type(error).__name__}: {message}"[:600]
+    if names_in(message, names_touched(case)):
+        return None
+    if any(refusal in message for refusal in KERAS_REFUSALS):
+        return None
+    return (f"{type(error).__name__} naming none of {sorted(names_touched(case))}: "
+            f"{message}")[:600]
+
+
+# -- the per-class table of rate bounds ------------------------------------------------
+#
+# bounds(config, max_step) -> (low, high): the range every rate of the schedule that
+# `config` describes lies in, at steps 0..max_step, in float64, written from each
+# class's formula (docstrings; Keras's from its documentation), from the config's own
+# numbers. A rate a formula states may exceed float32: the judge then says so.
+
+
+def _num(config, key, default=None):
+    value = config.get(key, default)
+    return default if value is None else float(value)
+
+
+def _growth(base, factor, times):
+    """base * factor ** times in float64, inf when it overflows."""
+    if factor <= 0:
+        return 0.0
+    try:
+        return base * factor ** times
+    except OverflowError:
+        return INF
+
+
+def _schedule_bounds(node, max_step):
+    if not is_serialized(node):  # a number in a Sequence: a Constant
+        value = float(node)
+        return value, value
+    name, c = resolved_name(node), node["config"] or {}
+    if name == "Constant":
+        lr = _num(c, "learning_rate")
+        return lr, lr
+    if name == "Linear":
+        a, b = _num(c, "initial_learning_rate"), _num(c, "end_learning_rate")
+        return min(a, b), max(a, b)
+    if name in ("StepDecay", "MultiStepDecay"):
+        # lr * gamma ** k, k decays so far: at most max_step // step_size, or the
+        # number of milestones. gamma ** k is a quantity of its own (a float32 power):
+        # where it exceeds float32 the rate is not representable as computed.
+        lr, gamma = _num(c, "initial_learning_rate"), _num(c, "gamma", 0.1)
+        if gamma <= 1:
+            return 0.0, lr
+        decays = (max_step // int(c["step_size"]) if name == "StepDecay"
+                  else len(c["milestones"]))
+        power = _growth(1.0, gamma, decays)
+        return lr, (INF if power > F32_MAX else lr * power)
+    if name == "OneCycle":
+        # interpolations between initial, max_lr and min (each phase between two)
+        peak = _num(c, "max_lr")
+        initial = peak / _num(c, "div_factor", 25.0)
+        final = initial / _num(c, "final_div_factor", 1e4)
+        return min(initial, peak, final), max(initial, peak, final)
+    if name == "Cyclic":
+        return _num(c, "base_lr"), _num(c, "max_lr")  # base + amplitude * [0, 1]
+    if name == "WarmupStableDecay":
+        lr, m = _num(c, "learning_rate"), _num(c, "min_lr_ratio", 0.0)
+        return lr * m, lr  # lr * (m + (1 - m) * shape), shape in [0, 1]
+    if name == "InverseSqrt":
+        return 0.0, _num(c, "learning_rate")  # lr * min(ramp, sqrt(ts / (...))) <= lr
+    if name == "Warmup":
+        low, high = _schedule_bounds(c["schedule"], max_step)
+        start = _num(c, "start_learning_rate", 0.0)
+        return min(low, start), max(high, start)  # a ramp from start to schedule(0)
+    if name == "Sequence":
+        parts = [_schedule_bounds(p, max_step) for p in c["schedules"]]
+        return min(p[0] for p in parts), max(p[1] for p in parts)
+    if name in ("PerEpoch", "InUpdates", "InMicroBatches", "Extended"):
+        # the inner schedule at steps <= step (Extended: interpolated between them)
+        return _schedule_bounds(c["schedule"], max_step)
+    if name == "Scaled":
+        low, high = _schedule_bounds(c["schedule"], max_step)
+        factor = _num(c, "factor")
+        return low * factor, high * factor
+    if name == "CycledMomentum":
+        inner = c["schedule"]
+        defaults = (0.85, 0.95) if resolved_name(inner) == "OneCycle" else (0.8, 0.9)
+        low = _num(inner["config"] or {}, "base_momentum", defaults[0])
+        high = _num(inner["config"] or {}, "max_momentum", defaults[1])
+        return min(low, high), max(low, high)  # max - (max - base) * [0, 1]
+    if name == "Tabulated":
+        table = independent_table(c["values"])
+        return float(np.min(table)), float(np.max(table))
+    if name == "ControlledRate":
+        if c.get("schedule") is None:
+            low = high = _num(c, "learning_rate")
+        else:
+            low, high = _schedule_bounds(c["schedule"], max_step)
+        multiplier = _num(c, "multiplier", 1.0)
+        factors = [multiplier]
+        if c.get("decay_type") is not None:
+            factors.append(_num(c, "decay_from", multiplier))
+        # reduced(m) = max(base * m, min(base, min_lr)) lies in
+        # [base * min(1, m), base * max(1, m)]; a smooth reduction between two of them
+        return low * min([1.0] + factors), high * max([1.0] + factors)
+    # Keras's own six (from their documentation)
+    if name == "ExponentialDecay":
+        lr, rate = _num(c, "initial_learning_rate"), _num(c, "decay_rate")
+        if rate <= 1:
+            return 0.0, lr
+        return lr, _growth(lr, rate, max_step / _num(c, "decay_steps"))
+    if name == "PiecewiseConstantDecay":
+        return min(map(float, c["values"])), max(map(float, c["values"]))
+    if name == "PolynomialDecay":
+        a, b = _num(c, "initial_learning_rate"), _num(c, "end_learning_rate", 1e-4)
+        return min(a, b), max(a, b)
+    if name == "InverseTimeDecay":
+        return 0.0, _num(c, "initial_learning_rate")
+    if name == "CosineDecay":
+        a = _num(c, "initial_learning_rate")
+        target = _num(c, "warmup_target", a)
+        return 0.0, max(a, target)
+    if name == "CosineDecayRestarts":
+        return 0.0, _num(c, "initial_learning_rate")
+    raise AssertionError(f"no bounds for {name}")  # pragma: no cover
+
+
+def bounds(config, max_step=max(STEPS)):
+    return _schedule_bounds(config, max_step)
+
+
+def independent_table(entry):
+    """The table a `values` entry holds, decoded from the format's description (as
+    test_tables.py does) rather than by lrschedule's reader."""
+    if isinstance(entry, list):
+        return np.asarray(entry, dtype=np.float64)
+    raw = zlib.decompress(base64.b85decode(entry["data"]))
+    n = entry["length"]
+    planes = np.frombuffer(raw, dtype=np.uint8).reshape(4, n)
+    return np.frombuffer(planes.T.tobytes(), dtype="<f4").astype(np.float64)
+
+
+def _close_below(value, low):
+    return value >= low - 2**-20 * abs(low) - 1e-30
+
+
+def _close_above(value, high):
+    return value <= high + 2**-20 * abs(high) + 1e-30
+
+
+def judge_schedule(obj, config, what="rates"):
+    """None when `obj`'s rates at STEPS are finite and within `bounds(config)`."""
+    low, high = bounds(config)
+    if not (math.isfinite(high) and abs(high) <= F32_MAX and abs(low) <= F32_MAX):
+        return (f"its formula's own {what} reach {high!r} (beyond float32): the config "
+                f"loaded, {type(obj).__name__} computes it anyway"), "overflow"
+    try:
+        rates = np.asarray(lrs.values(obj, STEPS), dtype=np.float64)
+    except ValueError as error:
+        if "not known yet" in str(error) and S.takes_length(obj):
+            return None, None  # documented: its length comes from fit()
+        return f"{what} at {STEPS} raised {type(error).__name__}: {error}"[:600], "evaluate"
+    except Exception as error:  # noqa: BLE001 - reported
+        return f"{what} at {STEPS} raised {type(error).__name__}: {error}"[:600], "evaluate"
+    if not np.all(np.isfinite(rates)):
+        return f"{what} at {STEPS} are {rates.tolist()}: not finite", "nonfinite"
+    if not all(_close_below(r, low) and _close_above(r, high) for r in rates):
+        return (f"{what} at {STEPS} are {rates.tolist()}, outside [{low!r}, {high!r}] "
+                "stated for its class"), "range"
+    return _saves_again(obj, rates, what)
+
+
+def _saves_again(obj, rates, what):
+    """A schedule that loaded saves again, and loads to the same rates."""
+    try:
+        again = keras.saving.deserialize_keras_object(_copy(ser(obj)), safe_mode=True)
+        same = np.asarray(lrs.values(again, STEPS), dtype=np.float64)
+    except Exception as error:  # noqa: BLE001 - reported
+        return (f"saved again and reloaded, it raised {type(error).__name__}: "
+                f"{error}")[:600], "resave"
+    if not np.array_equal(same, rates):
+        return (f"saved again and reloaded, its {what} at {STEPS} are {same.tolist()}, "
+                f"not {rates.tolist()}"), "resave"
+    return None, None
+
+
+# -- callbacks and optimizers -----------------------------------------------------------
+
+def _is_int(value, minimum=None):
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and (minimum is None or value >= minimum))
+
+
+def _finite(value, low=None, high=None, low_open=False, high_open=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    value = float(value)
+    if not math.isfinite(value):
+        return False
+    if low is not None and (value <= low if low_open else value < low):
+        return False
+    if high is not None and (value >= high if high_open else value > high):
+        return False
+    return True
+
+
+def _groups_ok(groups):
+    return groups is None or (isinstance(groups, list) and groups
+                              and all(isinstance(g, str) for g in groups))
+
+
+def judge_callback(obj, config):
+    c = config["config"] or {}
+    if isinstance(obj, lrs.ControlledRate):
+        return judge_schedule(obj, config)
+    if isinstance(obj, lrs.ScheduleLR):
+        problems = []
+        if isinstance(obj.schedule, K.LearningRateSchedule):
+            found, kind = judge_schedule(obj.schedule, c["schedule"])
+            if found:
+                return f"its schedule: {found}", kind
+        elif not callable(obj.schedule):
+            problems.append(f"schedule={obj.schedule!r}")
+        if obj.arity not in (None, 1, 2) or isinstance(obj.arity, bool):
+            problems.append(f"arity={obj.arity!r}")
+        if not _is_int(obj.verbose, 0):
+            problems.append(f"verbose={obj.verbose!r}")
+        if not _groups_ok(obj.groups):
+            problems.append(f"groups={obj.groups!r}")
+        return (f"loaded with {', '.join(problems)}", "setting") if problems else (None, None)
+    if isinstance(obj, lrs.ReduceLROnPlateau):
+        checks = {
+            "monitor": isinstance(obj.monitor, str) and obj.monitor != "",
+            "factor": _finite(obj.factor, 0.0, 1.0, low_open=True, high_open=True),
+            "patience": _is_int(obj.patience, 0),
+            "verbose": _is_int(obj.verbose, 0),
+            "mode": obj.mode in ("auto", "min", "max"),
+            "min_delta": _finite(obj.min_delta, 0.0),
+            "cooldown": _is_int(obj.cooldown, 0),
+            "min_lr": _finite(obj.min_lr, 0.0),
+            "decay_steps": _is_int(obj.decay_steps, 0),
+            "decay_type": obj.decay_type in ("linear", "cosine", "1-sqrt"),
+            "groups": _groups_ok(obj.groups),
+        }
+        bad = [f"{k}={getattr(obj, k)!r}" for k, ok in checks.items() if not ok]
+        return (f"loaded with {', '.join(bad)}", "setting") if bad else (None, None)
+    if isinstance(obj, lrs.LRLogger):
+        if obj.per not in ("epoch", "batch"):
+            return f"loaded with per={obj.per!r}", "setting"
+        return None, None
+    if isinstance(obj, lrs.HorizonCheck):
+        return None, None
+    return f"loaded as {type(obj).__name__}, not a callback", "type"
+
+
+def _callback_saves_again(obj):
+    """A callback that loaded saves again, to the same config."""
+    try:
+        again = keras.saving.deserialize_keras_object(_copy(ser(obj)), safe_mode=True)
+        same = again.get_config() == obj.get_config()
+    except Exception as error:  # noqa: BLE001 - reported
+        return (f"saved again and reloaded, it raised {type(error).__name__}: "
+                f"{error}")[:600], "resave"
+    return (None, None) if same else (
+        f"saved again and reloaded, its config is {again.get_config()!r}", "resave")
+
+
+# The documented domains of the optimizers' arguments (Keras's documentation, and
+# PyTorch's checks where Keras has none): a loaded optimizer's settings must lie in
+# them. None is accepted where Keras documents it ("or None").
+def _in(low, high, low_open=False, high_open=False, nullable=False):
+    def ok(value):
+        if value is None:
+            return nullable
+        return _finite(value, low, high, low_open, high_open)
+    return ok
+
+
+def _boolean(value):
+    return isinstance(value, bool)
+
+
+OPTIMIZER_DOMAINS = {
+    "beta_2": _in(0.0, 1.0, high_open=True),
+    "rho": _in(0.0, 1.0),
+    "epsilon": _in(0.0, None),
+    "weight_decay": _in(0.0, None, nullable=True),
+    "clipnorm": _in(0.0, None, low_open=True, nullable=True),
+    "clipvalue": _in(0.0, None, low_open=True, nullable=True),
+    "global_clipnorm": _in(0.0, None, low_open=True, nullable=True),
+    "loss_scale_factor": _in(0.0, None, low_open=True, nullable=True),
+    "ema_momentum": _in(0.0, 1.0),
+    "ema_overwrite_frequency": lambda v: v is None or (_finite(v, 1.0) and v == int(v)),
+    "gradient_accumulation_steps":
+        lambda v: v is None or (_finite(v, 2.0, 2.0**31) and v == int(v)),
+    "use_ema": _boolean, "amsgrad": _boolean, "nesterov": _boolean, "centered": _boolean,
+}
+HYPERPARAMETER_DOMAIN = {"momentum": (0.0, 1.0), "beta_1": (0.0, 1.0)}
+
+
+def judge_optimizer(obj, config):
+    c = config["config"] or {}
+    name = type(obj).__name__
+    if not isinstance(obj, getattr(O, resolved_name(config), type(None))):
+        return f"loaded as {name}", "type"
+    rate = obj._learning_rate
+    if isinstance(rate, K.LearningRateSchedule):
+        found, kind = judge_schedule(rate, c["learning_rate"])
+        if found:
+            return f"its learning_rate schedule: {found}", kind
+    elif callable(rate):
+        pass  # Keras calls it with no argument at each update: judged by the update
+    else:
+        value = float(keras.ops.convert_to_numpy(rate))
+        if not (math.isfinite(value) and value >= 0):
+            return f"loaded with learning_rate {value!r}", "setting"
+    hyper = obj.HYPERPARAMETER
+    schedule = obj.hyperparameter_schedule
+    low, high = HYPERPARAMETER_DOMAIN[hyper]
+    if schedule is not None:
+        found, kind = judge_schedule(schedule, c[hyper], what=hyper)
+        if found:
+            return f"its {hyper} schedule: {found}", kind
+        values = lrs.values(schedule, STEPS) if not S.takes_length(schedule) else [low]
+        # beta_1 in [0, 1) (Adam's bias correction divides by 1 - beta_1 ** t)
+        if not all(_finite(float(v), low, high, high_open=hyper == "beta_1") for v in values):
+            return (f"its {hyper} schedule gives {[float(v) for v in values]}, outside "
+                    f"{'[0, 1)' if hyper == 'beta_1' else '[0, 1]'}"), "setting"
+    else:
+        value = getattr(obj, hyper)
+        if not _finite(value, low, high, high_open=hyper == "beta_1"):
+            return f"loaded with {hyper}={value!r}", "setting"
+    bad = [f"{key}={getattr(obj, key)!r}" for key, ok in OPTIMIZER_DOMAINS.items()
+           if hasattr(obj, key) and not ok(getattr(obj, key))]
+    if bad:
+        return f"loaded with {', '.join(bad)}", "setting"
+    if S.takes_length(rate) or (schedule is not None and S.takes_length(schedule)):
+        return None, None  # its first update raises the documented "not known yet"
+    # the first update keeps the weights finite
+    variable = keras.Variable(np.ones(3, dtype="float32"))
+    try:
+        obj.apply([keras.ops.ones(3) * 0.5], [variable])
+        after = keras.ops.convert_to_numpy(variable)
+    except Exception as error:  # noqa: BLE001 - reported
+        return f"its first update raised {type(error).__name__}: {error}"[:600], "update"
+    # Decoupled weight decay subtracts variable * lr * weight_decay: with both large
+    # (each within its domain) the weights leave float32, as the formula says.
+    decay = getattr(obj, "weight_decay", None) or 0.0
+    rate_high = (bounds(c["learning_rate"])[1] if isinstance(rate, K.LearningRateSchedule)
+                 else float(keras.ops.convert_to_numpy(rate)) if not callable(rate) else 0.0)
+    if not np.all(np.isfinite(after)) and rate_high * decay < F32_MAX / 4:
+        return f"its first update gave the weights {after.tolist()}", "update"
+    return None, None
+
+
+def judge(case, outcome=None):
+    """(problem, kind): problem None when loading `case` did something acceptable."""
+    outcome = load(case) if outcome is None else outcome
+    if outcome.error is not None:
+        found = judge_error(case, outcome.error)
+        return (found, "refusal") if found else (None, None)
+    obj, config = outcome.obj, case["config"]
+    expected = resolved_name(config)
+    if type(obj).__name__ != expected:
+        return f"loaded as {type(obj).__name__!r} from a {expected!r} config", "type"
+    if isinstance(obj, K.LearningRateSchedule) and not isinstance(obj, lrs.ControlledRate):
+        return judge_schedule(obj, config)
+    if isinstance(obj, lrs.ControlledRate):
+        return judge_callback(obj, config)
+    if isinstance(obj, keras.callbacks.Callback):
+        found = judge_callback(obj, config)
+        return found if found[0] else _callback_saves_again(obj)
+    if isinstance(obj, keras.optimizers.Optimizer):
+        return judge_optimizer(obj, config)
+    return f"loaded as {type(obj).__name__}", "type"
+
+
+UNKNOWN_KEYS = ["bogus", "max_lr", "schedule", "name", ""]
+
+
+def draw_mutation(config, choose):
+    """One mutation of the serialized object `config`, each choice made by
+    `choose(options)` (hypothesis's draw, or a seeded generator's choice)."""
+    kind, path = choose(sites(config))
+    if kind == "object":
+        op = choose(["unknown", "swap", "header"])
+        if op == "unknown":
+            return ("unknown", path, choose(UNKNOWN_KEYS))
+        if op == "swap":
+            return ("swap", path, choose(CLASSES))
+        field, value = choose(HEADERS)
+        return ("header", path, field, value)
+    if kind == "table":
+        op = choose(sorted(TABLE_ARGS))
+        return ("table", path, op, choose(TABLE_ARGS[op]))
+    if kind == "key" and choose([False, False, False, True]):
+        return ("delete", path)
+    return ("replace", path, choose(REPLACEMENTS))
+
+
+def draw_case(class_name, choose):
+    """A damaged config of `class_name`: one of its valid configs, one to three
+    mutations."""
+    index = choose(range(len(bases()[class_name])))
+    config = bases()[class_name][index]
+    mutations = [draw_mutation(config, choose) for _ in range(choose([1, 1, 1, 2, 3]))]
+    return mutate(class_name, index, mutations)
+
+
+# --------------------------------------------------------------------------------------
+# Problems already reported, each with its reproducer test in test_fuzz_configs.py (an
+# xfail(strict=True) naming it): `known_bug()` recognizes a problem as one of them, so
+# the fuzz test fails only on new ones. Remove an entry once its bug is fixed (its
+# reproducer then passes, and strict xfail fails, saying so).
+
+# Arguments that count steps (or epochs, updates), made integer tensors when evaluated.
+STEP_KEYS = {"total_steps", "step_size", "milestones", "step_size_up", "step_size_down",
+             "warmup_steps", "stable_steps", "decay_steps", "timescale", "boundaries",
+             "steps_per_epoch", "gradient_accumulation_steps", "at_step", "decay_start",
+             "first_decay_steps"}
+
+
+class _AllKeys:
+    def __contains__(self, key):
+        return key not in STEP_KEYS
+
+
+_ALL_KEYS = _AllKeys()  # every argument but the step counts
+
+
+def _numbers_under(node, keys, inside=False):
+    """Every number in `node` held by (or inside a list held by) one of `keys`."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _numbers_under(value, keys, inside=key in keys)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _numbers_under(value, keys, inside)
+    elif inside and isinstance(node, (int, float)) and not isinstance(node, bool):
+        yield node
+
+
+def _plain_depth(config):
+    """How deep plain dicts and lists (not serialized objects) nest in `config`,
+    counted without recursion."""
+    deepest, stack = 0, [(config, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            depth = 0 if is_serialized(node) else depth + 1
+            deepest = max(deepest, depth)
+            stack.extend((v, depth) for v in (node.values() if isinstance(node, dict)
+                                              else node))
+    return deepest
+
+
+def _optimizer_own_damage(case):
+    """`case` with only its mutations of an optimizer's own arguments (not of the
+    insides of a schedule it holds), or None when it is no optimizer's or has none."""
+    if resolved_name(case["config"]) not in OPTIMIZER_CLASSES:
+        return None
+    own = [m for m in case["mutations"] if len(m[1]) <= 2]
+    if not own:
+        return None
+    return mutate(case["class"], case["base"], own)
+
+
+def _three_phase_product(obj):
+    """Whether `obj` is (or wraps) a three-phase OneCycle whose rate, computed as the
+    product of two rates over `initial`, leaves float32: `initial` below 2**-63
+    (the product underflows) or a rate above 2**63 (it overflows)."""
+    if isinstance(obj, lrs.OneCycle) and obj.three_phase and obj.total_steps is not None:
+        initial = obj.max_lr / obj.div_factor
+        return obj._by_value and (initial < 2.0**-63 or max(obj.max_lr, initial) > 2.0**63)
+    if isinstance(obj, lrs.Sequence):
+        return any(_three_phase_product(p) for p in obj.schedules)
+    inner = getattr(obj, "schedule", None)
+    return inner is not None and _three_phase_product(inner)
+
+
+def _hidden_length(obj):
+    """Whether a Sequence inside `obj` has a piece before its last that waits for a
+    length from fit() (which nothing gives it)."""
+    if isinstance(obj, lrs.Sequence):
+        if any(S.takes_length(p) for p in obj.schedules[:-1]):
+            return True
+        return any(_hidden_length(p) for p in obj.schedules)
+    inner = getattr(obj, "schedule", None)
+    return inner is not None and _hidden_length(inner)
+
+
+def known_bug(case, problem, kind, outcome=None):
+    """The id of the reported bug `problem` is an instance of, or None."""
+    if kind in ("evaluate", "nonfinite", "update") and any(
+            abs(v) >= 2**62 for v in _numbers_under(case["config"], STEP_KEYS)):
+        if ("out-of-range integer" in problem or "not finite" in problem
+                or "Cannot convert" in problem):
+            return "huge-step-counts"
+    if "RecursionError" in problem and _plain_depth(case["config"]) > 100:
+        return "deep-plain-nesting"
+    if kind == "overflow" or (kind in ("nonfinite", "range") and any(
+            F32_MAX < abs(v) < INF for v in _numbers_under(case["config"], _ALL_KEYS))):
+        return "beyond-float32"
+    if kind == "evaluate" and "not known yet" in problem and outcome is not None and \
+            _hidden_length(outcome.obj if not isinstance(outcome.obj, lrs.ScheduleLR)
+                           else outcome.obj.schedule):
+        return "sequence-piece-length"
+    if kind == "refusal":
+        for mutation in case["mutations"]:
+            # a malformed object of Keras's where a schedule goes, alone
+            if mutation[0] == "replace" and is_serialized(mutation[2]) and \
+                    not is_ours(mutation[2]):
+                alone = mutate(case["class"], case["base"], [mutation])
+                if judge(alone)[1] == "refusal":
+                    return "nested-keras-errors"
+    if kind in ("nonfinite", "range") and outcome is not None and \
+            _three_phase_product(outcome.obj):
+        return "one-cycle-three-phase-product"
+    if kind == "setting" and problem.startswith("its beta_1 schedule gives"):
+        return "scheduled-beta-1"
+    if "OverflowError: cannot convert float infinity to integer" in problem:
+        return "optimizer-infinite-count"
+    if kind in ("setting", "update", "refusal"):
+        own = _optimizer_own_damage(case)
+        # the same kind of problem with the optimizer's own arguments damaged alone
+        if own is not None and judge(own)[1] == kind:
+            return "optimizer-arguments"
+    return None
+
+
+def describe(case):
+    return (f"{case['class']}: mutations {case['mutations']!r}\nconfig = "
+            f"{json.dumps(case['config'], default=repr)[:1500]}")
