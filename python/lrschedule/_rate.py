@@ -81,7 +81,7 @@ from keras import ops
 from lrschedule import _evaluation
 from lrschedule import _validation as check
 from lrschedule._keras import host_value
-from lrschedule.schedules import _Wrapping, _interpolate, evaluate
+from lrschedule.schedules import _Wrapping, _interpolate, deserialize_schedule, evaluate
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
@@ -507,13 +507,7 @@ class ControlledRate(_Wrapping, _LearningRateSchedule):
 
 def schedule_from_config(name, config):
     """A schedule from its serialized config (a saved callback's), or a clear error."""
-    try:
-        return keras.saving.deserialize_keras_object(config)
-    except Exception as error:  # noqa: BLE001 - Keras raises TypeError/ValueError/KeyError
-        check.fail_value(
-            name, config,
-            f"a schedule or the serialized config of one ({type(error).__name__}: {error})",
-        )
+    return deserialize_schedule(name, config)
 
 
 def _reduced_number(values):

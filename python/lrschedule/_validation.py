@@ -13,13 +13,33 @@ import numbers
 import numpy as np
 
 
-def _plain_scalars(value):
-    """`value` with numpy scalars, in lists and tuples too, made Python numbers."""
+def _plain_scalars(value, depth=0):
+    """`value` with numpy scalars, in lists and tuples too, made Python numbers; lists
+    nested deeper than a message could show are shown as "[...]"."""
     if isinstance(value, np.generic):
         return value.item()
     if type(value) in (list, tuple):
-        return type(value)(_plain_scalars(v) for v in value)
+        if depth >= 8:
+            return Ellipsis
+        return type(value)(_plain_scalars(v, depth + 1) for v in value)
+    if isinstance(value, dict) and depth >= 8:
+        return Ellipsis
     return value
+
+
+def _too_deep(value, limit=8):
+    """Whether lists, tuples and dicts nest in `value` deeper than `limit` (counted
+    without recursion, looking at no more than a few thousand of them)."""
+    stack, seen = [(value, 0)], 0
+    while stack and seen < 4096:
+        node, depth = stack.pop()
+        seen += 1
+        if isinstance(node, (list, tuple, dict)):
+            if depth >= limit:
+                return True
+            items = node.values() if isinstance(node, dict) else node
+            stack.extend((v, depth + 1) for v in list(items)[:_SHOWN_ITEMS])
+    return False
 
 
 # More elements than a message's 120 characters can show (each takes at least 3).
@@ -36,6 +56,8 @@ def shown(value):
         if value.ndim and len(value) > _SHOWN_ITEMS:
             return repr(value[:_SHOWN_ITEMS].tolist())[:-1] + ", ...]"
         return repr(value.tolist())
+    if isinstance(value, (list, tuple, dict)) and _too_deep(value):
+        return f"a {type(value).__name__} nested more than 8 levels deep"
     if type(value) in (list, tuple) and len(value) > _SHOWN_ITEMS:
         head = repr(_plain_scalars(type(value)(value[:_SHOWN_ITEMS])))
         return head[:-1] + ", ...)" if type(value) is tuple else head[:-1] + ", ...]"
@@ -77,15 +99,26 @@ def _unwrap_scalar(value):
     return value
 
 
+# Schedules compute in float32: a number beyond its range is inf there.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Step counts are exact integers in float64 up to here, and a sum of a few of them
+# stays far below the int64 steps Keras counts in.
+MAX_WHOLE = 2**53
+
+
 def number(name, value, *, minimum=None, maximum=None, min_inclusive=True,
            max_inclusive=True):
-    """A finite real number, optionally bounded. Returns a Python float."""
+    """A finite real number within float32's range, optionally bounded. Returns a
+    Python float."""
     value = _unwrap_scalar(value)
     if not _is_real(value):
         fail_type(name, value, "a number")
     value_f = float(value)
     if not math.isfinite(value_f):
         fail_value(name, value, "a finite number")
+    if abs(value_f) > FLOAT32_MAX:
+        fail_value(name, value, f"a number within float32's range (at most {FLOAT32_MAX:.4g} "
+                   "in size)")
     if minimum is not None:
         if min_inclusive and value_f < minimum:
             fail_value(name, value, f">= {minimum:g}")
@@ -100,15 +133,19 @@ def number(name, value, *, minimum=None, maximum=None, min_inclusive=True,
 
 
 def positive(name, value):
-    return number(name, value, minimum=0.0, min_inclusive=False)
+    value_f = number(name, value, minimum=0.0, min_inclusive=False)
+    if np.float32(value_f) == 0:
+        fail_value(name, value, "> 0 in float32 too (at least 1.4e-45)")
+    return value_f
 
 
 def non_negative(name, value):
     return number(name, value, minimum=0.0)
 
 
-def integer(name, value, *, minimum=None):
-    """A whole number (an integral float such as 1000.0 is accepted). Returns int."""
+def integer(name, value, *, minimum=None, maximum=MAX_WHOLE):
+    """A whole number (an integral float such as 1000.0 is accepted), at most `maximum`
+    in size (2**53 by default). Returns int."""
     value = _unwrap_scalar(value)
     if not _is_real(value):
         fail_type(name, value, "an integer")
@@ -121,6 +158,9 @@ def integer(name, value, *, minimum=None):
         value_i = int(value_f)
     if minimum is not None and value_i < minimum:
         fail_value(name, value, f">= {minimum}" if minimum != 1 else "> 0")
+    if maximum is not None and abs(value_i) > maximum:
+        fail_value(name, value, "a whole number up to 2**53" if maximum == MAX_WHOLE
+                   else f"a whole number up to {maximum}")
     return value_i
 
 
@@ -180,8 +220,9 @@ def increasing_integers(name, value, *, minimum=0, allow_empty=False):
         if not math.isfinite(item_f) or item_f != math.floor(item_f):
             fail_value(name, value, what + f" (element {i} is {shown(item)})")
         item_i = int(item)
-        if item_i < minimum:
-            fail_value(name, value, what + f" (element {i} is {item_i})")
+        if item_i < minimum or item_i > MAX_WHOLE:
+            fail_value(name, value, what + f" up to 2**53 (element {i} is {item_i})"
+                       if item_i > MAX_WHOLE else what + f" (element {i} is {item_i})")
         if out and item_i <= out[-1]:
             fail_value(name, value, what + f" (element {i} is {item_i}, after {out[-1]})")
         out.append(item_i)
@@ -216,12 +257,12 @@ def numbers_list(name, value, *, minimum=None, allow_empty=False):
     A list of Python numbers or a numeric array (what saved files and users give) is
     checked with NumPy; anything else element by element, with the same errors."""
     lower = "" if minimum is None else f" >= {minimum:g}"
-    what = f"a non-empty list of finite numbers{lower}"
+    what = f"a non-empty list of finite numbers{lower} within float32's range"
     array = _float_array(value)
     if array is not None:
         if not array.size and not allow_empty:
             fail_value(name, value, what)
-        good = np.isfinite(array)
+        good = np.isfinite(array) & (np.abs(array) <= FLOAT32_MAX)
         if minimum is not None:
             good &= array >= minimum
         if not good.all():
@@ -230,7 +271,8 @@ def numbers_list(name, value, *, minimum=None, allow_empty=False):
         return array.tolist()
     out = []
     for i, item, item_f in _real_items(name, value, what, allow_empty):
-        if not math.isfinite(item_f) or (minimum is not None and item_f < minimum):
+        if not math.isfinite(item_f) or abs(item_f) > FLOAT32_MAX or (
+                minimum is not None and item_f < minimum):
             fail_value(name, value, what + f" (element {i} is {shown(item)})")
         out.append(item_f)
     return out

@@ -29,7 +29,7 @@ def _steps_array(steps):
     if isinstance(scalar, (bool, np.bool_)):
         check.fail_type("steps", steps, what)
     if isinstance(scalar, (numbers.Real, np.integer, np.floating)):
-        step = check.integer("steps", scalar, minimum=0)
+        step = check.integer("steps", scalar, minimum=0, maximum=None)
         if step >= 2**63:
             check.fail_value("steps", steps, "a step number < 2**63")
         return np.asarray(step, dtype=np.int64), True

@@ -26,10 +26,12 @@ schedule wrapped in `InUpdates` turns that back into updates.
 """
 
 import contextlib
+import math
 import inspect
 import re
 
 import keras
+import numpy as np
 from keras import ops
 
 from lrschedule import _validation as check
@@ -38,7 +40,15 @@ from lrschedule._control import count_in_updates
 from lrschedule._keras import MultiOptimizer as _MultiOptimizer
 from lrschedule._keras import is_multi as _is_multi
 from lrschedule._keras import rate_object, set_rate_object
-from lrschedule.schedules import InMicroBatches, InUpdates, Scaled
+from lrschedule.schedules import (
+    Constant,
+    CycledMomentum,
+    InMicroBatches,
+    InUpdates,
+    MAX_DEPTH,
+    Scaled,
+    deserialize_schedule,
+)
 
 __all__ = ["per_layer", "count_updates", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
            "Lamb", "SCHEDULED", "ARGUMENT_RANGES", "check_arguments", "argument_problem"]
@@ -80,26 +90,81 @@ ARGUMENT_RANGES = {
 }
 # The arguments for which None is a value Keras accepts ("or None"; R: "or NULL").
 NULLABLE = ("clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor",
-            "ema_overwrite_frequency", "gradient_accumulation_steps")
+            "ema_overwrite_frequency", "gradient_accumulation_steps", "weight_decay")
+
+
+def expected_of(entry):
+    return entry[-1]
+
+
+# Flags Keras takes as given whatever they hold ("x" is true to Python).
+BOOLEANS = ("amsgrad", "nesterov", "centered", "use_ema")
 
 
 def argument_problem(name, value):
-    """What `value` of the optimizer argument `name` should be, when it is out of its
-    range (`ARGUMENT_RANGES`); None when it is fine, or not a number to judge (a
-    schedule, None, an argument with no range)."""
-    entry = ARGUMENT_RANGES.get(name)
-    if entry is None or value is None or isinstance(value, (bool, _LearningRateSchedule)):
-        return None
-    if not check._is_real(check._unwrap_scalar(value)):
+    """What `value` of the optimizer argument `name` should be, when it is not a value
+    of its range (`ARGUMENT_RANGES`: not a finite number, or out of the range), not
+    True/False for a flag (`BOOLEANS`), or, for `learning_rate`, not a finite rate >= 0,
+    a schedule or a function; None when it is fine (None, where Keras takes it, and
+    a schedule are fine)."""
+    if name in BOOLEANS:
+        return None if isinstance(value, (bool, np.bool_)) else "True or False"
+    if name == "learning_rate":
+        if isinstance(value, _LearningRateSchedule):
+            return None
+        if callable(value) and not check._is_real(check._unwrap_scalar(value)):
+            # Keras calls a function for the rate, with no argument
+            try:
+                inspect.signature(value).bind()
+            except TypeError:
+                return "a finite number >= 0, a schedule or a function of no arguments"
+            except ValueError:  # no signature to read (a builtin): Keras will tell
+                pass
+            return None
+        entry = (0.0, True, None, None, False, "a finite number >= 0, a schedule or a function")
+    else:
+        entry = ARGUMENT_RANGES.get(name)
+    if value is None:  # Keras's "not set", where it has one
+        return None if entry is None or name in NULLABLE else expected_of(entry)
+    if entry is None or isinstance(value, _LearningRateSchedule):
         return None
     low, low_inclusive, high, high_inclusive, whole, expected = entry
-    value = float(check._unwrap_scalar(value))
+    value = check._unwrap_scalar(value)
+    if isinstance(value, (bool, np.bool_)) or not check._is_real(value):
+        return expected
+    if isinstance(value, (int, np.integer)) and abs(int(value)) > check.MAX_WHOLE:
+        return expected  # an integer Keras cannot make a tensor of
+    value = float(value)
+    if not math.isfinite(value) or abs(value) > check.FLOAT32_MAX:
+        return expected  # Keras computes in float32: beyond its range is inf there
     fine = (value >= low if low_inclusive else value > low)
+    if not low_inclusive and low == 0.0 and np.float32(value) == 0:
+        fine = False  # > 0, but 0 in the float32 Keras computes with (1e-300)
     if high is not None:
         fine = fine and (value <= high if high_inclusive else value < high)
     if whole:
-        fine = fine and value == int(value)
+        fine = fine and value == int(value) and value <= 2**31 - 1
     return None if fine else expected
+
+
+def _check_schedule_range(name, schedule):
+    """Refuses a hyperparameter schedule whose values, as its arguments state them,
+    leave the argument's range (`ARGUMENT_RANGES`): a momentum cycle of a OneCycle or
+    Cyclic reaching 1 as Adam's beta_1 divides by 1 - beta_1 ** t = 0 at once. Other
+    schedules state no bounds and are taken as given."""
+    if isinstance(schedule, CycledMomentum):
+        inner = schedule.schedule
+        values = (inner.base_momentum, inner.max_momentum)
+    elif isinstance(schedule, Constant):
+        values = (schedule.learning_rate,)
+    else:
+        return
+    for value in values:
+        expected = argument_problem(name, value)
+        if expected is not None:
+            check.fail_value(name, f"{type(schedule).__name__}(...)",
+                             f"a schedule whose values are {expected[2:] if expected.startswith('a ') else expected}"
+                             f" (this one reaches {value:g})")
 
 
 def check_arguments(arguments):
@@ -194,6 +259,7 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
         check_arguments({k: v for k, v in bound.arguments.items() if k != "self"})
         scheduled = isinstance(value, _LearningRateSchedule)
         if scheduled:
+            _check_schedule_range(name, value)
             bound.arguments[name] = self._PLACEHOLDER[name]
         super().__init__(*bound.args[1:], **bound.kwargs)
         if scheduled:
@@ -240,10 +306,18 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        value = config.get(cls.HYPERPARAMETER)
-        if isinstance(value, dict):
-            config[cls.HYPERPARAMETER] = keras.saving.deserialize_keras_object(
-                value, custom_objects=custom_objects)
+        for name, value in config.items():  # Keras's deserializer recurses into these
+            if isinstance(value, (dict, list)) and check._too_deep(value, limit=4 * MAX_DEPTH + 8):
+                check.fail_value(name, value, "a value of the optimizer's argument (this one "
+                                 "nests plain dicts or lists deeper than any does)")
+        for name in (cls.HYPERPARAMETER, "learning_rate"):
+            if isinstance(config.get(name), (dict, list)):
+                config[name] = deserialize_schedule(name, config[name], custom_objects)
+                if not isinstance(config[name], _LearningRateSchedule):
+                    # a saved rate is a number or a schedule: a function or a layer
+                    # is code, which a config can name but does not hold
+                    check.fail_value(name, type(config[name]).__name__, "a number or the "
+                                     "serialized config of a LearningRateSchedule")
         return super().from_config(config, custom_objects=custom_objects)
 
 

@@ -215,10 +215,36 @@ def _serialize(schedule):
     return keras.saving.serialize_keras_object(schedule)
 
 
-def _deserialize(config):
+def deserialize_schedule(name, config, custom_objects=None):
+    """The object a saved config holds where a schedule goes (argument `name`), or a
+    clear error naming `name`.
+
+    Plain dicts and lists nested deeper than any schedule nests are refused before
+    Keras's recursive deserializer sees them; Keras's own errors for a config it cannot
+    build (a KeyError, an AttributeError, a TypeError naming an inner class's
+    arguments), and lrschedule's own refusals of an inner schedule's argument, are
+    refused naming the slot, the inner error quoted (it names the argument that is
+    wrong)."""
     if isinstance(config, keras.optimizers.schedules.LearningRateSchedule):
         return config
-    return keras.saving.deserialize_keras_object(config)
+    if isinstance(config, (dict, list)) and check._too_deep(config, limit=4 * MAX_DEPTH + 8):
+        check.fail_value(name, config, "a schedule or the serialized config of one (this one "
+                         "nests plain dicts or lists deeper than any schedule does)")
+    if isinstance(config, dict) and _config_nesting(config, MAX_DEPTH) > MAX_DEPTH:
+        check.fail_value(name, f"a config nesting {MAX_DEPTH + 1}+ schedules",
+                         f"a schedule nested at most MAX_DEPTH = {MAX_DEPTH} levels deep")
+    try:
+        return keras.saving.deserialize_keras_object(config, custom_objects=custom_objects)
+    except Exception as error:  # noqa: BLE001 - Keras raises KeyError, AttributeError...
+        reason = error
+    # the slot named, and the inner refusal kept (it names the argument that is wrong)
+    check.fail_value(name, _tables._summary(config),
+                     f"a schedule or the serialized config of one ({type(reason).__name__}: "
+                     f"{str(reason)[:300]})")
+
+
+def _deserialize(config, name="schedule"):
+    return deserialize_schedule(name, config)
 
 
 def _schedule_or_constant(name, value):
@@ -335,9 +361,9 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
             if key in config:
                 value = config[key]
                 if isinstance(value, (list, tuple)):
-                    config[key] = [_deserialize(v) for v in value]
+                    config[key] = [_deserialize(v, f"{key}[{i}]") for i, v in enumerate(value)]
                 else:
-                    config[key] = _deserialize(value)
+                    config[key] = _deserialize(value, key)
         return cls(**config)
 
     def __repr__(self):
@@ -679,6 +705,10 @@ class OneCycle(_SizedByTotalSteps, Schedule):
         )
         self.anneal_strategy = check.choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
         self.div_factor = check.positive("div_factor", div_factor)
+        if not 0 < np.float32(self.max_lr / self.div_factor) <= check.FLOAT32_MAX:
+            check.fail_value("div_factor", div_factor, "a number that keeps the starting rate "
+                             "max_lr / div_factor within float32's range, above 0 "
+                             f"({self.max_lr:g} / {self.div_factor:g} is not)")
         self.final_div_factor = check.positive("final_div_factor", final_div_factor)
         self.three_phase = check.boolean("three_phase", three_phase)
         self.base_momentum = _momentum_value("base_momentum", base_momentum)
@@ -778,8 +808,9 @@ class OneCycle(_SizedByTotalSteps, Schedule):
         if self.three_phase:
             # Phases 1-2 never go below `initial` and phase 3 sits at `initial` until it
             # starts; from then on phases 1-2 sit at `initial` and phase 3 is at or below
-            # it. The product over `initial` is each in its turn, to a rounding.
-            rate = rate * values[2] / self._phases[0][2]
+            # it. Phase 3 over `initial` (in [1 / final_div_factor, 1]) times the rest is
+            # each in its turn, to a rounding, and cannot overflow or underflow.
+            rate = rate * (values[2] / self._phases[0][2])
         return rate
 
 
@@ -844,13 +875,18 @@ class Cyclic(Schedule):
         return CycledMomentum(self)
 
     def _momentum(self, step):
-        return self.max_momentum - (self.max_momentum - self.base_momentum) * self._height(step)
+        # max - (max - base) * height, written from 1 - height, which is taken from the
+        # step's integers: near a peak `height` is almost 1, and the subtraction left
+        # little but its rounding (110 float32 ulps at a momentum of 1e-3).
+        return self.base_momentum + (self.max_momentum - self.base_momentum) * \
+            self._height(step, complement=True)
 
     def _compute(self, step):
         return self.base_lr + (self.max_lr - self.base_lr) * self._height(step)
 
-    def _height(self, step):
-        # x * scale in PyTorch's notation: the position in the cycle, in [0, 1].
+    def _height(self, step, complement=False):
+        # x * scale in PyTorch's notation: the position in the cycle, in [0, 1] (or,
+        # with `complement`, 1 minus it).
         up = self.step_size_up
         down = up if self.step_size_down is None else self.step_size_down
         period = up + down
@@ -859,11 +895,16 @@ class Cyclic(Schedule):
         # Rising is <= 1 exactly while falling is >= 1, and the other way round: the
         # smaller is the one in force (no ops.where, costly in the train step).
         height = ops.minimum(_f(position) / float(up), _f(period - position) / float(down))
+        scale = None
         if self.mode == "triangular2":
-            height = height * ops.power(0.5, _f(cycle))
+            scale = ops.power(0.5, _f(cycle))
         elif self.mode == "exp_range":
-            height = height * ops.power(self.gamma, _f(step))
-        return height
+            scale = ops.power(self.gamma, _f(step))
+        if not complement:
+            return height if scale is None else height * scale
+        # 1 - height from the integers: the larger of the two is the one in force
+        rest = ops.maximum(_f(up - position) / float(up), _f(position - up) / float(down))
+        return rest if scale is None else rest + height * (1.0 - scale)
 
     def display_span(self):
         up = _whole(self.step_size_up)
@@ -1161,6 +1202,12 @@ class Sequence(_Wrapping, Schedule):
         self.schedules = [
             _schedule_or_constant(f"schedules[{i}]", s) for i, s in enumerate(schedules)
         ]
+        for i, piece in enumerate(self.schedules[:-1]):
+            if takes_length(piece):
+                check.fail_value(f"schedules[{i}]", type(piece).__name__ + "(...)",
+                                 "a schedule given its length: only the last piece can take "
+                                 "its length from fit() (give this one total_steps, or "
+                                 "lrschedule.with_length(piece, steps))")
         self.boundaries = check.increasing_integers(
             "boundaries", boundaries, minimum=0, allow_empty=True
         )
@@ -1634,13 +1681,13 @@ def extend(schedule, at_step, total_steps):
 
 def _check_table(name, given, table, allow_empty=False):
     """Refuses an empty table or one with a rate that is not finite and >= 0."""
-    what = "a non-empty list of finite numbers >= 0"
+    what = "a non-empty list of finite numbers >= 0 within float32's range"
     if table.size == 0 and not allow_empty:
         check.fail_value(name, given, what)
     chunk = 1 << 22  # bounded temporaries for a table of up to 2**28 steps
     for start in range(0, table.size, chunk):
         part = table[start:start + chunk]
-        bad = np.flatnonzero(~np.isfinite(part) | (part < 0))
+        bad = np.flatnonzero(~np.isfinite(part) | (part < 0) | (part > check.FLOAT32_MAX))
         if bad.size:
             i = start + int(bad[0])
             check.fail_value(name, _tables._summary(given),

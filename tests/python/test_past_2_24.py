@@ -47,12 +47,6 @@ T = 2**24
 B = 2**31
 STEPS = [T - 1, T, T + 1, T + 2, T + 3, B - 3, B - 2, B - 1]
 KERAS_FLOAT32 = "Keras's own schedule computes in float32"
-CYCLIC_MOMENTUM_BUG = (
-    "bug: Cyclic._momentum computes max_momentum - (max_momentum - base_momentum) * "
-    "height; near a peak (height ~ 1) the float32 rounding of height is all that remains "
-    "of a small base_momentum (at any step: 110 ulps off at step 999 of step_size_up=1000; "
-    "here step_size_up = 2**24 + 1 is a float32 2**24: 0.0 at step 2**24 where the "
-    "formula says 5.96e-08, 32767 ulps off at 2**31 - 3)")
 
 
 # --------------------------------------------------------------------------------------
@@ -347,13 +341,14 @@ def cases():
     add("CycledMomentum@2^24", lrs.OneCycle(1.0, T + 4, pct_start=pct).momentum(),
         one_cycle(1.0, T + 4, pct, momentum=True), False)
     # Cyclic's momentum: max_momentum - (max_momentum - base_momentum) * x * scale, from
-    # max_momentum down to base_momentum at the peak, at 2^24 + 1
+    # max_momentum down to base_momentum at the peak, at 2^24 + 1 (once 110 float32 ulps
+    # off near a peak, at any step: now from 1 - x taken from the step's integers)
     add("CycledMomentum-Cyclic@2^24",
         lrs.Cyclic(0.0, 1.0, T + 1, 2).momentum(),
         lambda s: 0.9 - (0.9 - 0.8) * cyclic(0.0, 1.0, T + 1, 2)(s), False)
     add("CycledMomentum-Cyclic-to-0@2^24",
         lrs.Cyclic(0.0, 1.0, T + 1, 2, base_momentum=0.0, max_momentum=1.0).momentum(),
-        lambda s: 1.0 - cyclic(0.0, 1.0, T + 1, 2)(s), False, CYCLIC_MOMENTUM_BUG)
+        lambda s: 1.0 - cyclic(0.0, 1.0, T + 1, 2)(s), False)
     # InUpdates: 97 micro-batches an update, a milestone at update 172961 = step 2^24 + 1
     # (2^24 + 1 = 97 * 257 * 673); 3 an update, at update 715827882 = step 2^31 - 2
     add("InUpdates@2^24", lrs.InUpdates(lrs.MultiStepDecay(1.0, [172961], 0.5), 97),

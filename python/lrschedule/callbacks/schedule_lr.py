@@ -16,6 +16,19 @@ from lrschedule.callbacks._base import RateCallback
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
 
+def _saves_again(function):
+    """Refuses a function loaded from a config that would not load again once saved
+    (a Keras op, or a builtin, saves as a plain builtin Keras cannot find)."""
+    try:
+        again = keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(function))
+    except Exception as error:  # noqa: BLE001 - Keras's own refusal, quoted
+        check.fail_value("schedule", getattr(function, "__name__", type(function).__name__),
+                         "a schedule, or a registered function that saves again "
+                         f"({type(error).__name__}: {str(error)[:200]})")
+    return again
+
+
 def _arity(function, arity):
     """How many arguments (1: epoch; 2: epoch, lr) `function` takes."""
     if arity is None:
@@ -149,6 +162,8 @@ class ScheduleLR(RateCallback):
         super().__init__(groups)
         if isinstance(schedule, dict):
             schedule = schedule_from_config("schedule", schedule)
+            if callable(schedule) and not isinstance(schedule, _LearningRateSchedule):
+                _saves_again(schedule)
         if isinstance(schedule, _LearningRateSchedule):
             self._arity = None
             if arity is not None:
