@@ -28,6 +28,7 @@ schedule wrapped in `InUpdates` turns that back into updates.
 import contextlib
 import inspect
 import re
+from typing import Any, Self
 
 import keras
 from keras import ops
@@ -83,7 +84,7 @@ NULLABLE = ("clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor",
             "ema_overwrite_frequency", "gradient_accumulation_steps")
 
 
-def argument_problem(name, value):
+def argument_problem(name: str, value: Any) -> str | None:
     """What `value` of the optimizer argument `name` should be, when it is out of its
     range (`ARGUMENT_RANGES`); None when it is fine, or not a number to judge (a
     schedule, None, an argument with no range)."""
@@ -102,7 +103,8 @@ def argument_problem(name, value):
     return None if fine else expected
 
 
-def check_arguments(arguments):
+def check_arguments(
+        arguments: check.Config | check.KerasOptimizer) -> check.Config | check.KerasOptimizer:
     """Refuses optimizer arguments out of their range (`ARGUMENT_RANGES`), naming the
     argument, the value and the range. `arguments`: a dict of them, or a Keras
     optimizer (its `get_config()`). Returns `arguments`.
@@ -187,7 +189,7 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
             base=keras_class.__name__, name=cls.HYPERPARAMETER)
         keras.saving.register_keras_serializable(package="lrschedule")(cls)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         name = self.HYPERPARAMETER
         bound = self._keras_init.bind(self, *args, **kwargs)
         value = bound.arguments.get(name)
@@ -211,7 +213,7 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
             del self.__dict__["_lrschedule_in_force"]
 
     @property
-    def hyperparameter_schedule(self):
+    def hyperparameter_schedule(self) -> check.KerasSchedule | None:
         """The schedule of `HYPERPARAMETER`, or None when it is a number."""
         value = self.__dict__.get("_lrschedule_" + self.HYPERPARAMETER)
         return value if isinstance(value, _LearningRateSchedule) else None
@@ -230,7 +232,7 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
         finally:
             del self.__dict__["_lrschedule_in_force"]
 
-    def get_config(self):
+    def get_config(self) -> check.Config:
         config = super().get_config()
         schedule = self.hyperparameter_schedule
         if schedule is not None:
@@ -238,7 +240,7 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: check.Config, custom_objects: Any = None) -> Self:
         config = dict(config)
         value = config.get(cls.HYPERPARAMETER)
         if isinstance(value, dict):
@@ -321,7 +323,7 @@ SCHEDULED = {cls.__name__: cls.HYPERPARAMETER
              for cls in (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Lamb)}
 
 
-def count_updates(optimizer):
+def count_updates(optimizer: check.KerasOptimizer) -> check.KerasOptimizer:
     """Makes an accumulating optimizer's schedule count updates; returns the optimizer.
 
     With `gradient_accumulation_steps=k`, Keras evaluates the schedule at its
@@ -410,7 +412,9 @@ def _layer_groups(model, groups):
     return out
 
 
-def per_layer(optimizer, model, decay=None, factors=None, groups=None):
+def per_layer(optimizer: check.KerasOptimizer, model: check.KerasModel,
+              decay: check.Real | None = None, factors: check.RealList | None = None,
+              groups: check.LayerGroups = None) -> check.KerasOptimizer:
     """Per-layer (discriminative) learning rates: one optimizer and rate, a factor per depth.
 
     The layers are taken in groups from input to output (by default each layer of
