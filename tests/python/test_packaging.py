@@ -11,8 +11,8 @@
   that uses it well, with or without Keras's missing types ignored, sees the types of
   what it returns, and reports a wrong call.
 
-Files, the installed package's metadata and two mypy runs: no backend, no model (about
-5 s, mypy's cache in tmp_path, cold). The wheel itself (built, checked, installed into a
+Files, the installed package's metadata and two mypy runs: no backend, no model (2-3 s:
+mypy starts cold, its cache in a tmp dir shared by the two runs). The wheel itself (built, checked, installed into a
 fresh virtualenv where README's example runs) is `tools/check-wheel.sh` (`make
 test-wheel`).
 """
