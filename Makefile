@@ -122,6 +122,18 @@ test: $(STAMPS)/venv $(STAMPS)/r-package
 	$(MAKE) --no-print-directory check BUILD_ARGS="--no-build-vignettes" \
 	  CHECK_ARGS="--no-tests --ignore-vignettes"
 
+# The Python package as pip users get it (tools/check-wheel.sh): the sdist and the wheel
+# built from it (python -m build), twine check, their contents, then the wheel with
+# TensorFlow (the floors' versions) in a fresh virtualenv running README's Python example
+# (about 2 minutes, most of it pip). Rerun when what goes into the package changes.
+.PHONY: test-wheel
+test-wheel: $(STAMPS)/wheel
+
+$(STAMPS)/wheel: tools/check-wheel.sh $(PY_SOURCES) python/lrschedule/py.typed DESCRIPTION \
+		README.md LICENSE requirements-dev.txt $(STAMPS)/venv
+	bash tools/check-wheel.sh $(PY)
+	@touch $@
+
 # A plain clone, R CMD INSTALL . and R CMD build ., install_lrschedule() into a fresh
 # virtualenv, a new R session training (about 2.5 minutes, most of it pip).
 test-install: $(STAMPS)/system

@@ -22,9 +22,11 @@ def _version():
 
 
 # The layout lives here rather than in pyproject.toml (see the note there): the core and
-# its subpackages, from python/.
+# its subpackages, from python/, with py.typed (PEP 561: type checkers read the core's
+# type hints) in the wheel and the sdist.
 setup(
     version=_version(),
     package_dir={"": "python"},
     packages=find_packages(where="python"),
+    package_data={"lrschedule": ["py.typed"]},
 )

@@ -60,8 +60,28 @@ try:
 except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-# The schedule classes are listed once, in lrschedule.schedules.__all__.
-__all__ = [name for name in schedules.__all__ if isinstance(getattr(schedules, name), type)] + [
+# A literal list: type checkers read only that, and under `mypy --strict` a name missing
+# from it is not exported. The schedule classes are those of lrschedule.schedules.__all__
+# (tests/python/test_packaging.py checks it).
+__all__ = [
+    "Schedule",
+    "Constant",
+    "Linear",
+    "StepDecay",
+    "MultiStepDecay",
+    "OneCycle",
+    "Cyclic",
+    "WarmupStableDecay",
+    "InverseSqrt",
+    "Warmup",
+    "Sequence",
+    "PerEpoch",
+    "Scaled",
+    "CycledMomentum",
+    "InUpdates",
+    "InMicroBatches",
+    "Extended",
+    "Tabulated",
     "values",
     "plot",
     "current",

@@ -50,7 +50,7 @@ def schedule_of(optimizer):
     return rate.schedule if isinstance(rate, ControlledRate) else rate
 
 
-def rate_used(model, group=None):
+def rate_used(model: check.KerasModel | check.KerasOptimizer, group: str | None = None) -> float:
     """The learning rate the optimizer used at its most recent step (a Python float).
 
     Before the first step, the rate the first step will use. Whatever drives the
@@ -60,7 +60,7 @@ def rate_used(model, group=None):
     return last_rate(optimizer_of(model, group))
 
 
-def current(model, group=None):
+def current(model: check.KerasModel | check.KerasOptimizer, group: str | None = None) -> float:
     """The learning rate in force now: the one the optimizer's next update will use.
 
     Whatever drives it: a constant rate, any schedule (ours, Keras's, a user's),

@@ -317,19 +317,19 @@ class ControlledRate(_Wrapping, _LearningRateSchedule):
 
     def __init__(
         self,
-        schedule=None,
-        learning_rate=None,
-        multiplier=1.0,
-        min_lr=0.0,
-        best=None,
-        wait=0,
-        cooldown_counter=0,
-        name="ControlledRate",
-        decay_type=None,
-        decay_from=None,
-        decay_start=0,
-        decay_steps=0,
-    ):
+        schedule: check.KerasSchedule = None,
+        learning_rate: check.Real | None = None,
+        multiplier: check.Real = 1.0,
+        min_lr: check.Real = 0.0,
+        best: check.Real | None = None,
+        wait: check.Integer = 0,
+        cooldown_counter: check.Integer = 0,
+        name: str = "ControlledRate",
+        decay_type: str | None = None,
+        decay_from: check.Real | None = None,
+        decay_start: check.Integer = 0,
+        decay_steps: check.Integer = 0,
+    ) -> None:
         if isinstance(schedule, dict):
             schedule = schedule_from_config("schedule", schedule)
         if schedule is not None:
@@ -403,7 +403,7 @@ class ControlledRate(_Wrapping, _LearningRateSchedule):
         return _interpolate(start_rate, rate, (d - ahead) / d, ahead / d,
                             _DECAY_TYPES[self.decay_type])
 
-    def __call__(self, step):
+    def __call__(self, step: check.Tensor) -> check.Tensor:
         with keras.name_scope(self.name):
             step = ops.convert_to_tensor(step)
             return self._formula(step, *(self.state.variable(f) for f in self._held_fields()))

@@ -9,8 +9,11 @@ Python type, so `get_config()` holds ints and floats, never numpy scalars.
 
 import math
 import numbers
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 
 def _plain_scalars(value, depth=0):
@@ -308,3 +311,38 @@ def schedule(name, value):
     if not isinstance(value, LearningRateSchedule):
         fail_type(name, value, "a keras.optimizers.schedules.LearningRateSchedule")
     return value
+
+
+# --------------------------------------------------------------------------------------
+# What the public API's type hints say an argument is (the package ships py.typed, so a
+# user's `mypy --strict` checks calls against them). Keras ships no type information:
+# what Keras makes (schedules, optimizers, models, tensors, variables) is `Any` here, so
+# the hints accept it whether a user's mypy ignores Keras's missing types or not, and
+# force no error on them. Numbers take NumPy's scalars as the checks above do. Here,
+# on the lowest floor, because every module imports this one (as `check`) already.
+
+Real: TypeAlias = float | np.floating[Any] | np.integer[Any]  # an int is a float to mypy
+Integer: TypeAlias = int | np.integer[Any]
+IntegerList: TypeAlias = Sequence[int] | npt.NDArray[Any]  # a list, a range, an array
+RealList: TypeAlias = Sequence[float] | npt.NDArray[Any]
+Rate: TypeAlias = np.floating[Any]  # one rate, in the schedule's float dtype
+Rates: TypeAlias = npt.NDArray[np.floating[Any]]
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+KerasSchedule: TypeAlias = Any  # a keras.optimizers.schedules.LearningRateSchedule
+KerasOptimizer: TypeAlias = Any  # a keras.optimizers.Optimizer
+KerasModel: TypeAlias = Any  # a keras.Model
+Tensor: TypeAlias = Any  # a backend's tensor, or what keras.ops converts to one
+Function: TypeAlias = Callable[..., Any]
+GroupNames: TypeAlias = str | Sequence[str] | None  # optimizers of a MultiOptimizer
+# a list of layer names or lists of them, or a dict of such lists by group name
+LayerGroups: TypeAlias = (Sequence[str | Sequence[str]] | Mapping[str, str | Sequence[str]]
+                          | None)
+Config: TypeAlias = dict[str, Any]
+Horizon: TypeAlias = tuple[int, Literal["ends", "steps"]] | None
+LengthsWanted: TypeAlias = list[tuple[Any, Callable[[int], int]]]
+Schedules: TypeAlias = Iterable[Any]  # schedules, or numbers taken as constants
+ScheduleT = TypeVar("ScheduleT")
+if TYPE_CHECKING:  # matplotlib is an optional dependency
+    from matplotlib.axes import Axes as Axes
+else:
+    Axes = Any

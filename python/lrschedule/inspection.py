@@ -2,6 +2,7 @@
 a run used beside the planned ones (`run_record()`, `plot(..., history=...)`)."""
 
 import numbers
+from typing import Any, overload
 
 import keras
 import numpy as np
@@ -59,7 +60,7 @@ def _steps_array(steps):
     return array.astype(np.int64), False
 
 
-def default_steps(schedule):
+def default_steps(schedule: check.KerasSchedule) -> range:
     """The steps `plot()` draws when none are given: a range showing the whole shape.
 
     The schedule's own length where it has one (OneCycle's `total_steps`, a warmup
@@ -78,7 +79,7 @@ def default_steps(schedule):
     return range(ours.shown_span(schedule))
 
 
-def is_stepwise(schedule, rates=None):
+def is_stepwise(schedule: check.KerasSchedule, rates: check.RealList | None = None) -> bool:
     """Whether the schedule's rate holds still between jumps, so a plot draws it as steps
     (each rate in force from its step to the next one), not as a sloping line.
 
@@ -110,7 +111,12 @@ def is_stepwise(schedule, rates=None):
     return bool(changes <= 0.1 * (rates.size - 1))
 
 
-def values(schedule, steps):
+@overload
+def values(schedule: check.KerasSchedule, steps: check.Integer) -> check.Rate: ...
+@overload
+def values(schedule: check.KerasSchedule, steps: check.IntegerList) -> check.Rates: ...
+def values(schedule: check.KerasSchedule,
+           steps: check.Integer | check.IntegerList) -> check.Rate | check.Rates:
     """The learning rate of any Keras schedule at the given steps.
 
     A number is one step: `values(s, 1000)` is the rate at step 1000. Several steps
@@ -171,7 +177,7 @@ def check_axes(name, ax):
     return ax
 
 
-def run_record(history=None, schedule=None):
+def run_record(history: Any = None, schedule: check.KerasSchedule = None) -> dict[str, Any]:
     """What a training run used beside what its schedule planned: the data of the
     planned-vs-used picture (`plot(schedule, history=...)`, R's `plot()` of a history).
 
@@ -247,7 +253,9 @@ def _used_rates(history):
     return (epochs + 1) * int(per_epoch) - 1, rates
 
 
-def plot(schedule=None, steps=None, ax=None, log=None, history=None, **kwargs):
+def plot(schedule: check.KerasSchedule = None, steps: check.IntegerList | None = None,
+         ax: check.Axes | None = None, log: bool | None = None, history: Any = None,
+         **kwargs: Any) -> check.Axes:
     """Draws the learning rate against the step with matplotlib: a schedule's plan, or
     with `history` the rates a run used beside the plan.
 

@@ -10,6 +10,7 @@ schedule).
 
 import math
 import sys
+from typing import Any
 
 import keras
 import numpy as np
@@ -135,7 +136,18 @@ class LRFinderResult:
         num_steps: Integer, the steps requested (`len(rates)` may be smaller).
     """
 
-    def __init__(self, rates, losses, smoothed_losses, diverged, num_steps, skip_start, skip_end):
+    rates: check.FloatArray
+    losses: check.FloatArray
+    smoothed_losses: check.FloatArray
+    suggestions: dict[str, float | None]
+    diverged: bool
+    num_steps: int
+    skip_start: int
+    skip_end: int
+
+    def __init__(self, rates: check.RealList, losses: check.RealList,
+                 smoothed_losses: check.RealList, diverged: bool, num_steps: check.Integer,
+                 skip_start: check.Integer, skip_end: check.Integer) -> None:
         self.rates = _curve("rates", rates, positive=True)
         self.losses = _curve("losses", losses, length=len(self.rates))
         self.smoothed_losses = _curve("smoothed_losses", smoothed_losses, length=len(self.rates))
@@ -165,18 +177,18 @@ class LRFinderResult:
         return {name: rule(rates, losses) for name, rule in _SUGGESTERS.items()}
 
     @property
-    def steep(self):
+    def steep(self) -> float | None:
         return self.suggestions["steep"]
 
     @property
-    def minimum(self):
+    def minimum(self) -> float | None:
         return self.suggestions["minimum"]
 
     @property
-    def valley(self):
+    def valley(self) -> float | None:
         return self.suggestions["valley"]
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """Plain Python lists and floats (for R, JSON, data frames)."""
         return {
             "rates": self.rates.tolist(),
@@ -198,7 +210,8 @@ class LRFinderResult:
             else "LRFinderResult(no steps)"
         )
 
-    def plot(self, ax=None, skip_end=None, suggestions=True):
+    def plot(self, ax: check.Axes | None = None, skip_end: check.Integer | None = None,
+             suggestions: bool = True) -> check.Axes:
         """Plots the smoothed loss against the rate (log scale) and marks the suggestions.
 
         Args:
@@ -416,21 +429,21 @@ class Progress:
 
 
 def find_lr(
-    model,
-    x,
-    y=None,
-    start_lr=1e-7,
-    end_lr=10.0,
-    num_steps=100,
-    batch_size=32,
-    smoothing=0.98,
-    diverge_factor=4.0,
+    model: check.KerasModel,
+    x: Any,
+    y: Any = None,
+    start_lr: check.Real = 1e-7,
+    end_lr: check.Real = 10.0,
+    num_steps: check.Integer = 100,
+    batch_size: check.Integer = 32,
+    smoothing: check.Real = 0.98,
+    diverge_factor: check.Real | None = 4.0,
     *,
-    sample_weight=None,
-    shuffle=True,
-    seed=None,
-    verbose=1,
-):
+    sample_weight: Any = None,
+    shuffle: bool = True,
+    seed: check.Integer | None = None,
+    verbose: check.Integer = 1,
+) -> LRFinderResult:
     """Runs a learning-rate range test on a compiled model and restores it afterwards.
 
     Step `i` (of `num_steps`) trains one batch at

@@ -29,6 +29,7 @@ import contextlib
 import math
 import inspect
 import re
+from typing import Any, Self
 
 import keras
 import numpy as np
@@ -93,7 +94,7 @@ NULLABLE = ("clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor",
             "ema_overwrite_frequency", "gradient_accumulation_steps", "weight_decay")
 
 
-def expected_of(entry):
+def expected_of(entry: tuple[Any, ...]) -> str:
     return entry[-1]
 
 
@@ -101,7 +102,7 @@ def expected_of(entry):
 BOOLEANS = ("amsgrad", "nesterov", "centered", "use_ema")
 
 
-def argument_problem(name, value):
+def argument_problem(name: str, value: Any) -> str | None:
     """What `value` of the optimizer argument `name` should be, when it is not a value
     of its range (`ARGUMENT_RANGES`: not a finite number, or out of the range), not
     True/False for a flag (`BOOLEANS`), or, for `learning_rate`, not a finite rate >= 0,
@@ -147,7 +148,7 @@ def argument_problem(name, value):
     return None if fine else expected
 
 
-def _check_schedule_range(name, schedule):
+def _check_schedule_range(name: str, schedule: check.KerasSchedule) -> None:
     """Refuses a hyperparameter schedule whose values, as its arguments state them,
     leave the argument's range (`ARGUMENT_RANGES`): a momentum cycle of a OneCycle or
     Cyclic reaching 1 as Adam's beta_1 divides by 1 - beta_1 ** t = 0 at once. Other
@@ -162,12 +163,14 @@ def _check_schedule_range(name, schedule):
     for value in values:
         expected = argument_problem(name, value)
         if expected is not None:
+            values_are = expected[2:] if expected.startswith("a ") else expected
             check.fail_value(name, f"{type(schedule).__name__}(...)",
-                             f"a schedule whose values are {expected[2:] if expected.startswith('a ') else expected}"
-                             f" (this one reaches {value:g})")
+                             f"a schedule whose values are {values_are} (this one reaches "
+                             f"{value:g})")
 
 
-def check_arguments(arguments):
+def check_arguments(
+        arguments: check.Config | check.KerasOptimizer) -> check.Config | check.KerasOptimizer:
     """Refuses optimizer arguments out of their range (`ARGUMENT_RANGES`), naming the
     argument, the value and the range. `arguments`: a dict of them, or a Keras
     optimizer (its `get_config()`). Returns `arguments`.
@@ -252,7 +255,7 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
             base=keras_class.__name__, name=cls.HYPERPARAMETER)
         keras.saving.register_keras_serializable(package="lrschedule")(cls)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         name = self.HYPERPARAMETER
         bound = self._keras_init.bind(self, *args, **kwargs)
         value = bound.arguments.get(name)
@@ -277,7 +280,7 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
             del self.__dict__["_lrschedule_in_force"]
 
     @property
-    def hyperparameter_schedule(self):
+    def hyperparameter_schedule(self) -> check.KerasSchedule | None:
         """The schedule of `HYPERPARAMETER`, or None when it is a number."""
         value = self.__dict__.get("_lrschedule_" + self.HYPERPARAMETER)
         return value if isinstance(value, _LearningRateSchedule) else None
@@ -296,7 +299,7 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
         finally:
             del self.__dict__["_lrschedule_in_force"]
 
-    def get_config(self):
+    def get_config(self) -> check.Config:
         config = super().get_config()
         schedule = self.hyperparameter_schedule
         if schedule is not None:
@@ -304,7 +307,7 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: check.Config, custom_objects: Any = None) -> Self:
         config = dict(config)
         for name, value in config.items():  # Keras's deserializer recurses into these
             if isinstance(value, (dict, list)) and check._too_deep(value, limit=4 * MAX_DEPTH + 8):
@@ -395,7 +398,7 @@ SCHEDULED = {cls.__name__: cls.HYPERPARAMETER
              for cls in (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Lamb)}
 
 
-def count_updates(optimizer):
+def count_updates(optimizer: check.KerasOptimizer) -> check.KerasOptimizer:
     """Makes an accumulating optimizer's schedule count updates; returns the optimizer.
 
     With `gradient_accumulation_steps=k`, Keras evaluates the schedule at its
@@ -484,7 +487,9 @@ def _layer_groups(model, groups):
     return out
 
 
-def per_layer(optimizer, model, decay=None, factors=None, groups=None):
+def per_layer(optimizer: check.KerasOptimizer, model: check.KerasModel,
+              decay: check.Real | None = None, factors: check.RealList | None = None,
+              groups: check.LayerGroups = None) -> check.KerasOptimizer:
     """Per-layer (discriminative) learning rates: one optimizer and rate, a factor per depth.
 
     The layers are taken in groups from input to output (by default each layer of

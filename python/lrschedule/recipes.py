@@ -19,6 +19,7 @@ rate (transformers' cosine schedules would rise again there).
 
 import math
 import numbers
+from typing import Any
 
 import keras
 import numpy as np
@@ -126,8 +127,10 @@ def _training_arguments(args, num_training_steps):
             kwargs)
 
 
-def from_transformers(name, num_training_steps=None, num_warmup_steps=None, learning_rate=None,
-                      **scheduler_specific_kwargs):
+def from_transformers(name: Any, num_training_steps: check.Integer | None = None,
+                      num_warmup_steps: check.Integer | None = None,
+                      learning_rate: check.Real | None = None,
+                      **scheduler_specific_kwargs: Any) -> check.KerasSchedule:
     """The schedule transformers' `get_scheduler(name, ...)` makes, as an lrschedule schedule.
 
     Steps are optimizer updates, counted from 0, as the Trainer steps its scheduler:
@@ -339,7 +342,7 @@ def _plateau(kwargs):
 # PyTorch
 
 
-def from_torch(scheduler, horizon=None):
+def from_torch(scheduler: Any, horizon: check.Integer | None = None) -> check.KerasSchedule:
     """The schedule a live PyTorch scheduler follows, as an lrschedule schedule.
 
     The rate at step `t` is the rate PyTorch's optimizer has after `t` calls to
@@ -572,7 +575,8 @@ _TIMM_SCHEDS = ("cosine", "tanh", "step", "multistep", "poly", "constant", "wsd"
                 "plateau", "none")
 
 
-def from_timm(config, steps_per_epoch, learning_rate=None, spelling=None):
+def from_timm(config: Any, steps_per_epoch: check.Integer, learning_rate: check.Real | None = None,
+              spelling: str | None = None) -> check.KerasSchedule:
     """The schedule a timm training recipe makes, as an lrschedule schedule.
 
     `config` is what timm's `create_scheduler_v2()` takes (`sched`, `num_epochs`,

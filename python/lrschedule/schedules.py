@@ -19,6 +19,7 @@ negative step is treated as 0.
 
 import math
 import numbers
+from typing import Self
 
 import keras
 import numpy as np
@@ -138,7 +139,7 @@ def _fraction_until(step, point):
     return fraction + (point - whole) if point != whole else fraction
 
 
-def evaluate(schedule, step):
+def evaluate(schedule: check.KerasSchedule, step: check.Tensor) -> check.Tensor:
     """Evaluates any Keras schedule elementwise at `step` (a tensor of steps).
 
     Our schedules and most of Keras's are elementwise already, and a scalar step always
@@ -325,7 +326,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
     _config_keys = ()
     _nested_keys = ()  # config entries holding schedules (serialized on save)
 
-    def __call__(self, step):
+    def __call__(self, step: check.Tensor) -> check.Tensor:
         with keras.name_scope(type(self).__name__):
             return ops.cast(self._compute(_step_tensor(step)), _FLOAT)
 
@@ -333,10 +334,10 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         raise NotImplementedError
 
     @property
-    def name(self):
+    def name(self) -> str:
         return type(self).__name__
 
-    def get_config(self):
+    def get_config(self) -> check.Config:
         config = {}
         for key in self._config_keys:
             value = getattr(self, key)
@@ -349,7 +350,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: check.Config) -> Self:
         if cls._nested_keys and isinstance(config, dict):
             depth = _config_nesting(config, MAX_DEPTH)
             if depth > MAX_DEPTH:
@@ -381,22 +382,22 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
     # schedule says them here, in its own class; the defaults are those of a schedule
     # with no end, no length to take, no span of its own and no known shape.
 
-    def horizon(self):
+    def horizon(self) -> check.Horizon:
         """The steps this schedule is sized for, as `(steps, kind)`, or None when it has
         no end: see `lrschedule.horizon()`."""
         return None
 
-    def lengths_wanted(self):
+    def lengths_wanted(self) -> check.LengthsWanted:
         """The schedules inside this one waiting for a length from fit(), each with the
         map from the run's steps to theirs: `[(schedule, f)]` (empty: none)."""
         return []
 
-    def display_span(self):
+    def display_span(self) -> int:
         """The steps over which this schedule shows its whole shape (0: no length of its
         own; `inspection.default_steps()` then shows 1000)."""
         return 0
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         """True when the rate holds still between jumps, False when it moves (a ramp or
         a curve), None when only its rates can tell (`inspection.is_stepwise()`)."""
         return None
@@ -421,20 +422,20 @@ class _Wrapping:
     def _inner_step(self, step):
         return step
 
-    def horizon(self):
+    def horizon(self) -> check.Horizon:
         found = horizon(self._wrapped())
         return None if found is None else (self._outer_step(found[0]), found[1])
 
-    def lengths_wanted(self):
+    def lengths_wanted(self) -> check.LengthsWanted:
         inner = self._wrapped()
         return [(s, lambda n, f=f: f(self._inner_step(n))) for s, f in lengths_wanted(inner)]
 
-    def display_span(self):
+    def display_span(self) -> int:
         if self._maps_steps:  # the inner schedule's whole span, in this one's steps
             return self._outer_step(shown_span(self._wrapped()))
         return display_span(self._wrapped())
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         # A wrapper keeps its inner schedule's jumps (a factor, a counter, a stretch
         # that holds a stepping schedule's steps).
         return bool(stepwise(self._wrapped()))
@@ -467,7 +468,7 @@ class _CountsEvery(_Wrapping):
     def _rate_at_zero(self):
         return _first_rate(self.schedule)  # step 0 is the inner schedule's step 0
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         return True if self._k() > 1 else super().is_stepwise()
 
 
@@ -475,16 +476,16 @@ class _SizedByTotalSteps:
     """A schedule that moves at every step and ends at `total_steps`, which may be None
     until fit() gives it the run's length (Linear, OneCycle)."""
 
-    def horizon(self):
+    def horizon(self) -> check.Horizon:
         return None if self.total_steps is None else (int(self.total_steps), "ends")
 
-    def lengths_wanted(self):
+    def lengths_wanted(self) -> check.LengthsWanted:
         return [(self, _same)] if self.total_steps is None else []
 
-    def display_span(self):
+    def display_span(self) -> int:
         return _whole(self.total_steps)
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         return False
 
 
@@ -506,13 +507,13 @@ class Constant(Schedule):
 
     _config_keys = ("learning_rate",)
 
-    def __init__(self, learning_rate):
+    def __init__(self, learning_rate: check.Real) -> None:
         self.learning_rate = check.non_negative("learning_rate", learning_rate)
 
     def _compute(self, step):
         return ops.zeros_like(_f(step)) + self.learning_rate
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         return True
 
 
@@ -539,7 +540,8 @@ class Linear(_SizedByTotalSteps, Schedule):
 
     _config_keys = ("initial_learning_rate", "end_learning_rate", "total_steps")
 
-    def __init__(self, initial_learning_rate, end_learning_rate, total_steps=None):
+    def __init__(self, initial_learning_rate: check.Real, end_learning_rate: check.Real,
+                 total_steps: check.Integer | None = None) -> None:
         self.initial_learning_rate = check.non_negative(
             "initial_learning_rate", initial_learning_rate
         )
@@ -578,7 +580,8 @@ class StepDecay(Schedule):
 
     _config_keys = ("initial_learning_rate", "step_size", "gamma")
 
-    def __init__(self, initial_learning_rate, step_size, gamma=0.1):
+    def __init__(self, initial_learning_rate: check.Real, step_size: check.Integer,
+                 gamma: check.Real = 0.1) -> None:
         self.initial_learning_rate = check.positive("initial_learning_rate", initial_learning_rate)
         self.step_size = check.count("step_size", step_size)
         self.gamma = check.positive("gamma", gamma)
@@ -587,10 +590,10 @@ class StepDecay(Schedule):
         decays = ops.floor_divide(step, self.step_size)
         return self.initial_learning_rate * ops.power(self.gamma, _f(decays))
 
-    def display_span(self):
+    def display_span(self) -> int:
         return 4 * _whole(self.step_size)
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         return True
 
 
@@ -613,7 +616,8 @@ class MultiStepDecay(Schedule):
 
     _config_keys = ("initial_learning_rate", "milestones", "gamma")
 
-    def __init__(self, initial_learning_rate, milestones, gamma=0.1):
+    def __init__(self, initial_learning_rate: check.Real, milestones: check.IntegerList,
+                 gamma: check.Real = 0.1) -> None:
         self.initial_learning_rate = check.positive("initial_learning_rate", initial_learning_rate)
         self.milestones = check.increasing_integers("milestones", milestones, minimum=1)
         self.gamma = check.positive("gamma", gamma)
@@ -624,13 +628,13 @@ class MultiStepDecay(Schedule):
             passed = passed + _f(ops.greater_equal(step, milestone))
         return self.initial_learning_rate * ops.power(self.gamma, passed)
 
-    def horizon(self):
+    def horizon(self) -> check.Horizon:
         return (max(self.milestones), "steps") if self.milestones else None
 
-    def display_span(self):
+    def display_span(self) -> int:
         return math.ceil(1.25 * max(self.milestones, default=0))
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         return True
 
 
@@ -686,16 +690,16 @@ class OneCycle(_SizedByTotalSteps, Schedule):
 
     def __init__(
         self,
-        max_lr,
-        total_steps=None,
-        pct_start=0.3,
-        anneal_strategy="cos",
-        div_factor=25.0,
-        final_div_factor=1e4,
-        three_phase=False,
-        base_momentum=0.85,
-        max_momentum=0.95,
-    ):
+        max_lr: check.Real,
+        total_steps: check.Integer | None = None,
+        pct_start: check.Real = 0.3,
+        anneal_strategy: str = "cos",
+        div_factor: check.Real = 25.0,
+        final_div_factor: check.Real = 1e4,
+        three_phase: bool = False,
+        base_momentum: check.Real = 0.85,
+        max_momentum: check.Real = 0.95,
+    ) -> None:
         self.max_lr = check.positive("max_lr", max_lr)
         self.total_steps = None if total_steps is None else check.integer(
             "total_steps", total_steps, minimum=2)
@@ -755,7 +759,7 @@ class OneCycle(_SizedByTotalSteps, Schedule):
         else:
             self._by_value = self.div_factor >= 1 and minimum <= self.max_lr
 
-    def momentum(self):
+    def momentum(self) -> "CycledMomentum":
         """The momentum cycled inversely to this rate, as PyTorch's `OneCycleLR`
         (`cycle_momentum=True`) cycles it: from `max_momentum` down to
         `base_momentum` while the rate rises, back up while it falls (three-phase:
@@ -851,8 +855,10 @@ class Cyclic(Schedule):
     _config_keys = ("base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma",
                     "base_momentum", "max_momentum")
 
-    def __init__(self, base_lr, max_lr, step_size_up=2000, step_size_down=None,
-                 mode="triangular", gamma=1.0, base_momentum=0.8, max_momentum=0.9):
+    def __init__(self, base_lr: check.Real, max_lr: check.Real, step_size_up: check.Integer = 2000,
+                 step_size_down: check.Integer | None = None,
+                 mode: str = "triangular", gamma: check.Real = 1.0,
+                 base_momentum: check.Real = 0.8, max_momentum: check.Real = 0.9) -> None:
         self.base_lr = check.non_negative("base_lr", base_lr)
         self.max_lr = check.number("max_lr", max_lr)
         if self.max_lr < self.base_lr or self.max_lr <= 0:
@@ -866,7 +872,7 @@ class Cyclic(Schedule):
         self.base_momentum = _momentum_value("base_momentum", base_momentum)
         self.max_momentum = _momentum_value("max_momentum", max_momentum)
 
-    def momentum(self):
+    def momentum(self) -> "CycledMomentum":
         """The momentum cycled inversely to this rate, as PyTorch's `CyclicLR`
         (`cycle_momentum=True`) cycles it: `max_momentum` where the rate is
         `base_lr`, down towards `base_momentum` at its peaks, with the same scaling
@@ -906,12 +912,12 @@ class Cyclic(Schedule):
         rest = ops.maximum(_f(up - position) / float(up), _f(position - up) / float(down))
         return rest if scale is None else rest + height * (1.0 - scale)
 
-    def display_span(self):
+    def display_span(self) -> int:
         up = _whole(self.step_size_up)
         down = up if self.step_size_down is None else _whole(self.step_size_down)
         return 2 * (up + down)
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         return False
 
 
@@ -959,8 +965,10 @@ class WarmupStableDecay(Schedule):
     )
     _types = ("linear", "cosine", "1-sqrt")
 
-    def __init__(self, learning_rate, warmup_steps, stable_steps=None, decay_steps=None,
-                 warmup_type="linear", decay_type="cosine", min_lr_ratio=0.0, num_cycles=0.5):
+    def __init__(self, learning_rate: check.Real, warmup_steps: check.Integer,
+                 stable_steps: check.Integer | None = None, decay_steps: check.Real | None = None,
+                 warmup_type: str = "linear", decay_type: str = "cosine",
+                 min_lr_ratio: check.Real = 0.0, num_cycles: check.Real = 0.5) -> None:
         self.learning_rate = check.positive("learning_rate", learning_rate)
         self.warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
         if decay_steps is None:
@@ -1039,19 +1047,19 @@ class WarmupStableDecay(Schedule):
             shape = m + (1.0 - m) * shape
         return self.learning_rate * shape
 
-    def horizon(self):
+    def horizon(self) -> check.Horizon:
         if self.stable_steps is None:
             return None
         return self.warmup_steps + self.stable_steps + self.decay_steps, "ends"
 
-    def lengths_wanted(self):
+    def lengths_wanted(self) -> check.LengthsWanted:
         return [(self, _same)] if self.stable_steps is None else []
 
-    def display_span(self):
+    def display_span(self) -> int:
         found = self.horizon()
         return 0 if found is None else found[0]
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         return False
 
 
@@ -1074,7 +1082,8 @@ class InverseSqrt(Schedule):
 
     _config_keys = ("learning_rate", "warmup_steps", "timescale")
 
-    def __init__(self, learning_rate, warmup_steps, timescale=None):
+    def __init__(self, learning_rate: check.Real, warmup_steps: check.Integer,
+                 timescale: check.Integer | None = None) -> None:
         self.learning_rate = check.positive("learning_rate", learning_rate)
         self.warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
         self.timescale = None if timescale is None else check.count("timescale", timescale)
@@ -1089,7 +1098,7 @@ class InverseSqrt(Schedule):
         # During warmup step / w < 1 = decay; after it step / w >= 1 >= decay.
         return self.learning_rate * ops.minimum(_f(step) / float(w), decay)
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         return False
 
 
@@ -1114,7 +1123,8 @@ class Warmup(_Wrapping, Schedule):
     _config_keys = ("schedule", "warmup_steps", "start_learning_rate")
     _nested_keys = ("schedule",)
 
-    def __init__(self, schedule, warmup_steps, start_learning_rate=0.0):
+    def __init__(self, schedule: check.KerasSchedule, warmup_steps: check.Integer,
+                 start_learning_rate: check.Real = 0.0) -> None:
         self.schedule = _inner("schedule", schedule)
         self.warmup_steps = check.integer("warmup_steps", warmup_steps, minimum=0)
         self.start_learning_rate = check.non_negative("start_learning_rate", start_learning_rate)
@@ -1167,7 +1177,7 @@ class Warmup(_Wrapping, Schedule):
     def _inner_step(self, step):
         return step - self.warmup_steps
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         return False
 
 
@@ -1191,7 +1201,7 @@ class Sequence(_Wrapping, Schedule):
     _config_keys = ("schedules", "boundaries")
     _nested_keys = ("schedules",)
 
-    def __init__(self, schedules, boundaries):
+    def __init__(self, schedules: check.Schedules, boundaries: check.IntegerList) -> None:
         if isinstance(schedules, keras.optimizers.schedules.LearningRateSchedule) or isinstance(
             schedules, (str, bytes, dict)
         ) or not hasattr(schedules, "__iter__"):
@@ -1239,13 +1249,13 @@ class Sequence(_Wrapping, Schedule):
     def _inner_step(self, step):
         return step - max(self.boundaries, default=0)
 
-    def horizon(self):
+    def horizon(self) -> check.Horizon:
         start = max(self.boundaries, default=0)
         if isinstance(self._wrapped(), Constant):
             return (start, "steps") if start > 0 else None
         return _Wrapping.horizon(self)
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         return all(stepwise(part) for part in self.schedules)
 
 
@@ -1266,7 +1276,7 @@ class PerEpoch(_CountsEvery, Schedule):
     _config_keys = ("schedule", "steps_per_epoch")
     _nested_keys = ("schedule",)
 
-    def __init__(self, schedule, steps_per_epoch):
+    def __init__(self, schedule: check.KerasSchedule, steps_per_epoch: check.Integer) -> None:
         self.schedule = _inner("schedule", schedule)
         self.steps_per_epoch = check.count("steps_per_epoch", steps_per_epoch)
 
@@ -1293,7 +1303,7 @@ class Scaled(_Wrapping, Schedule):
     _config_keys = ("schedule", "factor")
     _nested_keys = ("schedule",)
 
-    def __init__(self, schedule, factor):
+    def __init__(self, schedule: check.KerasSchedule, factor: check.Real) -> None:
         self.schedule = _inner("schedule", schedule)
         self.factor = check.positive("factor", factor)
 
@@ -1327,7 +1337,7 @@ class CycledMomentum(_Wrapping, Schedule):
     _config_keys = ("schedule",)
     _nested_keys = ("schedule",)
 
-    def __init__(self, schedule):
+    def __init__(self, schedule: OneCycle | Cyclic) -> None:
         if not isinstance(schedule, (OneCycle, Cyclic)):
             check.fail_type("schedule", schedule, "a OneCycle or Cyclic schedule (the ones "
                             "PyTorch cycles momentum with)")
@@ -1339,7 +1349,7 @@ class CycledMomentum(_Wrapping, Schedule):
     def _compute(self, step):
         return self.schedule._momentum(step)
 
-    def is_stepwise(self):
+    def is_stepwise(self) -> bool | None:
         return False
 
 
@@ -1374,7 +1384,8 @@ class InUpdates(_CountsEvery, Schedule):
     _config_keys = ("schedule", "gradient_accumulation_steps")
     _nested_keys = ("schedule",)
 
-    def __init__(self, schedule, gradient_accumulation_steps):
+    def __init__(self, schedule: check.KerasSchedule,
+                 gradient_accumulation_steps: check.Integer) -> None:
         self.schedule = _inner("schedule", schedule)
         self.gradient_accumulation_steps = check.count(
             "gradient_accumulation_steps", gradient_accumulation_steps)
@@ -1402,7 +1413,7 @@ class InMicroBatches(_Wrapping, Schedule):
     _config_keys = ("schedule",)
     _nested_keys = ("schedule",)
 
-    def __init__(self, schedule):
+    def __init__(self, schedule: check.KerasSchedule) -> None:
         self.schedule = _inner("schedule", schedule)
 
     def _compute(self, step):
@@ -1505,7 +1516,7 @@ def describe(schedule):
     return _Silent(schedule)
 
 
-def horizon(schedule):
+def horizon(schedule: check.KerasSchedule) -> check.Horizon:
     """The steps `schedule` is sized for, as `(steps, kind)`, or None when it has no end.
 
     `kind` is "ends" (its rate stops changing at `steps`: training past it runs at its
@@ -1567,7 +1578,7 @@ def take_length(schedule, steps):
     return done
 
 
-def with_length(schedule, steps):
+def with_length(schedule: check.ScheduleT, steps: check.Integer) -> check.ScheduleT:
     """A copy of `schedule` with the length it would take from a run of `steps`: to look
     at a schedule built without its length (`values()`, `plot()`) before training.
 
@@ -1613,7 +1624,8 @@ class Extended(_Wrapping, Schedule):
     _config_keys = ("schedule", "at_step", "total_steps")
     _nested_keys = ("schedule",)
 
-    def __init__(self, schedule, at_step, total_steps):
+    def __init__(self, schedule: check.KerasSchedule, at_step: check.Integer,
+                 total_steps: check.Integer) -> None:
         self.schedule = _inner("schedule", schedule)
         found = horizon(self.schedule)
         if found is None:
@@ -1655,17 +1667,18 @@ class Extended(_Wrapping, Schedule):
         before = ops.cast(evaluate(self.schedule, ops.minimum(step, a)), _FLOAT)
         return _switch(before, stretched, ops.cast(step >= a, _FLOAT))
 
-    def horizon(self):
+    def horizon(self) -> check.Horizon:
         return self.total_steps, self._kind
 
-    def lengths_wanted(self):
+    def lengths_wanted(self) -> check.LengthsWanted:
         return []  # its schedule ends: its length is known
 
-    def display_span(self):
+    def display_span(self) -> int:
         return self.total_steps
 
 
-def extend(schedule, at_step, total_steps):
+def extend(schedule: check.KerasSchedule, at_step: check.Integer,
+           total_steps: check.Integer) -> Extended:
     """`schedule` lengthened from `at_step` to `total_steps` without a jump (`Extended`).
 
     Use it when a run grows: a one-cycle planned for 10 epochs, trained for 6 and now
@@ -1713,7 +1726,7 @@ class Tabulated(Schedule):
 
     _config_keys = ("values",)
 
-    def __init__(self, values):
+    def __init__(self, values: check.RealList) -> None:
         if _tables.is_encoded(values):  # a saved config: float32, kept as the one copy
             table = _tables.decode("values", values)
             _check_table("values", values, table)
@@ -1732,18 +1745,18 @@ class Tabulated(Schedule):
         self._table.setflags(write=False)
 
     @property
-    def values(self):
+    def values(self) -> list[float]:
         """The rates, one per step (a list of floats)."""
         return (self._table if self._values is None else self._values).tolist()
 
-    def get_config(self):
+    def get_config(self) -> check.Config:
         # Binary, about 4 bytes per step at most (lrschedule._tables): a table of a
         # million steps saves and loads in a fraction of a second. The rates are
         # stored as float32, the precision they are used at.
         return {"values": _tables.encode(self._table)}
 
     @classmethod
-    def from_function(cls, fn, total_steps):
+    def from_function(cls, fn: check.Function, total_steps: check.Integer) -> "Tabulated":
         """Tabulates `fn` on steps 0 .. total_steps - 1.
 
         `fn` is first called once with the whole vector of steps (a numpy int64 array);
@@ -1801,9 +1814,9 @@ class Tabulated(Schedule):
             return ops.reshape(ops.slice(table, ops.reshape(index, (1,)), (1,)), ())
         return ops.take(table, index)
 
-    def horizon(self):
+    def horizon(self) -> check.Horizon:
         return len(self._table), "ends"
 
-    def display_span(self):
+    def display_span(self) -> int:
         return len(self._table)
 

@@ -13,6 +13,7 @@ user's `fit()` arrives as an R warning of class "lrschedule_horizon_warning" or
 """
 
 import warnings as _warnings
+from collections.abc import Callable
 
 __all__ = ["HorizonWarning", "AccumulationWarning", "set_warning_handler", "emit"]
 
@@ -25,17 +26,17 @@ class AccumulationWarning(UserWarning):
     """An accumulating optimizer's schedule is counted by Keras in micro-batches."""
 
 
-_HANDLER = None
+_HANDLER: Callable[[str, str], object] | None = None
 
 
-def set_warning_handler(handler):
+def set_warning_handler(handler: Callable[[str, str], object] | None) -> None:
     """Routes lrschedule's warnings to `handler(message, category_name)` (None: Python's
     `warnings`). The R package sets it, so that they arrive as R warnings."""
     global _HANDLER
     _HANDLER = handler
 
 
-def emit(message, category=UserWarning, stacklevel=3):
+def emit(message: str, category: type[Warning] = UserWarning, stacklevel: int = 3) -> None:
     """Warns through the handler if one is set (a failing handler falls back to Python's
     warnings: a warning never stops training), else with `warnings.warn`."""
     if _HANDLER is not None:

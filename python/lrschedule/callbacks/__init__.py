@@ -34,4 +34,4 @@ from lrschedule.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from lrschedule.callbacks.schedule_lr import ScheduleLR
 
 __all__ = ["ScheduleLR", "ReduceLROnPlateau", "LRLogger", "HorizonCheck", "ControlledRate",
-           "current"]
+           "current", "rate_used"]

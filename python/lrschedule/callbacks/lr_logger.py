@@ -67,7 +67,7 @@ class LRLogger(LRCallback):
         history.history["learning_rate"]; logger.batch_rates
     """
 
-    def __init__(self, per="epoch"):
+    def __init__(self, per: str = "epoch") -> None:
         super().__init__()
         self.per = check.choice("per", per, ("epoch", "batch"))
         self._reset()
@@ -154,7 +154,7 @@ class LRLogger(LRCallback):
             step = max(step_count(optimizer) - 1, 0)
             logs[optimizer.HYPERPARAMETER] = float(host_rates(momentum, step))
 
-    def get_config(self):
+    def get_config(self) -> check.Config:
         return {"per": self.per}
 
     @classmethod

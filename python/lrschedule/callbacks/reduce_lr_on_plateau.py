@@ -126,19 +126,19 @@ class ReduceLROnPlateau(RateCallback):
 
     def __init__(
         self,
-        monitor="val_loss",
-        factor=0.1,
-        patience=10,
-        verbose=0,
-        mode="auto",
-        min_delta=1e-4,
-        cooldown=0,
-        min_lr=0.0,
-        groups=None,
-        decay_steps=0,
-        decay_type="linear",
-        min_delta_mode="abs",
-    ):
+        monitor: str = "val_loss",
+        factor: check.Real = 0.1,
+        patience: check.Integer = 10,
+        verbose: check.Integer = 0,
+        mode: str = "auto",
+        min_delta: check.Real = 1e-4,
+        cooldown: check.Integer = 0,
+        min_lr: check.Real = 0.0,
+        groups: check.GroupNames = None,
+        decay_steps: check.Integer = 0,
+        decay_type: str = "linear",
+        min_delta_mode: str = "abs",
+    ) -> None:
         super().__init__(groups)
         if not isinstance(monitor, str):
             check.fail_type("monitor", monitor, "a string naming a logged quantity")
@@ -248,7 +248,7 @@ class ReduceLROnPlateau(RateCallback):
                 message = f"reducing learning rate to {new_rate[0][1]}{over}."
             print_message(f"\nEpoch {epoch + 1}: ReduceLROnPlateau {message}")
 
-    def get_config(self):
+    def get_config(self) -> check.Config:
         return {
             "monitor": self.monitor,
             "factor": self.factor,

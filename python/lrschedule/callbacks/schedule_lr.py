@@ -158,7 +158,8 @@ class ScheduleLR(RateCallback):
         model.fit(x, y, epochs=50, callbacks=[lrschedule.ScheduleLR(step_decay)])
     """
 
-    def __init__(self, schedule, verbose=0, arity=None, groups=None):
+    def __init__(self, schedule: check.KerasSchedule | check.Function, verbose: check.Integer = 0,
+                 arity: check.Integer | None = None, groups: check.GroupNames = None) -> None:
         super().__init__(groups)
         if isinstance(schedule, dict):
             schedule = schedule_from_config("schedule", schedule)
@@ -206,7 +207,7 @@ class ScheduleLR(RateCallback):
     def on_epoch_end(self, epoch, logs=None):
         log_rates(self.model, logs)
 
-    def get_config(self):
+    def get_config(self) -> check.Config:
         return {
             "schedule": keras.saving.serialize_keras_object(self.schedule),
             "verbose": self.verbose,
