@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = [pytest.mark.backend_independent, pytest.mark.tooling, pytest.mark.subprocess]
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = ["demo", "test", "test-r", "test-r-current", "test-python", "test-backends", "test-numpy2",
            "test-install", "bench", "site", "site-check", "check", "build", "install"]
