@@ -20,7 +20,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_SOURCES := $(shell find python/lrschedule -name '*.py') pyproject.toml setup.py
 R_SOURCES  := DESCRIPTION $(wildcard NAMESPACE R/*.R man/*.Rd inst/examples/* demo/*)
 
-.PHONY: setup install build test test-python test-r test-r-current test-backends test-numpy2 test-install demo bench check site site-check clean
+.PHONY: setup install build test test-fast test-python test-r test-r-current test-backends \
+	test-backend-jax test-backend-torch test-numpy2 test-numpy2-tf test-numpy2-jax test-install \
+	test-legs demo bench check site site-check clean
 
 setup: $(STAMPS)/venv
 
@@ -46,28 +48,68 @@ $(STAMPS)/r-package: $(R_SOURCES) $(PY_SOURCES) $(STAMPS)/system
 	  || { cat $(STAMPS)/r-install.log; exit 1; }; fi
 	@touch $@
 
+# The Python tests are chosen by markers, never by file: each module declares its own
+# (tests/python/conftest.py registers them, one line of meaning each; pytest.ini's
+# --strict-markers fails a misspelt one). Every pytest leg lists its slowest tests.
+PYTEST := -m pytest -q -p no:cacheprovider --durations=15
+# JAX and torch: what runs in this process on KERAS_BACKEND's backend. Not the tests
+# that cannot depend on it (backend_independent, checked by conftest's guard: run on
+# TensorFlow), the R tests (R drives the same core, on TensorFlow), the jobs that name
+# their backends themselves (distributed, multiprocess), TensorFlow's own questions.
+ON_OTHER_BACKENDS := not backend_independent and not r and not distributed and not multiprocess \
+	and not tensorflow_only
+# The inner loop (a few minutes on a set-up .venv): TensorFlow, nothing slow, no R, no
+# new processes.
+FAST_TESTS := not slow and not r and not subprocess
+
+# A leg's start and end in the log (`make test` prints each leg's output when it ends).
+LEG_START = @echo "== $(notdir $@) started $$(date +%T)"
+LEG_END   = @echo "== $(notdir $@) done $$(date +%T)"
+
+# Legs that run side by side (`make test` sets LEG_THREADS=1) take one thread each:
+# TensorFlow's pools, XLA's (JAX), OpenMP's (torch, R's BLAS). A leg alone takes the machine.
+ifneq ($(LEG_THREADS),)
+export TF_NUM_INTRAOP_THREADS := $(LEG_THREADS)
+export TF_NUM_INTEROP_THREADS := $(LEG_THREADS)
+export OMP_NUM_THREADS        := $(LEG_THREADS)
+export OPENBLAS_NUM_THREADS   := $(LEG_THREADS)
+export XLA_FLAGS              := --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=$(LEG_THREADS)
+endif
+
+# Everything, on TensorFlow (the R stack's backend).
 test-python: $(STAMPS)/venv
-	$(PY) -m pytest tests/python -q
+	$(LEG_START)
+	$(PY) $(PYTEST) tests/python
+	$(LEG_END)
+
+test-fast: $(STAMPS)/venv
+	$(PY) $(PYTEST) -m "$(FAST_TESTS)" tests/python
 
 test-r: $(STAMPS)/venv $(STAMPS)/r-package
+	$(LEG_START)
 	@if [ -f NAMESPACE ]; then Rscript -e 'testthat::test_local(".", reporter = "summary", stop_on_failure = TRUE, load_package = "installed")'; fi
+	$(LEG_END)
 
-# The core's schedule and callback tests again on the JAX and torch backends, each in its
-# own process (the R-surface and R-session tests run on TensorFlow only: R drives the same core).
-BACKEND_TESTS := $(filter-out tests/python/test_r_% tests/python/test_sessions.py tests/python/test_distributed.py tests/python/test_multiprocess.py tests/python/test_site_check.py,$(wildcard tests/python/test_*.py))
-test-backends: $(STAMPS)/venv
-	KERAS_BACKEND=jax $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
-	KERAS_BACKEND=torch $(PY) -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider
+# The tests that depend on the backend again on JAX and torch, each in its own process.
+test-backends: test-backend-jax test-backend-torch
+
+test-backend-jax test-backend-torch: test-backend-%: $(STAMPS)/venv
+	$(LEG_START)
+	KERAS_BACKEND=$* $(PY) $(PYTEST) -m "$(ON_OTHER_BACKENDS)" tests/python
+	$(LEG_END)
 
 # The stack pip users get (requirements-np2.txt: the newest Keras, TensorFlow and JAX with
 # NumPy 2), in a virtualenv of its own with lrschedule installed as users install it
-# (`pip install .`, not editable): the core, callback and distributed tests on
-# TensorFlow and JAX. No R there (Debian's reticulate 1.28 cannot use NumPy 2).
+# (`pip install .`, not editable). No R there (Debian's reticulate 1.28 cannot use
+# NumPy 2), nor the slow modules (property-based, callback properties, resume: the
+# backends' arithmetic, which the legs above test), nor the project's tools. Otherwise
+# the same choice as on NumPy 1: on TensorFlow everything, the backend-independent tests
+# included (once under NumPy 2, the host-side NumPy they exercise: scalars, promotion,
+# the messages' reprs), the distributed and two-process JAX jobs (test_multiprocess.py
+# starts its JAX workers on this virtualenv's JAX); on JAX what depends on the backend.
 NP2_VENV  := .venv-np2
-NP2_TESTS := $(addprefix tests/python/,test_schedules.py test_inspection.py test_validation.py \
-	test_bad_input.py test_tables.py test_callbacks.py test_rate_state.py \
-	test_keras_callback_cases.py test_current.py test_lr_finder.py test_saved_files.py \
-	test_per_layer.py test_accumulation.py test_distributed.py)
+NP2_TF_TESTS  := not slow and not r and not tooling
+NP2_JAX_TESTS := $(ON_OTHER_BACKENDS) and not slow
 # The core is built from a copy of its sources, so that this and the .venv set-up (which
 # writes python/*.egg-info) never write into the same folders under `make -j`.
 $(STAMPS)/venv-np2: requirements-np2.txt $(PY_SOURCES) DESCRIPTION $(STAMPS)/system
@@ -78,20 +120,17 @@ $(STAMPS)/venv-np2: requirements-np2.txt $(PY_SOURCES) DESCRIPTION $(STAMPS)/sys
 	  $(NP2_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps --force-reinstall "$$src"
 	@touch $@
 
-# The JAX run takes the modules above but three (test_distributed.py runs its TensorFlow
-# and JAX workers from the TensorFlow run; find_lr and Keras's callback cases run on JAX
-# in test-backends) and adds the momentum optimizers, which lean on Keras's optimizer
-# internals. The TensorFlow run takes the modules whose host-side NumPy meets
-# TensorFlow's tensors: schedules, callbacks, the rate state, saved files, distribution;
-# and the two-process JAX jobs (test_multiprocess.py starts its JAX workers itself, on
-# this virtualenv's JAX; its R-driven job is skipped: R's reticulate uses .venv).
-# The property-based, callback-property and resume modules, the slowest, exercise the
-# backends' arithmetic, which the R stack's legs test: they are left out here.
-NP2_JAX_SKIP := %test_distributed.py %test_lr_finder.py %test_keras_callback_cases.py
-NP2_TF_TESTS := $(addprefix tests/python/,test_schedules.py test_callbacks.py 	test_rate_state.py test_saved_files.py test_distributed.py test_multiprocess.py)
-test-numpy2: $(STAMPS)/venv-np2
-	KERAS_BACKEND=tensorflow $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(NP2_TF_TESTS)
-	KERAS_BACKEND=jax $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider $(filter-out $(NP2_JAX_SKIP),$(NP2_TESTS)) tests/python/test_momentum.py
+test-numpy2: test-numpy2-tf test-numpy2-jax
+
+test-numpy2-tf: $(STAMPS)/venv-np2
+	$(LEG_START)
+	KERAS_BACKEND=tensorflow $(NP2_VENV)/bin/python $(PYTEST) -m "$(NP2_TF_TESTS)" tests/python
+	$(LEG_END)
+
+test-numpy2-jax: $(STAMPS)/venv-np2
+	$(LEG_START)
+	KERAS_BACKEND=jax $(NP2_VENV)/bin/python $(PYTEST) -m "$(NP2_JAX_TESTS)" tests/python
+	$(LEG_END)
 
 # The R users run now: R 4.6 and reticulate 1.47 in a Debian unstable root (outside git
 # and the R package; rebuilt when tools/r-current/root.sh, its package list, changes),
@@ -103,24 +142,27 @@ $(STAMPS)/r-current-root: tools/r-current/root.sh $(STAMPS)/system
 	@touch $@
 
 test-r-current: $(STAMPS)/r-current-root
+	$(LEG_START)
 	bash tools/r-current/test.sh $(R_CURRENT)
+	$(LEG_END)
 
-# R tests first, other backends next, so that the full TensorFlow pytest run closes it;
-# then the routes by which users install the R package, the documentation site (every
-# example and the vignette run, every page opened in Chromium), and R CMD check.
-# The R tests run beside the set-up of the NumPy-2 virtualenv and the R-current root
-# (downloads and unpacking more than computing), each leg's output kept together.
+# Every leg, TEST_JOBS at a time (the machine's two cores; TEST_JOBS=1: one after
+# another), each leg's output printed together when it ends. The legs share no state:
+# pytest writes no cache and no bytecode, each build has its own folder. The set-up
+# steps that download more than they compute (the NumPy-2 virtualenv, the R-current
+# root) and the install routes (mostly pip) run beside the others; the longest legs are
+# listed first, so that both lanes end about together. R CMD check skips what the legs
+# have run: the tests (test-r), the vignette and the examples (site-check builds the
+# vignette as the article and runs every example; `make check` alone does it all).
+TEST_JOBS ?= 2
 test: $(STAMPS)/venv $(STAMPS)/r-package
-	$(MAKE) --no-print-directory -j3 --output-sync=target test-r $(STAMPS)/venv-np2 \
-	  $(STAMPS)/r-current-root
-	$(MAKE) --no-print-directory test-backends
-	$(MAKE) --no-print-directory test-python
-	$(MAKE) --no-print-directory test-numpy2
-	$(MAKE) --no-print-directory test-install
-	$(MAKE) --no-print-directory test-r-current
-	$(MAKE) --no-print-directory site-check
-	$(MAKE) --no-print-directory check BUILD_ARGS="--no-build-vignettes" \
-	  CHECK_ARGS="--no-tests --ignore-vignettes"
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target LEG_THREADS=1 \
+	  BUILD_ARGS="--no-build-vignettes" CHECK_ARGS="--no-tests --ignore-vignettes --no-examples" \
+	  test-legs
+
+test-legs: $(STAMPS)/r-current-root test-python test-backend-jax $(STAMPS)/venv-np2 \
+	test-numpy2-tf test-r-current test-numpy2-jax test-r test-install site-check \
+	test-backend-torch check
 
 # The Python package as pip users get it (tools/check-wheel.sh): the sdist and the wheel
 # built from it (python -m build), twine check, their contents, then the wheel with
@@ -135,9 +177,17 @@ $(STAMPS)/wheel: tools/check-wheel.sh $(PY_SOURCES) python/lrschedule/py.typed D
 	@touch $@
 
 # A plain clone, R CMD INSTALL . and R CMD build ., install_lrschedule() into a fresh
-# virtualenv, a new R session training (about 2.5 minutes, most of it pip).
-test-install: $(STAMPS)/system
+# virtualenv, a new R session training (about 2.5 minutes, most of it pip): again when
+# what it installs or the script changes.
+INSTALL_ROUTES_INPUTS := tools/check-install-routes.sh .Rbuildignore $(R_SOURCES) $(PY_SOURCES) \
+	$(wildcard inst/python/*)
+test-install: $(STAMPS)/install-routes
+
+$(STAMPS)/install-routes: $(INSTALL_ROUTES_INPUTS) $(STAMPS)/system
+	$(LEG_START)
 	bash tools/check-install-routes.sh
+	$(LEG_END)
+	@touch $@
 
 # The documentation site (site/): pkgdown's home (README), a reference page per export
 # with its examples run, the vignette as the article, NEWS, and the Python API from the
@@ -161,7 +211,9 @@ $(STAMPS)/site: $(STAMPS)/r-package $(STAMPS)/venv $(STAMPS)/site-assets $(SITE_
 # Every page of the site in headless Chromium (tools/site/check.py); screenshots of the
 # home page, a reference page, the article and the Python API to site-check/.
 site-check: $(STAMPS)/venv $(STAMPS)/site
+	$(LEG_START)
 	$(PY) tools/site/check.py site site-check
+	$(LEG_END)
 
 demo: $(STAMPS)/venv $(STAMPS)/r-package
 	Rscript inst/examples/demo.R
@@ -180,6 +232,7 @@ bench: $(STAMPS)/venv $(STAMPS)/r-package
 # is gigabytes of virtualenvs and the site (two minutes of copying).
 BUILD_ARGS ?=
 build: $(STAMPS)/system $(STAMPS)/venv
+	$(LEG_START)
 	rm -rf lrschedule_*.tar.gz build/source
 	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 	  mkdir -p build/source/lrschedule && \
@@ -188,17 +241,21 @@ build: $(STAMPS)/system $(STAMPS)/venv
 	  (cd build/source && R CMD build $(BUILD_ARGS) lrschedule) && mv build/source/lrschedule_*.tar.gz . && \
 	  rm -rf build/source; \
 	else R CMD build $(BUILD_ARGS) .; fi
+	$(LEG_END)
 
 # R CMD check of that tarball; a WARNING fails it as an ERROR does. `make test` runs it
-# without the tests (test-r has just run the same testthat suite against the same
-# sources) and without building or running the vignette (site-check has just built it
-# as the site's article, which fails on a chunk's error): `make check` does it all.
+# without the tests (test-r runs the same testthat suite against the same sources),
+# without building or running the vignette (site-check builds it as the site's article,
+# which fails on a chunk's error) and without the examples (site-check runs every one on
+# its reference page, which fails on an example's error): `make check` does it all.
 CHECK_ARGS ?=
 check: build
+	$(LEG_START)
 	rm -rf lrschedule.Rcheck
 	_R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual $(CHECK_ARGS) lrschedule_$(VERSION).tar.gz
 	@if grep -Eq '^Status: .*(WARNING|ERROR)' lrschedule.Rcheck/00check.log; then \
 	  echo "R CMD check reported a WARNING"; exit 1; fi
+	$(LEG_END)
 
 clean:
 	bash tools/r-current/root.sh remove $(R_CURRENT)

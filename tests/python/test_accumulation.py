@@ -188,6 +188,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.subprocess
 def test_an_accumulating_model_saved_loads_counting_updates_in_a_new_process(tmp_path):
     opt = lrs.count_updates(keras.optimizers.SGD(step_decay(), gradient_accumulation_steps=K))
     _, _, _, model = run(opt, batches=2 * K)
@@ -207,6 +208,7 @@ def test_an_accumulating_model_saved_loads_counting_updates_in_a_new_process(tmp
     (lambda: lrs.Scaled(step_decay(), 0), ValueError, r"`factor`"),
     (lambda: lrs.count_updates("adam"), TypeError, r"`optimizer`"),
 ])
+@pytest.mark.backend_independent
 def test_bad_input_is_refused_naming_the_argument(build, error, message):
     with pytest.raises(error, match=message):
         build()

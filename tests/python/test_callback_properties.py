@@ -24,12 +24,15 @@ trains with `fit()` and reads the rate each step really used from the model's bi
 
 import keras
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keras import ops
 
 import lrschedule as lrs
 from lrschedule import ReduceLROnPlateau
+
+pytestmark = pytest.mark.slow
 
 MONITOR = "signal_loss"  # a name ending in _loss: mode "auto" minimizes it
 

@@ -231,6 +231,7 @@ def test_controlled_rate_config_round_trip_keeps_state():
     ],
     ids=["no_base", "zero_rate", "number_as_schedule", "zero_multiplier", "negative_wait"],
 )
+@pytest.mark.backend_independent
 def test_controlled_rate_validation(kwargs, error, message):
     with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
         ControlledRate(**kwargs)
@@ -280,6 +281,7 @@ def test_controlled_rate_validation(kwargs, error, message):
         "verbose_fraction", "per_unknown",
     ],
 )
+@pytest.mark.backend_independent
 def test_constructors_validate_arguments(build, error, message):
     with pytest.raises(error) as info:
         build()
@@ -328,6 +330,7 @@ _varargs_marked.lrschedule_arity = 2
         "varargs_arity_2", "varargs_attribute", "explicit_overrides_signature",
     ],
 )
+@pytest.mark.backend_independent
 def test_schedule_lr_arity(function, arity, expected):
     assert ScheduleLR(function, arity=arity)._arity == expected
 
@@ -968,6 +971,7 @@ def test_schedule_lr_from_config_rebuilds_a_working_function():
     assert back.schedule(25) == seed_step_decay(25) == 0.0025
 
 
+@pytest.mark.backend_independent
 def test_reduce_lr_on_plateau_takes_keras_arguments_in_keras_order():
     # A drop-in for keras.callbacks.ReduceLROnPlateau: the same names in the same
     # order, so a positional call means the same (Keras's 4th argument is verbose).

@@ -85,6 +85,7 @@ def test_under_gradient_accumulation_it_is_what_keras_evaluates():
     ],
     ids=["none", "string", "number"],
 )
+@pytest.mark.backend_independent
 def test_refuses_what_is_not_a_model_or_optimizer(value, error, text):
     with pytest.raises(error, match=r"Argument `model` must be a compiled Keras model or a "
                        r"Keras optimizer") as info:

@@ -15,6 +15,8 @@ import sys
 import numpy as np
 import pytest
 
+pytestmark = [pytest.mark.distributed, pytest.mark.subprocess]
+
 WORKER = pathlib.Path(__file__).with_name("distributed_worker.py")
 
 

@@ -48,6 +48,7 @@ HORIZONS = {
 
 
 @pytest.mark.parametrize("case, schedule", catalogue(), ids=[i for i, _ in catalogue()])
+@pytest.mark.backend_independent
 def test_horizon_of_every_schedule_matches_the_hand_table(case, schedule):
     assert case in HORIZONS, f"add {case} to HORIZONS"
     assert lrs.horizon(schedule) == HORIZONS[case]
@@ -216,6 +217,7 @@ def test_extend_keeps_the_shape_of_a_one_cycle_at_hand_computed_points():
     ((lrs.OneCycle(0.1, 100), -1, 200), ValueError, r"`at_step`"),
     ((0.1, 5, 50), TypeError, r"`schedule`"),
 ])
+@pytest.mark.backend_independent
 def test_extend_refuses_bad_input_naming_the_argument(args, error, message):
     with pytest.raises(error, match=message):
         lrs.extend(*args)

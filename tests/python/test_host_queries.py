@@ -15,8 +15,9 @@ import pytest
 import lrschedule as lrs
 from lrschedule._queries import host_rates
 
-pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                                reason="TensorFlow's retracing warning")
+pytestmark = [pytest.mark.tensorflow_only,
+              pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                 reason="TensorFlow's retracing warning")]
 
 
 class _Records(logging.Handler):

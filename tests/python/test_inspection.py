@@ -46,6 +46,7 @@ def test_ranges_lists_and_arrays_are_those_steps():
     assert lrs.values(schedule, range(10**6)).shape == (10**6,)
 
 
+@pytest.mark.backend_independent
 def test_a_number_is_a_constant_rate():
     np.testing.assert_array_equal(lrs.values(0.01, range(3)), np.float32([0.01, 0.01, 0.01]))
     assert lrs.values(0.01, 7) == np.float32(0.01)
@@ -69,12 +70,14 @@ def test_a_number_is_a_constant_rate():
     ids=["negative", "fraction", "negative-element", "fractional-element", "matrix",
          "past-2**63", "negative-range", "range-past-2**31", "string", "none", "strings"],
 )
+@pytest.mark.backend_independent
 def test_bad_steps(steps, error, text):
     with pytest.raises(error, match=r"Argument `steps`") as info:
         lrs.values(lrs.Constant(0.1), steps)
     assert text in str(info.value)
 
 
+@pytest.mark.backend_independent
 def test_bad_schedule():
     with pytest.raises(TypeError, match=r"Argument `schedule`.*Tabulated.from_function"):
         lrs.values(lambda s: 0.1, 10)
@@ -119,6 +122,7 @@ def test_plot_draws_the_values(name, schedule):
 
 @pytest.mark.parametrize("steps", [30, np.int64(30), [30], range(30, 31)],
                          ids=["int", "numpy-int", "one-element-list", "one-step-range"])
+@pytest.mark.backend_independent
 def test_plot_refuses_a_single_step(steps):
     # plot(s, 30) drew steps 0..29 before 0.2.0: it is refused, not drawn as one point.
     with pytest.raises(ValueError, match=r"Argument `steps` must be a range or array of at "
@@ -148,6 +152,7 @@ def test_plot_refuses_a_single_step(steps):
          "PerEpoch", "Sequence", "Tabulated", "Keras-CosineDecay", "Keras-ExponentialDecay",
          "ControlledRate", "Constant", "number"],
 )
+@pytest.mark.backend_independent
 def test_default_steps_show_the_whole_shape(schedule, span):
     assert lrs.inspection.default_steps(schedule) == range(span)
 

@@ -219,6 +219,7 @@ class _Terminal(io.StringIO):
         return True
 
 
+@pytest.mark.backend_independent
 def test_find_lr_progress_on_a_terminal_is_one_live_line():
     from lrschedule.lr_finder import Progress
 
@@ -268,12 +269,14 @@ def test_find_lr_needs_a_compiled_model():
 # Suggestions
 
 
+@pytest.mark.backend_independent
 def test_suggest_minimum_is_a_tenth_of_the_best_rate():
     rates = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
     losses = np.array([3.0, 2.0, 0.5, 1.0, 9.0])
     assert suggest_minimum(rates, losses) == pytest.approx(1e-3)
 
 
+@pytest.mark.backend_independent
 def test_suggest_steep_is_the_steepest_fall_against_log_rate():
     rates = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
     # Falls per decade: 0.1, 1.5, 0.3, then rises.
@@ -281,6 +284,7 @@ def test_suggest_steep_is_the_steepest_fall_against_log_rate():
     assert suggest_steep(rates, losses) == pytest.approx(1e-3)
 
 
+@pytest.mark.backend_independent
 def test_suggest_valley_hand_example():
     # The longest strictly decreasing run is 6, 5, 4, 3, 2, 1 (indices 0..5, length 6).
     # fastai's bookkeeping: end = 5, start = end - length = -1; (end - start) / 3 = 2,
@@ -290,6 +294,7 @@ def test_suggest_valley_hand_example():
     assert suggest_valley(rates, losses) == pytest.approx(rates[2])
 
 
+@pytest.mark.backend_independent
 def test_suggestions_use_fastais_window():
     # 100 requested steps: the first 10 and the last 5 points are left out.
     rates = 1e-7 * (1e8) ** (np.arange(100) / 99)
@@ -302,6 +307,7 @@ def test_suggestions_use_fastais_window():
     assert set(result.suggestions) == {"steep", "minimum", "valley"}
 
 
+@pytest.mark.backend_independent
 def test_suggestions_stop_at_the_first_non_finite_loss():
     rates = 1e-7 * (1e8) ** (np.arange(40) / 39)
     smoothed = np.linspace(5.0, 1.0, 40)
@@ -323,6 +329,7 @@ def test_suggestions_on_a_real_run_are_rates_inside_the_sweep():
     assert "suggestions" in repr(result)
 
 
+@pytest.mark.backend_independent
 def test_too_few_points_give_no_suggestion():
     result = LRFinderResult([1e-3], [1.0], [1.0], True, 100, skip_start=10, skip_end=5)
     assert result.suggestions == {"steep": None, "minimum": None, "valley": None}
@@ -332,6 +339,7 @@ def test_too_few_points_give_no_suggestion():
 # plot()
 
 
+@pytest.mark.backend_independent
 def test_plot_marks_the_suggestions():
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
@@ -351,6 +359,7 @@ def test_plot_marks_the_suggestions():
     plt.close("all")
 
 
+@pytest.mark.backend_independent
 def test_plot_without_matplotlib_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
@@ -368,6 +377,7 @@ def test_divergence_ratio_rule_is_not_applied_to_a_negative_loss():
     assert len(result.rates) == 12 and not result.diverged
 
 
+@pytest.mark.backend_independent
 def test_marked_losses_interpolate_in_log_rate_between_finite_losses():
     from lrschedule.lr_finder import marked_losses
 

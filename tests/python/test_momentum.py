@@ -313,6 +313,7 @@ LOAD_AND_GO_ON = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam"])
+@pytest.mark.subprocess
 def test_a_saved_model_loads_in_a_new_process_and_trains_on(tmp_path, name):
     path = str(tmp_path / "model.keras")
     run_here(SAVE_AND_GO_ON, path, name)

@@ -22,6 +22,8 @@ import time
 import numpy as np
 import pytest
 
+pytestmark = [pytest.mark.multiprocess, pytest.mark.subprocess]
+
 HERE = pathlib.Path(__file__).resolve().parent
 WORKER = HERE / "multiprocess_worker.py"
 pytest.importorskip("jax")
@@ -226,6 +228,7 @@ def _r_ready():
     return rscript if probe.returncode == 0 else None
 
 
+@pytest.mark.r
 def test_a_two_process_job_driven_from_r(jobs, tmp_path):
     rscript = _r_ready()
     if rscript is None:

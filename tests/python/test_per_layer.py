@@ -264,6 +264,7 @@ def per_layer_probe():
     return compile_probe(model, lrs.per_layer(keras.optimizers.SGD(schedule), model, decay=0.5))
 
 
+@pytest.mark.subprocess
 def test_a_saved_model_keeps_every_groups_rate_and_state_in_a_new_process(tmp_path):
     model = per_layer_probe()
     plateau_run(model, epochs=2)

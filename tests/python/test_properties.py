@@ -6,10 +6,13 @@ import math
 
 import keras
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import lrschedule as lrs
+
+pytestmark = pytest.mark.slow
 
 # The properties are the formulas'; the backends run the same ops. TensorFlow (the R
 # stack's, and the first leg of `make test`) takes 40 examples each; JAX compiles every

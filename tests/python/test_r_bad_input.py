@@ -10,6 +10,8 @@ the outcomes to Python, which checks them.
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.r
+
 pytest.importorskip("rpy2", reason="rpy2 is not installed in this Python")
 
 import lrschedule as lrs  # noqa: E402
@@ -108,6 +110,7 @@ def rows(r):
     r.run("grDevices::dev.off(); rm(.bad)")
 
 
+@pytest.mark.subprocess
 def test_the_table_is_large_and_covers_every_non_schedule_function(r, rows):
     rows, _ = rows
     assert len(rows) >= 100

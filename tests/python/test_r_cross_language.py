@@ -17,6 +17,8 @@ import keras
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.r
+
 pytest.importorskip("rpy2", reason="rpy2 is not installed in this Python")
 
 import lrschedule as lrs  # noqa: E402
@@ -125,6 +127,7 @@ def test_saved_in_r_loads_in_this_python_with_the_same_trajectory(saved_in_r, ca
                                   lrs.values(build(python_class, args), range(n)))
 
 
+@pytest.mark.subprocess
 def test_saved_in_r_loads_in_a_fresh_python_that_only_imports_lrschedule(saved_in_r, r):
     paths, schedules = saved_in_r
     script = textwrap.dedent("""

@@ -8,6 +8,8 @@ import keras
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.r
+
 pytest.importorskip("rpy2", reason="rpy2 is not installed in this Python")
 
 import lrschedule as lrs  # noqa: E402

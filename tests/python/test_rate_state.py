@@ -181,6 +181,7 @@ LOAD_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("kind", ["schedule", "constant"])
+@pytest.mark.subprocess
 def test_a_saved_model_loads_whole_in_a_new_process(tmp_path, kind):
     run_here(SAVE_SCRIPT, tmp_path, kind)
     env = dict(os.environ)  # the lrschedule this Python imports (editable or installed)

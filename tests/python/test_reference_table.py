@@ -37,6 +37,7 @@ def r_schedule_exports():
     return set(re.findall(r"^export\((schedule_\w+)\)$", text, flags=re.MULTILINE))
 
 
+@pytest.mark.backend_independent
 def test_every_schedule_class_of_ours_is_exported():
     # lrschedule.__all__ takes the schedule classes from lrschedule.schedules.__all__
     defined = {name for name, cls in schedule_classes(vars(schedules), schedules.Schedule).items()
@@ -46,6 +47,7 @@ def test_every_schedule_class_of_ours_is_exported():
     assert not_imported == set(), "missing from the imports of lrschedule/__init__.py"
 
 
+@pytest.mark.backend_independent
 def test_every_schedule_class_has_reference_rows():
     ours = schedule_classes({n: getattr(lrs, n) for n in lrs.__all__}, lrs.Schedule)
     keras_own = schedule_classes(vars(keras.optimizers.schedules), LearningRateSchedule)
@@ -55,6 +57,7 @@ def test_every_schedule_class_has_reference_rows():
     assert in_table - set(ours) - set(keras_own) == set(), "rows for a class nobody exports"
 
 
+@pytest.mark.backend_independent
 def test_each_schedule_class_has_one_r_function_and_each_r_function_one_class():
     pairs = name_pairs()
     for position, what in ((0, "Python class"), (1, "R function")):
@@ -63,6 +66,7 @@ def test_each_schedule_class_has_one_r_function_and_each_r_function_one_class():
         assert twice == set(), f"a {what} paired with two names in R_NAMES: {sorted(pairs)}"
 
 
+@pytest.mark.backend_independent
 def test_the_table_names_every_exported_r_schedule_function():
     in_table = {r_function for _, r_function in name_pairs()}
     # recipes build the classes above from other libraries' configurations (test_recipes.py)

@@ -10,6 +10,8 @@ import lrschedule as lrs
 from catalogue import catalogue
 from probes import RateTrace, kernel_probe, probe_data
 
+pytestmark = pytest.mark.slow
+
 EPOCHS, STEPS, CRASH_AFTER = 6, 3, 2
 
 

@@ -26,6 +26,7 @@ def expected_for(release, name):
     return json.loads((release / "expected.json").read_text())["files"][name]
 
 
+@pytest.mark.backend_independent
 def test_there_are_fixtures_of_the_first_release():
     assert any(r.name == "saved-0.1.0" for r in RELEASES)
     assert len(CASES) >= 25

@@ -226,6 +226,7 @@ def test_config_rebuilds_with_from_config(schedule):
     np.testing.assert_array_equal(lrs.values(rebuilt, range(20)), lrs.values(schedule, range(20)))
 
 
+@pytest.mark.backend_independent
 def test_registered_under_lrschedule_package():
     name = keras.saving.get_registered_name(lrs.OneCycle)
     assert name == "lrschedule>OneCycle"

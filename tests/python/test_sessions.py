@@ -20,6 +20,8 @@ import pytest
 import lrschedule as lrs
 import rsupport
 
+pytestmark = [pytest.mark.r, pytest.mark.subprocess]
+
 HERE = pathlib.Path(__file__).resolve().parent
 
 if rsupport.r_available_reason():

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = [pytest.mark.backend_independent, pytest.mark.tooling, pytest.mark.subprocess]
+
 CHECK = Path(__file__).resolve().parents[2] / "tools" / "site" / "check.py"
 pytest.importorskip("playwright.sync_api")
 if not Path("/usr/bin/chromium").exists():

@@ -68,6 +68,7 @@ def test_a_million_step_table_round_trips_exactly_in_about_4_bytes_per_step(tmp_
     np.testing.assert_array_equal(np.float32(schedule.values), table)
 
 
+@pytest.mark.backend_independent
 def test_a_smooth_table_takes_far_less():
     n = 1_000_000
     steps = np.arange(n)
@@ -112,6 +113,7 @@ BAD_ENTRIES = [
 
 @pytest.mark.parametrize("entry, message", [b[1:] for b in BAD_ENTRIES],
                          ids=[b[0] for b in BAD_ENTRIES])
+@pytest.mark.backend_independent
 def test_a_malformed_table_gets_a_clear_error(entry, message):
     with pytest.raises((ValueError, TypeError)) as caught:
         lrs.Tabulated.from_config({"values": entry})
@@ -120,6 +122,7 @@ def test_a_malformed_table_gets_a_clear_error(entry, message):
     assert len(text) < 2000  # a long data string is shortened in the message
 
 
+@pytest.mark.backend_independent
 def test_a_table_that_inflates_past_its_length_is_refused_without_inflating_it():
     bomb = zlib.compress(bytes(200_000_000), 9)  # 200 MB of zeros in about 200 KB
     entry = dict(encoded([1.0, 2.0]), data=base64.b85encode(bomb).decode("ascii"))

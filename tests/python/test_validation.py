@@ -9,6 +9,8 @@ import pytest
 import lrschedule as lrs
 from lrschedule import _validation as check
 
+pytestmark = pytest.mark.backend_independent
+
 K = keras.optimizers.schedules
 GOOD = lrs.Constant(0.1)
 
