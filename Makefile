@@ -161,7 +161,7 @@ test: $(STAMPS)/venv $(STAMPS)/r-package
 	  test-legs
 
 test-legs: $(STAMPS)/r-current-root test-python test-backend-jax $(STAMPS)/venv-np2 \
-	test-numpy2-tf test-r-current test-numpy2-jax test-r test-install site-check \
+	test-numpy2-tf test-r-current test-numpy2-jax test-r test-install test-wheel site-check \
 	test-backend-torch check
 
 # The Python package as pip users get it (tools/check-wheel.sh): the sdist and the wheel

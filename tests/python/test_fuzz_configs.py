@@ -51,11 +51,12 @@ import lrschedule as lrs
 from lrschedule import optimizers as O
 from lrschedule import schedules as S
 
-pytestmark = pytest.mark.skipif(
+
+pytestmark = [pytest.mark.tensorflow_only, pytest.mark.slow, pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="fuzzed on TensorFlow only: JAX compiles every new schedule (~0.3 s each) and "
            "JAX without x64 and torch count steps in int32, which the bounds and known "
-           "bugs here do not describe")
+           "bugs here do not describe")]
 
 # Examples per class: about 25 s for the module on a 2-core machine.
 EXAMPLES = 80

@@ -120,11 +120,15 @@ def load_limited(config, tmp_path):
     return outcome
 
 
+@pytest.mark.subprocess
+@pytest.mark.tensorflow_only
 def test_a_table_at_the_largest_length_loads_under_a_4_gib_limit(tmp_path):
     outcome = load_limited(zero_table_config(_tables.MAX_LENGTH), tmp_path)
     assert outcome[:2] == ["loaded", _tables.MAX_LENGTH]
 
 
+@pytest.mark.subprocess
+@pytest.mark.tensorflow_only
 def test_a_table_declaring_more_than_its_data_is_refused_under_a_4_gib_limit(tmp_path):
     config = zero_table_config(1000)
     config["config"]["values"]["length"] = _tables.MAX_LENGTH

@@ -20,12 +20,12 @@ pytestmark = [pytest.mark.backend_independent, pytest.mark.tooling, pytest.mark.
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = ["demo", "test", "test-fast", "test-r", "test-r-current", "test-python", "test-backends",
            "test-backend-jax", "test-backend-torch", "test-numpy2", "test-numpy2-tf",
-           "test-numpy2-jax", "test-install", "test-legs", "bench", "site", "site-check", "check",
-           "build", "install"]
+           "test-numpy2-jax", "test-install", "test-wheel", "test-legs", "bench", "site",
+           "site-check", "check", "build", "install"]
 # the stamps' own rules, each asked for alone: a rule that works only because a target
 # listed another prerequisite first breaks under `make -j`
 STAMP_RULES = ["venv", "venv-np2", "r-package", "site-assets", "site", "r-current-root",
-               "install-routes"]
+               "install-routes", "wheel"]
 
 if shutil.which("make") is None:  # pragma: no cover - make is on every machine here
     pytest.skip("make is not installed", allow_module_level=True)

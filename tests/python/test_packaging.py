@@ -36,6 +36,8 @@ from packaging.version import Version
 import lrschedule
 from lrschedule import schedules
 
+pytestmark = pytest.mark.backend_independent
+
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = sorted(ROOT.glob("requirements-*.txt"))
 # the virtualenvs the Makefile's Python legs run in (.venv: test-python, test-backends;

@@ -37,10 +37,11 @@ import pytest
 
 import lrschedule as lrs
 
-pytestmark = pytest.mark.skipif(
+
+pytestmark = [pytest.mark.tensorflow_only, pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="steps are int64 on TensorFlow only: JAX without x64 and torch count them in "
-           "int32, where these steps overflow")
+           "int32, where these steps overflow")]
 
 K = keras.optimizers.schedules
 T = 2**24

@@ -85,11 +85,13 @@ def imported(tree, name):
     return found
 
 
+@pytest.mark.backend_independent
 def test_every_module_has_a_floor():
     missing = [name for name, _ in modules() if name not in FLOOR]
     assert not missing, f"place these modules in FLOORS (tests/python/test_structure.py): {missing}"
 
 
+@pytest.mark.backend_independent
 def test_each_module_imports_only_from_lower_floors():
     wrong = []
     for name, path in modules():
@@ -101,6 +103,7 @@ def test_each_module_imports_only_from_lower_floors():
     assert not wrong, "imports from the same or a higher floor:\n" + "\n".join(wrong)
 
 
+@pytest.mark.backend_independent
 def test_the_floor_check_finds_an_upward_import():
     tree = ast.parse("def f():\n    from lrschedule.callbacks._base import LRCallback\n")
     assert imported(tree, "schedules") == {"callbacks._base"}
@@ -127,6 +130,7 @@ def internal_patterns():
     return patterns
 
 
+@pytest.mark.backend_independent
 def test_keras_internals_are_touched_in_the_floor_module_only():
     patterns = internal_patterns()
     found = []
@@ -139,6 +143,7 @@ def test_keras_internals_are_touched_in_the_floor_module_only():
                        "list them in KERAS_INTERNALS):\n" + "\n".join(found))
 
 
+@pytest.mark.backend_independent
 def test_the_scan_sees_an_internal_in_code_but_not_in_a_docstring():
     patterns = internal_patterns()
     assert patterns["_iterations"].search(code_only("x = optimizer._iterations\n"))
@@ -146,6 +151,7 @@ def test_the_scan_sees_an_internal_in_code_but_not_in_a_docstring():
     assert patterns["print_msg"].search(code_only("from keras.src.utils import io_utils\n"))
 
 
+@pytest.mark.backend_independent
 def test_every_keras_internal_the_floor_uses_is_listed():
     source = (ROOT / "_keras.py").read_text()
     ours = {node.name for node in ast.walk(ast.parse(source))
