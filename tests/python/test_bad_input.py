@@ -687,7 +687,8 @@ def close_figures():
 # at its model and data first (TensorFlow's tf.data types whatever the backend, torch's
 # pytrees on torch, a layer built for a case), and a nested schedule's config is
 # rebuilt as Keras objects. They run on every backend; the rest once (conftest.py).
-REACHES_THE_BACKEND = ("find_lr-", "ControlledRate-schedule-nested")
+# (from_torch imports torch, the scheduler's library, which the guard counts as a backend)
+REACHES_THE_BACKEND = ("find_lr-", "ControlledRate-schedule-nested", "from_torch-")
 
 
 def marked(case):

@@ -65,6 +65,8 @@ def test_r_builds_the_python_schedule(r_reference, case):
 
 def test_reference_table_reaches_every_r_schedule_function(r):
     exported = r.run('grep("^schedule_", getNamespaceExports("lrschedule"), value = TRUE)')
+    # the recipes build the classes the table covers from other libraries' configurations
+    exported = [e for e in exported if not e.startswith("schedule_from_")]
     assert sorted({_r_function(case) for case in CASES}) == sorted(exported)
 
 
