@@ -19,7 +19,6 @@ test-wheel`).
 
 import importlib.metadata
 import importlib.util
-import inspect
 import os
 import re
 import subprocess
@@ -352,7 +351,7 @@ def checked(tmp_path, name, code, config, cache):
 def mypy_cache(tmp_path_factory):
     """A mypy cache for this module's runs (NumPy's and matplotlib's types, read once)."""
     pytest.importorskip("mypy", reason="mypy is not installed (requirements-dev.txt pins it)")
-    root = Path(inspect.getfile(lrschedule)).parent
+    root = Path(lrschedule.__file__).parent  # not inspect.getfile: torch patches it
     assert (root / "py.typed").exists(), (
         f"the installed core ({root}) has no py.typed: type checkers ignore its hints")
     return tmp_path_factory.mktemp("mypy-cache")
