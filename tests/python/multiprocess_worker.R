@@ -53,3 +53,6 @@ history <- model$fit(x, y, batch_size = 2L, epochs = 4L, shuffle = FALSE, verbos
 writeLines(c(paste(format(-diff(kernels), digits = 17), collapse = " "),
              paste(format(unlist(history$history$loss), digits = 17), collapse = " ")),
            out_file)
+# leave together (a barrier): a process that exits first takes the coordination service
+# down under one still polling it, which then aborts (seen under a loaded machine)
+jax$distributed$shutdown()

@@ -237,6 +237,10 @@ def main():
                    "backup": scenario_backup}[SCENARIO]())
     with open(os.path.join(OUT, f"{SCENARIO}-{PROCESS}.json"), "w") as handle:
         json.dump(result, handle)
+    if PROCESSES > 1:
+        # leave together (a barrier): a process that exits first takes the coordination
+        # service down under one still polling it, which then aborts
+        jax.distributed.shutdown()
 
 
 if __name__ == "__main__":
