@@ -36,7 +36,7 @@ def load_timm_scheduler():
             sys.modules["timm"] = stub
             import timm.scheduler as scheduler
             return scheduler
-    pytest.skip("timm is not installed")
+    pytest.skip("timm is not installed", allow_module_level=True)
 
 
 timm_scheduler = load_timm_scheduler()
