@@ -26,7 +26,7 @@ The classes' module path stays `lrschedule.callbacks` (`_rate.register`), as in 
 configs and R class names.
 """
 
-from lrschedule._queries import current, rate_used  # noqa: F401 - rate_used: R
+from lrschedule._queries import current, rate_used
 from lrschedule._rate import ControlledRate
 from lrschedule.callbacks.horizon_check import HorizonCheck
 from lrschedule.callbacks.lr_logger import LRLogger
