@@ -10,9 +10,13 @@ w by exactly -lr),
 once on a single device and once distributed, and writes both to OUTPUT.json.
 """
 
+import faulthandler
 import json
 import os
 import sys
+
+# A crash inside the framework (a signal) prints the Python stack of every thread.
+faulthandler.enable()
 
 BACKEND = sys.argv[1]
 OUTPUT = sys.argv[2]

@@ -11,6 +11,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -26,6 +27,16 @@ def run_worker(backend, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "XLA_FLAGS")}
     proc = subprocess.run([sys.executable, str(WORKER), backend, str(out)], env=env,
                           capture_output=True, text=True, timeout=600)
+    if proc.returncode < 0:
+        # Killed by a signal inside the framework: TensorFlow's MirroredStrategy over
+        # two logical CPUs segfaulted once in about a hundred runs on a loaded machine
+        # (CI, 2026-12-06; not reproduced in 40 runs since). The stack faulthandler
+        # printed is kept as a warning, and the run is repeated once: a second crash,
+        # or any failure of lrschedule's, fails the test.
+        warnings.warn(f"the {backend} worker died with signal {-proc.returncode}; "
+                      f"repeating it once. Its stderr ends:\n{proc.stderr[-3000:]}")
+        proc = subprocess.run([sys.executable, str(WORKER), backend, str(out)], env=env,
+                              capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(out.read_text())
 
