@@ -52,7 +52,7 @@ from lrschedule.callbacks import (
 from lrschedule.warnings import AccumulationWarning, HorizonWarning
 from lrschedule.lr_finder import LRFinderResult, find_lr
 from lrschedule import optimizers
-from lrschedule.optimizers import count_updates, per_layer
+from lrschedule.optimizers import count_updates, per_layer, shaped_like
 from lrschedule.recipes import from_timm, from_torch, from_transformers
 
 try:
@@ -93,6 +93,7 @@ __all__ = [
     "LRFinderResult",
     "per_layer",
     "count_updates",
+    "shaped_like",
     "extend",
     "horizon",
     "with_length",

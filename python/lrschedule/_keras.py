@@ -4,7 +4,7 @@ lrschedule reads and writes a few of Keras's private attributes, and calls a few
 functions Keras does not document, because Keras offers no public way to do what the
 package does (drive a scheduled rate, count updates under accumulation, keep a saved
 optimizer's layout). They are all here, and nowhere else: when a Keras release moves
-one, this module (and `KERAS_INTERNALS`, which `tests/python/test_keras_internals.py`
+one, this module (and `KERAS_INTERNALS`, which `tests/python/test_structure.py`
 checks against the installed Keras) is what changes.
 
 This module imports nothing of lrschedule but `_validation`: the schedules, the rate
@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - a Keras that moved it
     _keras_print_msg = None
 
 # Every Keras internal used, where, and why: (where it is looked up, name, what for).
-# `tests/python/test_keras_internals.py` checks each against the installed Keras and
+# `tests/python/test_structure.py` checks each against the installed Keras and
 # fails naming the entry when a release moves one; adding a use here means adding it
 # to this list.
 KERAS_INTERNALS = (
@@ -46,9 +46,10 @@ KERAS_INTERNALS = (
     ("optimizer", "_variables",
      "the list behind optimizer.variables, from which the rate state is hidden while "
      "Keras saves or loads the optimizer (keep_keras_layout())"),
-    ("optimizer", "_backend_update_step",
-     "the update step lrschedule's optimizers wrap, to put a scheduled hyperparameter's "
-     "value in force while it is built (UpdateStepHook)"),
+    ("optimizer", "_backend_apply_gradients",
+     "the part of apply() that runs weight decay, the update step and the weights' moving "
+     "average, which lrschedule's optimizers wrap to put the values of scheduled "
+     "hyperparameters in force while it is built (UpdateStepHook)"),
     ("optimizer", "_get_variable_index",
      "the slot index of a variable, for the optimizers' own update steps "
      "(variable_index())"),
@@ -262,16 +263,21 @@ def rmsprop_slots(optimizer, variable):
 
 class UpdateStepHook:
     """Mixin for an optimizer subclass: `self._in_update_step()` (a context manager the
-    subclass defines) is entered while Keras builds each update step
-    (`_backend_update_step`, which runs after the gradients are ready and before the
-    variables change, once per update, inside the compiled train step)."""
+    subclass defines) is entered while Keras builds what one `apply()` does to the
+    variables (`_backend_apply_gradients`: the gradients' clipping, weight decay
+    (`_apply_weight_decay`), the update step (`_backend_update_step`, with its
+    accumulation under `gradient_accumulation_steps`) and the weights' moving average
+    (`use_ema`)), once per `apply()`, inside the compiled train step, after the
+    gradients are ready and before the counter moves. Under a TensorFlow
+    distribution strategy it is entered in each replica's thread; the cross-replica
+    parts (weight decay, the update) run in a merge call, in another thread."""
 
     def _in_update_step(self):  # pragma: no cover - overridden
         return contextlib.nullcontext()
 
-    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+    def _backend_apply_gradients(self, grads, trainable_variables):
         with self._in_update_step():
-            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+            return super()._backend_apply_gradients(grads, trainable_variables)
 
 
 # --------------------------------------------------------------------------------------

@@ -60,8 +60,27 @@ def rate_used(model: check.KerasModel | check.KerasOptimizer, group: str | None 
     return last_rate(optimizer_of(model, group))
 
 
-def current(model: check.KerasModel | check.KerasOptimizer, group: str | None = None) -> float:
-    """The learning rate in force now: the one the optimizer's next update will use.
+def _hyperparameter_at(optimizer, name, step):
+    """The optimizer's hyperparameter `name` at `step`: a scheduled one's value (a
+    Python float), or the number (or None) it holds."""
+    schedules = getattr(optimizer, "hyperparameter_schedules", None) or {}
+    if name in schedules:
+        return float(host_rates(schedules[name], step))
+    config = optimizer.get_config()
+    numeric = sorted(k for k, v in config.items() if k != "name" and not isinstance(v, bool)
+                     and (v is None or check._is_real(v)))
+    if name not in numeric:
+        check.fail_value("hyperparameter", name, f"\"learning_rate\" or a numeric "
+                         f"hyperparameter of {type(optimizer).__name__}: "
+                         f"{', '.join(numeric)}")
+    value = config[name]
+    return None if value is None else float(value)
+
+
+def current(model: check.KerasModel | check.KerasOptimizer, group: str | None = None,
+            hyperparameter: str = "learning_rate") -> float | None:
+    """The learning rate (or another hyperparameter) in force now: the one the
+    optimizer's next update will use.
 
     Whatever drives it: a constant rate, any schedule (ours, Keras's, a user's),
     evaluated at the optimizer's step count, or a rate driven by lrschedule's
@@ -77,9 +96,14 @@ def current(model: check.KerasModel | check.KerasOptimizer, group: str | None = 
             optimizers. With None, a MultiOptimizer reports its primary group's rate
             (its default optimizer's: the `learning_rate` that lrschedule's callbacks
             log). Defaults to None.
+        hyperparameter: "learning_rate", or the name of another numeric
+            hyperparameter of the optimizer ("weight_decay", "beta_2", ...): a
+            scheduled one (`lrschedule.optimizers`) is evaluated at the step the next
+            update uses, a number is returned as it is (None where Keras holds None,
+            e.g. no weight decay). Defaults to "learning_rate".
 
     Returns:
-        A float.
+        A float (or None for a hyperparameter Keras holds as None).
 
     Example:
         >>> model.fit(x, y, epochs=3, callbacks=[lrschedule.ReduceLROnPlateau("loss")])
@@ -97,7 +121,12 @@ def current(model: check.KerasModel | check.KerasOptimizer, group: str | None = 
         check.fail_type("model", model, expected)
     if group is not None and not isinstance(group, str):
         check.fail_type("group", group, "None or a string naming an optimizer of a MultiOptimizer")
+    if not isinstance(hyperparameter, str):
+        check.fail_type("hyperparameter", hyperparameter, "a string naming a hyperparameter "
+                        "(\"learning_rate\", \"weight_decay\", ...)")
     optimizer = optimizer_of(model, group)
+    if hyperparameter != "learning_rate":
+        return _hyperparameter_at(optimizer, hyperparameter, step_count(optimizer))
     return _rate_at(optimizer, step_count(optimizer))
 
 

@@ -1,13 +1,20 @@
-"""Optimizers built for lrschedule's schedules: scheduled momentum, per-layer rates and
-gradient accumulation.
+"""Optimizers built for lrschedule's schedules: any hyperparameter as a schedule,
+per-layer rates and gradient accumulation.
 
-* `SGD`, `RMSprop`, `Adam`, `AdamW`, `Adamax`, `Nadam`, `Lamb`: Keras's optimizers,
-  whose momentum (SGD, RMSprop) or beta_1 (the Adam family) may also be a schedule
-  (`OneCycle(...).momentum()`, `Cyclic(...).momentum()`, or any
-  `LearningRateSchedule`), evaluated inside the update step at the optimizer's
-  counter, as the rate is. Keras's own classes refuse a schedule there (SGD raises,
-  Adam uses it as a number), and a value a callback assigns is frozen into JAX's
-  compiled step. With a number they are Keras's optimizers exactly.
+* `SGD`, `RMSprop`, `Adam`, `AdamW`, `Adamax`, `Nadam`, `Lamb`, `Adagrad`, `Adadelta`,
+  `Ftrl`, `Lion`, `Adafactor`, `Muon`, `ScheduleFreeAdamW` (`OPTIMIZERS`): Keras's
+  optimizers, whose numeric hyperparameters (`SCHEDULABLE`: the weight decay, the
+  betas, epsilon, momentum, rho, the moving average's momentum, Ftrl's and Muon's and
+  Adafactor's own) may also be schedules: any `LearningRateSchedule`, e.g. a
+  `CosineDecay` of the weight decay, `OneCycle(...).momentum()` for beta_1, or
+  `shaped_like(rate, 0.05)`. Each is evaluated once per `apply()` inside the compiled
+  step, at the counter the rate is evaluated at, wherever Keras reads it: the weight
+  decay in `_apply_weight_decay` (before the update, in TensorFlow's cross-replica
+  merge call under a distribution strategy), the update step, the moving average of
+  the weights (`use_ema`, updated at every `apply()`, micro-batches included). Keras's
+  own classes take numbers only. With numbers they are Keras's optimizers exactly. The
+  numbers that stay numbers (`NOT_SCHEDULABLE`: counts, flags, initial values, the
+  clipping norms) refuse a schedule, saying why.
 
 * `per_layer(optimizer, model, decay=...)`: discriminative learning rates (timm's
   layer decay, fastai's `slice(lo, hi)`): one optimizer and one rate or schedule,
@@ -26,17 +33,18 @@ schedule wrapped in `InUpdates` turns that back into updates.
 """
 
 import contextlib
-import math
 import inspect
+import math
 import re
+import threading
 from typing import Any, Self
 
 import keras
 import numpy as np
 from keras import ops
 
+from lrschedule import _evaluation, _keras
 from lrschedule import _validation as check
-from lrschedule import _keras
 from lrschedule._control import count_in_updates
 from lrschedule._keras import MultiOptimizer as _MultiOptimizer
 from lrschedule._keras import is_multi as _is_multi
@@ -49,10 +57,14 @@ from lrschedule.schedules import (
     MAX_DEPTH,
     Scaled,
     deserialize_schedule,
+    horizon,
+    shown_span,
 )
 
-__all__ = ["per_layer", "count_updates", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
-           "Lamb", "SCHEDULED", "ARGUMENT_RANGES", "check_arguments", "argument_problem"]
+__all__ = ["per_layer", "count_updates", "shaped_like", "SGD", "RMSprop", "Adam", "AdamW",
+           "Adamax", "Nadam", "Lamb", "Adagrad", "Adadelta", "Ftrl", "Lion", "Adafactor", "Muon",
+           "ScheduleFreeAdamW", "OPTIMIZERS", "SCHEDULABLE", "NOT_SCHEDULABLE", "ARGUMENT_RANGES",
+           "check_arguments", "argument_problem"]
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
@@ -88,10 +100,27 @@ ARGUMENT_RANGES = {
     "ema_momentum": (0.0, True, 1.0, True, False, "a number in [0, 1]"),
     "ema_overwrite_frequency": (1.0, True, None, None, True, "a whole number >= 1"),
     "gradient_accumulation_steps": (2.0, True, None, None, True, "a whole number >= 2"),
+    # Ftrl's (Keras checks these itself, with a TypeError-free ValueError of its own)
+    "learning_rate_power": (None, None, 0.0, True, False, "a number <= 0"),
+    "l1_regularization_strength": (0.0, True, None, None, False, "a number >= 0"),
+    "l2_regularization_strength": (0.0, True, None, None, False, "a number >= 0"),
+    "l2_shrinkage_regularization_strength": (0.0, True, None, None, False, "a number >= 0"),
+    "beta": (0.0, True, None, None, False, "a number >= 0"),
+    # Muon's: its Adam part's (as Adam's), its AdamW part's rate ratio and its update's
+    # scale (RMS matching; None: none)
+    "adam_beta_1": (0.0, True, 1.0, False, False, "a number in [0, 1)"),
+    "adam_beta_2": (0.0, True, 1.0, False, False, "a number in [0, 1)"),
+    "adam_weight_decay": (0.0, True, None, None, False, "a number >= 0"),
+    "adam_lr_ratio": (0.0, False, None, None, False, "a number > 0"),
+    "rms_rate": (0.0, True, None, None, False, "a number >= 0"),
+    # Adafactor's: the second moment's decay 1 - t^beta_2_decay is in [0, 1) for t >= 1
+    # (PyTorch's Adafactor checks beta2_decay <= 0)
+    "beta_2_decay": (None, None, 0.0, True, False, "a number <= 0"),
 }
 # The arguments for which None is a value Keras accepts ("or None"; R: "or NULL").
 NULLABLE = ("clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor",
-            "ema_overwrite_frequency", "gradient_accumulation_steps", "weight_decay")
+            "ema_overwrite_frequency", "gradient_accumulation_steps", "weight_decay",
+            "adam_weight_decay", "rms_rate")
 
 
 def expected_of(entry: tuple[Any, ...]) -> str:
@@ -138,8 +167,8 @@ def argument_problem(name: str, value: Any) -> str | None:
     value = float(value)
     if not math.isfinite(value) or abs(value) > check.FLOAT32_MAX:
         return expected  # Keras computes in float32: beyond its range is inf there
-    fine = (value >= low if low_inclusive else value > low)
-    if not low_inclusive and low == 0.0 and np.float32(value) == 0:
+    fine = low is None or (value >= low if low_inclusive else value > low)
+    if low is not None and not low_inclusive and low == 0.0 and np.float32(value) == 0:
         fine = False  # > 0, but 0 in the float32 Keras computes with (1e-300)
     if high is not None:
         fine = fine and (value <= high if high_inclusive else value < high)
@@ -149,17 +178,26 @@ def argument_problem(name: str, value: Any) -> str | None:
 
 
 def _check_schedule_range(name: str, schedule: check.KerasSchedule) -> None:
-    """Refuses a hyperparameter schedule whose values, as its arguments state them,
-    leave the argument's range (`ARGUMENT_RANGES`): a momentum cycle of a OneCycle or
-    Cyclic reaching 1 as Adam's beta_1 divides by 1 - beta_1 ** t = 0 at once. Other
-    schedules state no bounds and are taken as given."""
+    """Refuses a hyperparameter schedule whose values, as far as it states them, leave
+    the argument's range (`ARGUMENT_RANGES`): a momentum cycle of a OneCycle or Cyclic
+    reaching 1 as Adam's beta_1 divides by 1 - beta_1 ** t = 0 at once. What a schedule
+    states: the bounds of a momentum cycle, a constant's value, and for every other
+    schedule its value at step 0 and, when it has an end (`horizon()`), its value there.
+    Values between are taken as given."""
     if isinstance(schedule, CycledMomentum):
         inner = schedule.schedule
-        values = (inner.base_momentum, inner.max_momentum)
+        values = [inner.base_momentum, inner.max_momentum]
     elif isinstance(schedule, Constant):
-        values = (schedule.learning_rate,)
+        values = [schedule.learning_rate]
     else:
-        return
+        steps = [0]
+        end = horizon(schedule)
+        if end is not None and 0 < end[0] <= check.MAX_WHOLE:
+            steps.append(end[0])
+        try:
+            values = [float(v) for v in _evaluation.rates(schedule, np.asarray(steps))]
+        except Exception:  # noqa: BLE001 - a schedule that cannot run eagerly: Keras will tell
+            return
     for value in values:
         expected = argument_problem(name, value)
         if expected is not None:
@@ -192,16 +230,64 @@ def check_arguments(
 
 
 # --------------------------------------------------------------------------------------
-# Momentum and beta_1 as schedules
+# Any numeric hyperparameter as a schedule
 
+# Keras 3.15's optimizers -> their hyperparameters that may be schedules (besides the
+# learning rate), in lrschedule's subclass of each. Every optimizer takes `weight_decay`
+# (decoupled, applied by Keras as `w -= lr(t) * wd(t) * w` before the update) and
+# `ema_momentum` (with `use_ema=True`). Adding an optimizer or a hyperparameter is a
+# line here (and, for an optimizer, its one-line class below).
+_EVERY = ("weight_decay", "ema_momentum")
+SCHEDULABLE = {
+    "SGD": ("momentum",) + _EVERY,
+    "RMSprop": ("rho", "momentum", "epsilon") + _EVERY,
+    "Adam": ("beta_1", "beta_2", "epsilon") + _EVERY,
+    "AdamW": ("beta_1", "beta_2", "epsilon") + _EVERY,
+    "Adamax": ("beta_1", "beta_2", "epsilon") + _EVERY,
+    "Nadam": ("beta_1", "beta_2", "epsilon") + _EVERY,
+    "Lamb": ("beta_1", "beta_2", "epsilon") + _EVERY,
+    "Adagrad": ("epsilon",) + _EVERY,
+    "Adadelta": ("rho", "epsilon") + _EVERY,
+    "Ftrl": ("learning_rate_power", "l1_regularization_strength", "l2_regularization_strength",
+             "l2_shrinkage_regularization_strength", "beta") + _EVERY,
+    "Lion": ("beta_1", "beta_2") + _EVERY,
+    "Adafactor": ("beta_2_decay", "epsilon_1", "epsilon_2", "clip_threshold") + _EVERY,
+    "Muon": ("momentum", "adam_beta_1", "adam_beta_2", "adam_weight_decay", "adam_lr_ratio",
+             "epsilon", "rms_rate") + _EVERY,
+    "ScheduleFreeAdamW": ("beta_1", "beta_2", "epsilon") + _EVERY,
+}
+
+# The numeric arguments that stay numbers, and why: Keras uses them once, or decides
+# in Python from them, or they are counts. The error for a schedule there says why.
+NOT_SCHEDULABLE = {
+    "initial_accumulator_value": "the accumulators' starting value, used once when they "
+                                 "are created",
+    "clipnorm": "Keras decides in Python, when it builds the step, whether and how to clip",
+    "clipvalue": "Keras decides in Python, when it builds the step, whether and how to clip",
+    "global_clipnorm": "Keras decides in Python, when it builds the step, whether and how "
+                       "to clip",
+    "loss_scale_factor": "a fixed factor the loss is multiplied by (a LossScaleOptimizer "
+                         "adjusts its scale by itself)",
+    "muon_a": "one of the three coefficients of Muon's Newton-Schulz iteration, tuned "
+              "together",
+    "muon_b": "one of the three coefficients of Muon's Newton-Schulz iteration, tuned "
+              "together",
+    "muon_c": "one of the three coefficients of Muon's Newton-Schulz iteration, tuned "
+              "together",
+    "ns_steps": "a number of iterations, which sizes the compiled step",
+    "warmup_steps": "a count of steps (for a warmup of the rate, give the rate a schedule: "
+                    "Warmup(...))",
+    "ema_overwrite_frequency": "a count of steps",
+    "gradient_accumulation_steps": "a count of batches, which sizes the accumulators",
+}
 
 _SCHEDULED_DOC = """
 
-    lrschedule's subclass of `keras.optimizers.{base}`: the same arguments, and
-    `{name}` may also be a schedule (e.g. `OneCycle(...).momentum()`), evaluated at
-    every update at the counter the learning rate is evaluated at. With a number it
-    is Keras's `{base}`. Saved models load with `safe_mode=True` once lrschedule is
-    imported ("lrschedule>{base}").
+    lrschedule's subclass of `keras.optimizers.{base}`: the same arguments, and any of
+    {names} may also be a schedule (any `LearningRateSchedule`: lrschedule's, Keras's,
+    your own), evaluated once per `apply()` inside the compiled step at the counter the
+    learning rate is evaluated at. With numbers it is Keras's `{base}`. Saved models load
+    with `safe_mode=True` once lrschedule is imported ("lrschedule>{base}").
 """
 
 
@@ -209,10 +295,14 @@ class _Scheduled:
     """A hyperparameter of a Keras optimizer that may be a schedule.
 
     A data descriptor on the class: the optimizer's own code reads and assigns the
-    attribute (`self.beta_1`) as Keras wrote it. While an update step is being built
-    (`_backend_update_step`), a schedule's value at the optimizer's counter is in
-    force and reading the attribute gives it, a tensor; otherwise it gives what was
-    set (a number or the schedule).
+    attribute (`self.beta_2`) as Keras wrote it. While Keras builds what an `apply()`
+    does (`_backend_apply_gradients`: weight decay, the update, the moving average), a
+    schedule's value at the optimizer's counter is in force: reading the attribute gives
+    it, a float32 tensor, evaluated once per `apply()` in the thread that builds it.
+    Under a TensorFlow distribution strategy, the cross-replica merge call (weight decay
+    and the update) runs in another thread while the replicas' threads are inside
+    `apply()`: there the schedule is evaluated again, at the same counter, as Keras does
+    for the rate. Otherwise reading gives what was set: a number, None or the schedule.
     """
 
     def __init__(self, name):
@@ -222,88 +312,114 @@ class _Scheduled:
         if optimizer is None:
             return self
         state = optimizer.__dict__
+        value = state.get("_lrschedule_" + self.name)
         in_force = state.get("_lrschedule_in_force")
-        if in_force is not None:
-            return in_force
-        return state.get("_lrschedule_" + self.name)
+        if not in_force or not isinstance(value, _LearningRateSchedule):
+            return value
+        mine = in_force.get(threading.get_ident())
+        if mine is not None and self.name in mine:
+            return mine[self.name]
+        return optimizer._evaluate(value)
 
     def __set__(self, optimizer, value):
         optimizer.__dict__["_lrschedule_" + self.name] = value
 
 
-class _ScheduledHyperparameter(_keras.UpdateStepHook):
-    """The mixin behind lrschedule's optimizers: `HYPERPARAMETER` may be a schedule.
+class _ScheduledHyperparameters(_keras.UpdateStepHook):
+    """The mixin behind lrschedule's optimizers: every hyperparameter its Keras class
+    has in `SCHEDULABLE` may be a schedule.
 
     The constructor is Keras's (same signature): a schedule is set after Keras's
-    constructor ran with a number in its place (Keras's SGD refuses anything else).
-    A subclass names its hyperparameter; it is then documented and registered for
+    constructor ran with Keras's default in its place (Keras checks the numbers it is
+    given, and SGD refuses anything else). A subclass is documented and registered for
     Keras's saving as "lrschedule>ClassName", under the module `lrschedule.optimizers`.
     """
 
-    HYPERPARAMETER = None
-    _PLACEHOLDER = {"momentum": 0.0, "beta_1": 0.9}
+    # The values Keras's build() sees for a scheduled hyperparameter: SGD and RMSprop
+    # create their momentum slots only for a momentum other than 0, so a schedule,
+    # whose first value may be 0, gets them.
+    _AT_BUILD = {"momentum": 1.0}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        setattr(cls, cls.HYPERPARAMETER, _Scheduled(cls.HYPERPARAMETER))
         keras_class = next(c for c in cls.__mro__[1:] if c.__module__.startswith("keras"))
         cls._keras_class = keras_class
+        cls.HYPERPARAMETERS = SCHEDULABLE[keras_class.__name__]
+        for name in cls.HYPERPARAMETERS:
+            setattr(cls, name, _Scheduled(name))
         cls._keras_init = inspect.signature(keras_class.__init__)
         cls.__signature__ = inspect.signature(keras_class)
         cls.__module__ = "lrschedule.optimizers"
+        names = ", ".join(f"`{n}`" for n in cls.HYPERPARAMETERS)
         cls.__doc__ = (keras_class.__doc__ or "").split("\n")[0] + _SCHEDULED_DOC.format(
-            base=keras_class.__name__, name=cls.HYPERPARAMETER)
+            base=keras_class.__name__, names=names)
         keras.saving.register_keras_serializable(package="lrschedule")(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        name = self.HYPERPARAMETER
         bound = self._keras_init.bind(self, *args, **kwargs)
-        value = bound.arguments.get(name)
-        check_arguments({k: v for k, v in bound.arguments.items() if k != "self"})
-        scheduled = isinstance(value, _LearningRateSchedule)
-        if scheduled:
+        arguments = {k: v for k, v in bound.arguments.items() if k != "self"}
+        check_arguments(arguments)
+        scheduled = {}
+        for name, value in arguments.items():
+            if not isinstance(value, _LearningRateSchedule) or name == "learning_rate":
+                continue
+            if name not in self.HYPERPARAMETERS:
+                _refuse_schedule(self._keras_class.__name__, name, value)
             _check_schedule_range(name, value)
-            bound.arguments[name] = self._PLACEHOLDER[name]
+            scheduled[name] = value
+            bound.arguments[name] = self._keras_init.parameters[name].default
+        if "ema_momentum" in scheduled and not arguments.get("use_ema"):
+            check.fail_value("ema_momentum", type(scheduled["ema_momentum"]).__name__,
+                             "a number when `use_ema` is False (a schedule of the moving "
+                             "average's momentum needs use_ema=True)")
         super().__init__(*bound.args[1:], **bound.kwargs)
-        if scheduled:
+        for name, value in scheduled.items():
             setattr(self, name, value)
 
     def build(self, variables):
-        # Keras's build() asks `self.momentum > 0` (RMSprop) or `!= 0` (SGD) to create
-        # the momentum slots: a schedule wants them.
-        if self.hyperparameter_schedule is None or self.built:
+        if self.built or not self.hyperparameter_schedules:
             return super().build(variables)
-        self.__dict__["_lrschedule_in_force"] = 1.0
-        try:
+        values = {name: self._AT_BUILD.get(name, 0.5) for name in self.hyperparameter_schedules}
+        with self._values_in_force(values):
             return super().build(variables)
-        finally:
-            del self.__dict__["_lrschedule_in_force"]
 
     @property
-    def hyperparameter_schedule(self) -> check.KerasSchedule | None:
-        """The schedule of `HYPERPARAMETER`, or None when it is a number."""
-        value = self.__dict__.get("_lrschedule_" + self.HYPERPARAMETER)
-        return value if isinstance(value, _LearningRateSchedule) else None
+    def hyperparameter_schedules(self) -> dict[str, check.KerasSchedule]:
+        """The scheduled hyperparameters: {Keras's name: its schedule}, in the order of
+        `HYPERPARAMETERS` (empty when all are numbers)."""
+        state = self.__dict__
+        return {name: state["_lrschedule_" + name] for name in self.HYPERPARAMETERS
+                if isinstance(state.get("_lrschedule_" + name), _LearningRateSchedule)}
+
+    def _evaluate(self, schedule):
+        return ops.cast(schedule(_keras.update_counter(self)), "float32")
 
     @contextlib.contextmanager
-    def _in_update_step(self):
-        schedule = self.hyperparameter_schedule
-        if schedule is None:
-            yield
-            return
-        # Evaluated once per update, at the counter the rate is evaluated at.
-        value = ops.cast(schedule(_keras.update_counter(self)), "float32")
-        self.__dict__["_lrschedule_in_force"] = value
+    def _values_in_force(self, values):
+        in_force = self.__dict__.setdefault("_lrschedule_in_force", {})
+        me = threading.get_ident()
+        previous = in_force.get(me)
+        in_force[me] = values
         try:
             yield
         finally:
-            del self.__dict__["_lrschedule_in_force"]
+            if previous is None:
+                in_force.pop(me, None)
+            else:
+                in_force[me] = previous
+
+    def _in_update_step(self):
+        schedules = self.hyperparameter_schedules
+        if not schedules:
+            return contextlib.nullcontext()
+        # Evaluated once per apply(), at the counter the rate is evaluated at.
+        return self._values_in_force({name: self._evaluate(schedule)
+                                      for name, schedule in schedules.items()})
 
     def get_config(self) -> check.Config:
         config = super().get_config()
-        schedule = self.hyperparameter_schedule
-        if schedule is not None:
-            config[self.HYPERPARAMETER] = keras.saving.serialize_keras_object(schedule)
+        for name, schedule in self.hyperparameter_schedules.items():
+            config[name] = keras.saving.serialize_keras_object(schedule)
         return config
 
     @classmethod
@@ -313,7 +429,7 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
             if isinstance(value, (dict, list)) and check._too_deep(value, limit=4 * MAX_DEPTH + 8):
                 check.fail_value(name, value, "a value of the optimizer's argument (this one "
                                  "nests plain dicts or lists deeper than any does)")
-        for name in (cls.HYPERPARAMETER, "learning_rate"):
+        for name in ("learning_rate",) + cls.HYPERPARAMETERS:
             if isinstance(config.get(name), (dict, list)):
                 config[name] = deserialize_schedule(name, config[name], custom_objects)
                 if not isinstance(config[name], _LearningRateSchedule):
@@ -324,31 +440,69 @@ class _ScheduledHyperparameter(_keras.UpdateStepHook):
         return super().from_config(config, custom_objects=custom_objects)
 
 
-class Adam(_ScheduledHyperparameter, keras.optimizers.Adam):
-    HYPERPARAMETER = "beta_1"
+def _refuse_schedule(optimizer_name, name, value):
+    why = NOT_SCHEDULABLE.get(name)
+    if why is None:
+        why = ("not a number Keras uses at every update" if name in BOOLEANS or name == "name"
+               else "not among its hyperparameters that may be schedules")
+    schedulable = ", ".join(SCHEDULABLE.get(optimizer_name, ()))
+    check.fail_value(name, type(value).__name__,
+                     f"a number, not a schedule: {why}. {optimizer_name}'s hyperparameters "
+                     f"that may be schedules: learning_rate, {schedulable}")
 
 
-class AdamW(_ScheduledHyperparameter, keras.optimizers.AdamW):
-    HYPERPARAMETER = "beta_1"
+class Adam(_ScheduledHyperparameters, keras.optimizers.Adam):
+    pass
 
 
-class Adamax(_ScheduledHyperparameter, keras.optimizers.Adamax):
-    HYPERPARAMETER = "beta_1"
+class AdamW(_ScheduledHyperparameters, keras.optimizers.AdamW):
+    pass
 
 
-class Nadam(_ScheduledHyperparameter, keras.optimizers.Nadam):
-    HYPERPARAMETER = "beta_1"
+class Adamax(_ScheduledHyperparameters, keras.optimizers.Adamax):
+    pass
 
 
-class Lamb(_ScheduledHyperparameter, keras.optimizers.Lamb):
-    HYPERPARAMETER = "beta_1"
+class Nadam(_ScheduledHyperparameters, keras.optimizers.Nadam):
+    pass
 
 
-class SGD(_ScheduledHyperparameter, keras.optimizers.SGD):
-    HYPERPARAMETER = "momentum"
+class Lamb(_ScheduledHyperparameters, keras.optimizers.Lamb):
+    pass
+
+
+class Adagrad(_ScheduledHyperparameters, keras.optimizers.Adagrad):
+    pass
+
+
+class Adadelta(_ScheduledHyperparameters, keras.optimizers.Adadelta):
+    pass
+
+
+class Ftrl(_ScheduledHyperparameters, keras.optimizers.Ftrl):
+    pass
+
+
+class Lion(_ScheduledHyperparameters, keras.optimizers.Lion):
+    pass
+
+
+class Adafactor(_ScheduledHyperparameters, keras.optimizers.Adafactor):
+    pass
+
+
+class Muon(_ScheduledHyperparameters, keras.optimizers.Muon):
+    pass
+
+
+class ScheduleFreeAdamW(_ScheduledHyperparameters, keras.optimizers.ScheduleFreeAdamW):
+    pass
+
+
+class SGD(_ScheduledHyperparameters, keras.optimizers.SGD):
 
     def update_step(self, gradient, variable, learning_rate):
-        if self.hyperparameter_schedule is None:
+        if "momentum" not in self.hyperparameter_schedules:
             return super().update_step(gradient, variable, learning_rate)
         # Keras's SGD with momentum (its `if self.momentum != 0` cannot be asked of a
         # tensor): velocity = momentum * velocity - lr * g; w += velocity, or with
@@ -365,11 +519,10 @@ class SGD(_ScheduledHyperparameter, keras.optimizers.SGD):
             self.assign_add(variable, m)
 
 
-class RMSprop(_ScheduledHyperparameter, keras.optimizers.RMSprop):
-    HYPERPARAMETER = "momentum"
+class RMSprop(_ScheduledHyperparameters, keras.optimizers.RMSprop):
 
     def update_step(self, gradient, variable, learning_rate):
-        if self.hyperparameter_schedule is None:
+        if "momentum" not in self.hyperparameter_schedules:
             return super().update_step(gradient, variable, learning_rate)
         # Keras's RMSprop with momentum (its `if self.momentum > 0` cannot be asked of a
         # tensor): v = rho v + (1 - rho) g^2 (centered: minus the squared mean
@@ -393,9 +546,8 @@ class RMSprop(_ScheduledHyperparameter, keras.optimizers.RMSprop):
         self.assign_sub(variable, m)
 
 
-# Keras's optimizer class name -> the hyperparameter lrschedule's subclass schedules.
-SCHEDULED = {cls.__name__: cls.HYPERPARAMETER
-             for cls in (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Lamb)}
+OPTIMIZERS = (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Lamb, Adagrad, Adadelta, Ftrl, Lion,
+              Adafactor, Muon, ScheduleFreeAdamW)
 
 
 def count_updates(optimizer: check.KerasOptimizer) -> check.KerasOptimizer:
@@ -404,8 +556,9 @@ def count_updates(optimizer: check.KerasOptimizer) -> check.KerasOptimizer:
     With `gradient_accumulation_steps=k`, Keras evaluates the schedule at its
     micro-batch counter, so a schedule written in updates would run k times too fast.
     This wraps the optimizer's schedule in `InUpdates(schedule, k)` (in place): the
-    update `u` uses `schedule(u)`; so is a momentum schedule of an
-    `lrschedule.optimizers` optimizer. Nothing changes for an optimizer that does not
+    update `u` uses `schedule(u)`; so is every scheduled hyperparameter of an
+    `lrschedule.optimizers` optimizer (its weight decay, betas, moving-average
+    momentum...). Nothing changes for an optimizer that does not
     accumulate, holds a constant rate, or whose schedule already says how it counts
     (`InUpdates`, `InMicroBatches`). Every optimizer of a `MultiOptimizer` is treated.
 
@@ -429,12 +582,11 @@ def count_updates(optimizer: check.KerasOptimizer) -> check.KerasOptimizer:
         counted = count_in_updates(rate, target, warn=False)
         if counted is not rate:
             set_rate_object(target, counted)
-        # A momentum schedule counts as the rate does.
-        momentum = getattr(target, "hyperparameter_schedule", None)
-        if momentum is not None:
-            counted = count_in_updates(momentum, target, warn=False)
-            if counted is not momentum:
-                setattr(target, target.HYPERPARAMETER, counted)
+        # Every scheduled hyperparameter counts as the rate does.
+        for name, schedule in getattr(target, "hyperparameter_schedules", {}).items():
+            counted = count_in_updates(schedule, target, warn=False)
+            if counted is not schedule:
+                setattr(target, name, counted)
     return optimizer
 
 
@@ -589,3 +741,49 @@ def per_layer(optimizer: check.KerasOptimizer, model: check.KerasModel,
                              f"group {label!r} has none")
         mapping["(?:" + "|".join(re.escape(p) for p in paths) + ")"] = each
     return _MultiOptimizer(keras.optimizers.OptimizerMap(copies[-1], mapping))
+
+
+def shaped_like(schedule: check.KerasSchedule, value: check.Real,
+                reference: str | check.Real = "peak") -> check.KerasSchedule:
+    """A hyperparameter schedule with the shape of a rate schedule: `value` at the
+    rate's reference, in proportion elsewhere.
+
+        hyperparameter(t) = value * schedule(t) / reference_rate
+
+    `reference_rate` is the rate's peak ("peak": its largest value over its span, the
+    horizon for a schedule that ends), its value at step 0 ("initial"), or a number
+    you give. The common case is a weight decay that follows the rate's shape (a
+    cosine decay of both): `weight_decay=shaped_like(rate, 0.05)`.
+
+    Keras already multiplies the weight decay by the rate: each update shrinks the
+    weights by `lr(t) * weight_decay(t)`. A constant `weight_decay` therefore already
+    decays with the rate (as PyTorch's AdamW does); `shaped_like(rate, wd)` makes the
+    shrink `lr(t) * wd * lr(t) / reference_rate`, which is what recipes mean by a
+    weight decay schedule that follows the rate. Do not shape it by the rate twice.
+
+    Args:
+        schedule: the rate's schedule (any `LearningRateSchedule`).
+        value: float > 0, the hyperparameter at the reference rate.
+        reference: "peak", "initial", or a float > 0 (the rate the value goes with).
+
+    Returns:
+        `Scaled(schedule, value / reference_rate)`.
+
+    Example:
+        >>> rate = lrschedule.OneCycle(1e-3, total_steps=10_000)
+        >>> opt = lrschedule.optimizers.AdamW(rate, weight_decay=shaped_like(rate, 0.05))
+    """
+    if not isinstance(schedule, _LearningRateSchedule):
+        check.fail_type("schedule", schedule, "a learning-rate schedule")
+    value = check.positive("value", value)
+    if isinstance(reference, str):
+        reference = check.choice("reference", reference, ("peak", "initial"))
+        span = 1 if reference == "initial" else min(max(shown_span(schedule), 1) + 1, 2**20)
+        rates = np.asarray(_evaluation.rates(schedule, np.arange(span)), dtype=np.float64)
+        reference_rate = float(np.max(rates))
+        if not (math.isfinite(reference_rate) and reference_rate > 0):
+            check.fail_value("reference", reference, f"a reference at which the schedule's rate "
+                             f"is > 0 (its {reference} rate is {reference_rate:g})")
+    else:
+        reference_rate = check.positive("reference", reference)
+    return Scaled(schedule, value / reference_rate)

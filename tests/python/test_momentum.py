@@ -26,6 +26,11 @@ from probes import kernel_probe, probe_data, run_here, torch_trajectory
 
 BACKEND = keras.backend.backend()
 
+# The hyperparameter that is each optimizer's momentum: what a momentum schedule
+# (`OneCycle(...).momentum()`, `Cyclic(...).momentum()`) is given as.
+MOMENTUM = {"SGD": "momentum", "RMSprop": "momentum", "Adam": "beta_1", "AdamW": "beta_1",
+            "Adamax": "beta_1", "Nadam": "beta_1", "Lamb": "beta_1"}
+
 
 def _torch():
     # Imported by the tests that compare with PyTorch only: the others also run where
@@ -190,7 +195,7 @@ KERAS_BY_HAND = [
 def test_each_update_uses_the_scheduled_value_as_keras_would(name, args):
     # The reference: Keras's own class, its momentum/beta_1 set by hand to the
     # schedule's value before each update (Keras reads it as a number each time).
-    hyper = lro.SCHEDULED[name]
+    hyper = MOMENTUM[name]
     momentum = lrs.Cyclic(0.001, 0.01, step_size_up=3).momentum()
     values = [float(v) for v in lrs.values(momentum, range(12))]
     grads = np.random.RandomState(1).randn(12, 4).astype("float32")
@@ -206,9 +211,9 @@ def test_each_update_uses_the_scheduled_value_as_keras_would(name, args):
                                    rtol=1e-6, atol=1e-7, err_msg=f"update {t}")
 
 
-@pytest.mark.parametrize("name", sorted(lro.SCHEDULED))
+@pytest.mark.parametrize("name", sorted(MOMENTUM))
 def test_a_number_is_kerass_optimizer(name):
-    hyper = lro.SCHEDULED[name]
+    hyper = MOMENTUM[name]
     ours = getattr(lro, name)(learning_rate=0.01, name="opt", **{hyper: 0.5})
     theirs = getattr(keras.optimizers, name)(learning_rate=0.01, name="opt", **{hyper: 0.5})
     assert isinstance(ours, getattr(keras.optimizers, name))
@@ -226,7 +231,7 @@ def test_a_number_is_kerass_optimizer(name):
 def test_the_signature_and_positional_arguments_are_kerass():
     import inspect
 
-    for name in lro.SCHEDULED:
+    for name in MOMENTUM:
         ours = inspect.signature(getattr(lro, name))
         assert ours == inspect.signature(getattr(keras.optimizers, name))
     schedule = lrs.OneCycle(0.01, 100).momentum()
@@ -285,9 +290,8 @@ def test_find_lr_leaves_the_momentum_alone():
 SAVE_AND_GO_ON = textwrap.dedent("""
     import sys, numpy as np, keras, lrschedule as lrs
     from lrschedule import optimizers as lro
-    path, name = sys.argv[1], sys.argv[2]
+    path, name, hyper = sys.argv[1], sys.argv[2], sys.argv[3]
     rate = lrs.Cyclic(0.001, 0.01, step_size_up=5)
-    hyper = lro.SCHEDULED[name]
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="ones")])
     model.compile(optimizer=getattr(lro, name)(rate, **{hyper: rate.momentum()}), loss="mse")
     x = np.random.RandomState(0).randn(32, 3).astype("float32"); y = x.sum(axis=1, keepdims=True)
@@ -299,11 +303,10 @@ SAVE_AND_GO_ON = textwrap.dedent("""
 LOAD_AND_GO_ON = textwrap.dedent("""
     import sys, numpy as np, keras
     import lrschedule  # registers lrschedule's classes
-    path, name = sys.argv[1], sys.argv[2]
+    path, name, hyper = sys.argv[1], sys.argv[2], sys.argv[3]
     model = keras.models.load_model(path, safe_mode=True)
     opt = model.optimizer
     assert type(opt).__module__ == "lrschedule.optimizers" and type(opt).__name__ == name
-    hyper = lrschedule.optimizers.SCHEDULED[name]
     assert type(getattr(opt, hyper)).__name__ == "CycledMomentum", getattr(opt, hyper)
     x = np.random.RandomState(0).randn(32, 3).astype("float32"); y = x.sum(axis=1, keepdims=True)
     model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
@@ -316,9 +319,9 @@ LOAD_AND_GO_ON = textwrap.dedent("""
 @pytest.mark.subprocess
 def test_a_saved_model_loads_in_a_new_process_and_trains_on(tmp_path, name):
     path = str(tmp_path / "model.keras")
-    run_here(SAVE_AND_GO_ON, path, name)
+    run_here(SAVE_AND_GO_ON, path, name, MOMENTUM[name])
     env = dict(os.environ, KERAS_BACKEND=BACKEND)
-    done = subprocess.run([sys.executable, "-c", LOAD_AND_GO_ON, path, name], env=env,
+    done = subprocess.run([sys.executable, "-c", LOAD_AND_GO_ON, path, name, MOMENTUM[name]], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")

@@ -250,7 +250,7 @@ USER_CODE = textwrap.dedent("""\
         for optimizer in (adam, sgd, lrschedule.optimizers.AdamW(), lrschedule.optimizers.RMSprop(),
                           lrschedule.optimizers.Adamax(), lrschedule.optimizers.Nadam(),
                           lrschedule.optimizers.Lamb()):
-            print(optimizer.hyperparameter_schedule, optimizer.get_config())
+            print(optimizer.hyperparameter_schedules, optimizer.get_config())
         multi = lrs.per_layer(adam, model, decay=0.5)
         grouped = lrs.per_layer(sgd, model, factors=[0.1, 1.0],
                                 groups={"body": ["a", "b"], "head": "c"})

@@ -17,9 +17,13 @@ _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 _WARNED = weakref.WeakSet()
 
 
-def _momentum_schedule(optimizer):
-    """The schedule of an lrschedule optimizer's momentum/beta_1, or None."""
-    return getattr(optimizer, "hyperparameter_schedule", None)
+def _hyperparameter_schedules(optimizer):
+    """{name: schedule} of an lrschedule optimizer's scheduled hyperparameters."""
+    return getattr(optimizer, "hyperparameter_schedules", None) or {}
+
+
+# The hyperparameters `batch_momenta` holds (the one scheduled first), as before 0.2.
+_MOMENTA = ("momentum", "beta_1")
 
 
 @register
@@ -49,11 +53,13 @@ class LRLogger(LRCallback):
     are the optimizer's batch counter, and the rate of a batch is the one an update
     made at that batch uses.
 
-    A momentum schedule (an `lrschedule.optimizers` optimizer given a schedule as its
-    `momentum` or `beta_1`, e.g. `OneCycle(...).momentum()`) is logged beside the rate:
-    the epoch logs get `momentum` or `beta_1` (the value used by the epoch's last
-    update), and per batch `batch_momenta` holds the value of every batch (the
-    primary optimizer's).
+    Every scheduled hyperparameter (an `lrschedule.optimizers` optimizer given a
+    schedule as its `weight_decay`, `beta_1`, `momentum`, ...) is logged beside the rate
+    by its Keras name: the epoch logs get `weight_decay` etc. (the value used by the
+    epoch's last update; `weight_decay/<name>` for each optimizer of a MultiOptimizer),
+    and per batch `batch_hyperparameters` maps each name to the value of every batch
+    (the primary optimizer's). `batch_momenta` is the list of `momentum` or `beta_1`
+    among them.
 
     The logger does not change the optimizer.
 
@@ -76,8 +82,16 @@ class LRLogger(LRCallback):
         self.batch_rates = []
         self.batch_steps = []
         self.group_batch_rates = {}
-        self.batch_momenta = []
+        self.batch_hyperparameters = {}
         self._epoch = None
+
+    @property
+    def batch_momenta(self) -> list:
+        """Per batch, the scheduled `momentum` or `beta_1` (empty when neither is)."""
+        for name in _MOMENTA:
+            if name in self.batch_hyperparameters:
+                return self.batch_hyperparameters[name]
+        return []
 
     def on_train_begin(self, logs=None):
         self._reset()
@@ -138,9 +152,10 @@ class LRLogger(LRCallback):
                 self.batch_rates.extend(rates)
             if group.name is not None:
                 self.group_batch_rates.setdefault(group.name, []).extend(rates)
-            momentum = _momentum_schedule(group.optimizer)
-            if group.primary and momentum is not None:
-                self.batch_momenta.extend(float(m) for m in host_rates(momentum, np.asarray(steps)))
+            if group.primary:
+                for name, schedule in _hyperparameter_schedules(group.optimizer).items():
+                    self.batch_hyperparameters.setdefault(name, []).extend(
+                        float(v) for v in host_rates(schedule, np.asarray(steps)))
 
     def on_train_end(self, logs=None):
         self._flush()
@@ -148,11 +163,16 @@ class LRLogger(LRCallback):
     def on_epoch_end(self, epoch, logs=None):
         self._flush()
         log_rates(self.model, logs)
-        optimizer = groups_of(self.model)[0].optimizer
-        momentum = _momentum_schedule(optimizer)
-        if momentum is not None and logs is not None:
-            step = max(step_count(optimizer) - 1, 0)
-            logs[optimizer.HYPERPARAMETER] = float(host_rates(momentum, step))
+        if logs is None:
+            return
+        for group in groups_of(self.model):
+            step = max(step_count(group.optimizer) - 1, 0)
+            for name, schedule in _hyperparameter_schedules(group.optimizer).items():
+                value = float(host_rates(schedule, step))
+                if group.primary:
+                    logs[name] = value
+                if group.name is not None:
+                    logs[f"{name}/{group.name}"] = value
 
     def get_config(self) -> check.Config:
         return {"per": self.per}
