@@ -504,19 +504,25 @@ class SGD(_ScheduledHyperparameters, keras.optimizers.SGD):
     def update_step(self, gradient, variable, learning_rate):
         if "momentum" not in self.hyperparameter_schedules:
             return super().update_step(gradient, variable, learning_rate)
-        # Keras's SGD with momentum (its `if self.momentum != 0` cannot be asked of a
-        # tensor): velocity = momentum * velocity - lr * g; w += velocity, or with
-        # Nesterov w += momentum * velocity - lr * g.
+        # Keras's SGD, its `if self.momentum != 0` asked of the tensor at each update
+        # (as PyTorch's SGD asks it of the number at each step): with a momentum,
+        # velocity = momentum * velocity - lr * g; w += velocity, or with Nesterov
+        # w += momentum * velocity - lr * g; with a momentum of 0 the velocity is left
+        # as it is and w -= lr * g.
         lr = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
         momentum = ops.cast(self.momentum, variable.dtype)
+        moving = ops.not_equal(momentum, 0)
         m = self.momentums[_keras.variable_index(self, variable)]
-        self.assign(m, ops.subtract(ops.multiply(m, momentum), ops.multiply(gradient, lr)))
+        previous = ops.convert_to_tensor(m)  # its value (in JAX's stateless step too)
+        step = ops.multiply(gradient, lr)
+        velocity = ops.subtract(ops.multiply(previous, momentum), step)
+        self.assign(m, ops.where(moving, velocity, previous))
         if self.nesterov:
-            self.assign_add(variable, ops.subtract(ops.multiply(m, momentum),
-                                                   ops.multiply(gradient, lr)))
+            change = ops.subtract(ops.multiply(velocity, momentum), step)
         else:
-            self.assign_add(variable, m)
+            change = velocity
+        self.assign_add(variable, ops.where(moving, change, ops.negative(step)))
 
 
 class RMSprop(_ScheduledHyperparameters, keras.optimizers.RMSprop):
@@ -524,10 +530,11 @@ class RMSprop(_ScheduledHyperparameters, keras.optimizers.RMSprop):
     def update_step(self, gradient, variable, learning_rate):
         if "momentum" not in self.hyperparameter_schedules:
             return super().update_step(gradient, variable, learning_rate)
-        # Keras's RMSprop with momentum (its `if self.momentum > 0` cannot be asked of a
-        # tensor): v = rho v + (1 - rho) g^2 (centered: minus the squared mean
-        # gradient), increment = lr g / sqrt(v + eps), m = momentum m + increment,
-        # w -= m.
+        # Keras's RMSprop, its `if self.momentum > 0` asked of the tensor at each
+        # update: v = rho v + (1 - rho) g^2 (centered: minus the squared mean
+        # gradient), increment = lr g / sqrt(v + eps); with a momentum,
+        # m = momentum m + increment, w -= m; with a momentum of 0, m is left as it is
+        # and w -= increment.
         lr = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
         velocity, average, m = _keras.rmsprop_slots(self, variable)
@@ -542,8 +549,11 @@ class RMSprop(_ScheduledHyperparameters, keras.optimizers.RMSprop):
             denominator = ops.add(velocity, self.epsilon)
         increment = ops.divide(ops.multiply(lr, gradient), ops.sqrt(denominator))
         momentum = ops.cast(self.momentum, variable.dtype)
-        self.assign(m, ops.add(ops.multiply(momentum, m), increment))
-        self.assign_sub(variable, m)
+        moving = ops.greater(momentum, 0)
+        previous = ops.convert_to_tensor(m)  # its value (in JAX's stateless step too)
+        accumulated = ops.add(ops.multiply(momentum, previous), increment)
+        self.assign(m, ops.where(moving, accumulated, previous))
+        self.assign_sub(variable, ops.where(moving, accumulated, increment))
 
 
 OPTIMIZERS = (SGD, RMSprop, Adam, AdamW, Adamax, Nadam, Lamb, Adagrad, Adadelta, Ftrl, Lion,
