@@ -201,10 +201,10 @@ def _check_schedule_range(name: str, schedule: check.KerasSchedule) -> None:
     for value in values:
         expected = argument_problem(name, value)
         if expected is not None:
-            values_are = expected[2:] if expected.startswith("a ") else expected
-            check.fail_value(name, f"{type(schedule).__name__}(...)",
-                             f"a schedule whose values are {values_are} (this one reaches "
-                             f"{value:g})")
+            values_are = ("numbers" + expected[len("a number"):]
+                          if expected.startswith("a number") else expected)
+            check.fail_value(name, schedule, f"a schedule whose values are {values_are} (this "
+                             f"one reaches {value:g})")
 
 
 def check_arguments(
@@ -369,7 +369,7 @@ class _ScheduledHyperparameters(_keras.UpdateStepHook):
             scheduled[name] = value
             bound.arguments[name] = self._keras_init.parameters[name].default
         if "ema_momentum" in scheduled and not arguments.get("use_ema"):
-            check.fail_value("ema_momentum", type(scheduled["ema_momentum"]).__name__,
+            check.fail_value("ema_momentum", scheduled["ema_momentum"],
                              "a number when `use_ema` is False (a schedule of the moving "
                              "average's momentum needs use_ema=True)")
         super().__init__(*bound.args[1:], **bound.kwargs)
@@ -446,7 +446,7 @@ def _refuse_schedule(optimizer_name, name, value):
         why = ("not a number Keras uses at every update" if name in BOOLEANS or name == "name"
                else "not among its hyperparameters that may be schedules")
     schedulable = ", ".join(SCHEDULABLE.get(optimizer_name, ()))
-    check.fail_value(name, type(value).__name__,
+    check.fail_value(name, value,
                      f"a number, not a schedule: {why}. {optimizer_name}'s hyperparameters "
                      f"that may be schedules: learning_rate, {schedulable}")
 

@@ -948,13 +948,51 @@ def test_finder_result_accepts_what_find_lr_and_r_give_it():
     (lambda: lrs.optimizers.check_arguments(
         keras.optimizers.Adagrad(initial_accumulator_value=-0.1)),
      "initial_accumulator_value", "initial_accumulator_value=-0.1"),
+    # the arguments that became schedulable (and their ranges)
+    (lambda: lrs.optimizers.Ftrl(learning_rate_power=0.5), "learning_rate_power",
+     "learning_rate_power=0.5"),
+    (lambda: lrs.optimizers.Ftrl(l1_regularization_strength=-1.0), "l1_regularization_strength",
+     "l1_regularization_strength=-1.0"),
+    (lambda: lrs.optimizers.Ftrl(l2_regularization_strength=NAN), "l2_regularization_strength",
+     "l2_regularization_strength=nan"),
+    (lambda: lrs.optimizers.Ftrl(l2_shrinkage_regularization_strength=-0.1),
+     "l2_shrinkage_regularization_strength", "l2_shrinkage_regularization_strength=-0.1"),
+    (lambda: lrs.optimizers.Ftrl(beta=-1.0), "beta", "beta=-1.0"),
+    (lambda: lrs.optimizers.Muon(adam_beta_1=1.0), "adam_beta_1", "adam_beta_1=1.0"),
+    (lambda: lrs.optimizers.Muon(adam_beta_2=-0.5), "adam_beta_2", "adam_beta_2=-0.5"),
+    (lambda: lrs.optimizers.Muon(adam_weight_decay=-0.1), "adam_weight_decay",
+     "adam_weight_decay=-0.1"),
+    (lambda: lrs.optimizers.Muon(adam_lr_ratio=0), "adam_lr_ratio", "adam_lr_ratio=0"),
+    (lambda: lrs.optimizers.Muon(rms_rate=-0.2), "rms_rate", "rms_rate=-0.2"),
+    (lambda: lrs.optimizers.Adafactor(beta_2_decay=0.1), "beta_2_decay", "beta_2_decay=0.1"),
+    (lambda: lrs.optimizers.Adafactor(epsilon_1=-1e-30), "epsilon_1", "epsilon_1=-1e-30"),
+    (lambda: lrs.optimizers.Adafactor(clip_threshold=0.0), "clip_threshold", "clip_threshold=0.0"),
+    (lambda: lrs.optimizers.Lion(beta_2=INF), "beta_2", "beta_2=inf"),
+    (lambda: lrs.optimizers.Adadelta(rho=1.5), "rho", "rho=1.5"),
+    (lambda: lrs.optimizers.ScheduleFreeAdamW(weight_decay=-0.01), "weight_decay",
+     "weight_decay=-0.01"),
+    # a schedule where a number is needed, or whose stated values leave the range
+    (lambda: lrs.optimizers.Adagrad(initial_accumulator_value=lrs.Constant(0.1)),
+     "initial_accumulator_value", "initial_accumulator_value=Constant(learning_rate=0.1)"),
+    (lambda: lrs.optimizers.SGD(clipnorm=lrs.Constant(1.0)), "clipnorm", "clipnorm=Constant(learning_rate=1.0)"),
+    (lambda: lrs.optimizers.Muon(ns_steps=lrs.Constant(5.0)), "ns_steps", "ns_steps=Constant(learning_rate=5.0)"),
+    (lambda: lrs.optimizers.Adam(ema_momentum=lrs.Constant(0.9)), "ema_momentum",
+     "ema_momentum=Constant(learning_rate=0.9)"),
+    (lambda: lrs.optimizers.AdamW(weight_decay=keras.optimizers.schedules.PiecewiseConstantDecay(
+        [3], [-0.1, 0.1])), "weight_decay", "weight_decay=<keras.src.optimizers.schedules.learning_rate_schedule.PiecewiseConstantDecay"),
+    (lambda: lrs.optimizers.Adam(beta_2=lrs.Linear(0.9, 1.0, 10)), "beta_2",
+     "beta_2=Linear(initial_learning_rate=0.9, end_learning_rate=1.0, total_steps=10)"),
 ])
 def test_optimizer_arguments_out_of_range_are_refused(build, name, shown):
     with pytest.raises(ValueError) as info:
         build()
     message = str(info.value)
     assert message.startswith(f"Argument `{name}` must be ")
-    assert message.endswith(f"Received: {shown}")
+    received = message[message.index("Received: "):]
+    # a Keras schedule shows as Keras's repr, with its address: compared to its start
+    assert received == f"Received: {shown}" or (shown.endswith("PiecewiseConstantDecay")
+                                                 and received.startswith(f"Received: {shown}")
+                                                 ), message
 
 
 def test_optimizer_arguments_in_range_pass():
@@ -966,3 +1004,31 @@ def test_optimizer_arguments_in_range_pass():
     assert lrs.optimizers.argument_problem("beta_1", 1.0) == "a number in [0, 1)"
     with pytest.raises(TypeError, match="`arguments`"):
         lrs.optimizers.check_arguments(["beta_1", 1.0])
+    # the new ranges' edges, and schedules starting at their edge
+    lrs.optimizers.Ftrl(learning_rate_power=0.0, l1_regularization_strength=0.0, beta=0.0)
+    lrs.optimizers.Muon(adam_beta_1=0.0, adam_weight_decay=None, rms_rate=None,
+                        adam_lr_ratio=1e-3)
+    lrs.optimizers.Adafactor(beta_2_decay=0.0, clip_threshold=1e-3, epsilon_1=0.0)
+    lrs.optimizers.AdamW(weight_decay=lrs.Linear(0.1, 0.0, 10), beta_2=lrs.Linear(0.9, 0.999, 9))
+    lrs.optimizers.SGD(momentum=lrs.Linear(0.0, 1.0, 10), use_ema=True,
+                       ema_momentum=lrs.Constant(1.0))
+
+
+@pytest.mark.parametrize("build, name, error", [
+    (lambda m: lrs.current(m, hyperparameter=3), "hyperparameter", TypeError),
+    (lambda m: lrs.current(m, hyperparameter="betas"), "hyperparameter", ValueError),
+    (lambda m: lrs.current(m, hyperparameter=None), "hyperparameter", TypeError),
+    (lambda m: lrs.shaped_like(lrs.OneCycle(1e-3, 10), 0.0), "value", ValueError),
+    (lambda m: lrs.shaped_like(lrs.OneCycle(1e-3, 10), NAN), "value", ValueError),
+    (lambda m: lrs.shaped_like(lrs.OneCycle(1e-3, 10), 0.1, "last"), "reference", ValueError),
+    (lambda m: lrs.shaped_like(lrs.OneCycle(1e-3, 10), 0.1, -1.0), "reference", ValueError),
+    (lambda m: lrs.shaped_like(lrs.OneCycle(1e-3, 10), 0.1, [1.0]), "reference", TypeError),
+    (lambda m: lrs.shaped_like("cosine", 0.1), "schedule", TypeError),
+])
+def test_hyperparameter_queries_and_shapes_refuse_bad_arguments(build, name, error):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=lrs.optimizers.AdamW(weight_decay=lrs.Constant(0.01)), loss="mse")
+    with pytest.raises(error) as info:
+        build(model)
+    assert str(info.value).startswith(f"Argument `{name}` must be ")
+    assert "Received: " in str(info.value)
