@@ -649,6 +649,17 @@ def _layer_groups(model, groups):
     return out
 
 
+def _path_pattern(model, path):
+    """A pattern matching a variable's path as the model has it now and once the model
+    is saved and loaded: Keras 3.15 prefixes the paths of a new Sequential model's
+    variables with the model's name ("sequential/dense/kernel") and not those of the
+    same model loaded from a file ("dense/kernel")."""
+    prefix = model.name + "/"
+    if path.startswith(prefix):
+        return f"(?:{re.escape(prefix)})?{re.escape(path[len(prefix):])}"
+    return re.escape(path)
+
+
 def per_layer(optimizer: check.KerasOptimizer, model: check.KerasModel,
               decay: check.Real | None = None, factors: check.RealList | None = None,
               groups: check.LayerGroups = None) -> check.KerasOptimizer:
@@ -749,7 +760,7 @@ def per_layer(optimizer: check.KerasOptimizer, model: check.KerasModel,
         if not paths:
             check.fail_value("groups", groups, f"groups of layers with trainable weights: "
                              f"group {label!r} has none")
-        mapping["(?:" + "|".join(re.escape(p) for p in paths) + ")"] = each
+        mapping["(?:" + "|".join(_path_pattern(model, p) for p in paths) + ")"] = each
     return _MultiOptimizer(keras.optimizers.OptimizerMap(copies[-1], mapping))
 
 

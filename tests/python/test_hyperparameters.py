@@ -14,6 +14,7 @@ trajectories are then equal to float32 rounding of the operations.
 import inspect
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -579,3 +580,33 @@ def test_under_mirrored_strategy_the_scheduled_hyperparameters_train_as_on_one_d
     for name in ("AdamW", "SGD"):
         for a, b in zip(result[name]["mirrored"], result[name]["single"]):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+# --------------------------------------------------------------------------------------
+# Files saved before: one scheduled hyperparameter per optimizer
+
+BEFORE = pathlib.Path(__file__).resolve().parent / "fixtures" / "optimizers-before-0.2.0"
+BEFORE_FILES = sorted(json.loads((BEFORE / "expected.json").read_text())["files"])
+
+
+@pytest.mark.parametrize("name", BEFORE_FILES)
+def test_an_optimizer_saved_before_any_hyperparameter_could_be_scheduled_loads_and_trains_on(
+        name):
+    # Written by tests/reference/make_optimizer_fixtures.py with the version before this
+    # one: saved after 6 steps, then trained 4 more; here loaded and trained the same 4.
+    expected = json.loads((BEFORE / "expected.json").read_text())["files"][name]
+    model = keras.models.load_model(BEFORE / name, safe_mode=True)
+    optimizers = getattr(model.optimizer, "optimizers", [model.optimizer])
+    for optimizer in optimizers:
+        assert type(optimizer).__name__ == expected["class"] or expected["class"] == \
+            "MultiOptimizer"
+        assert type(optimizer).__module__ == "lrschedule.optimizers"
+        schedules = optimizer.hyperparameter_schedules
+        assert list(schedules) == [expected["hyperparameter"]]
+        assert type(schedules[expected["hyperparameter"]]).__name__ == "CycledMomentum"
+    rng = np.random.RandomState(0)
+    x = rng.randn(40, 3).astype("float32")
+    y = (x @ rng.randn(3, 2)).astype("float32")
+    model.fit(x[24:], y[24:], batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for got, want in zip(model.get_weights(), expected["weights"]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)

@@ -290,3 +290,34 @@ def test_backup_and_restore_resumes_every_group_exactly(tmp_path):
     expected = expected_plateau_rates(4, first_epoch=2)
     for name in NAMES:
         np.testing.assert_allclose(rates[name], expected[name], rtol=1e-4, err_msg=name)
+
+
+def test_a_sequential_models_groups_survive_saving_and_loading(tmp_path):
+    # Keras 3.15 names a new Sequential model's variables "sequential/a/kernel" and the
+    # loaded model's "a/kernel": each group's optimizer must still find its layers (and
+    # its state, which Keras restores only when every optimizer holds the same slots).
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, name="a"),
+                              keras.layers.Dense(2, name="b")], name="seq")
+    assert model.layers[0].kernel.path == "seq/a/kernel"
+    model.compile(optimizer=lrs.per_layer(keras.optimizers.Adam(lrs.Linear(0.01, 0.02, 10)),
+                                          model, decay=0.5), loss="mse")
+    x = np.random.RandomState(0).randn(12, 3).astype("float32")
+    y = x[:, :2] * 2.0
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert loaded.layers[0].kernel.path == "a/kernel"
+    loaded.optimizer.build(loaded.trainable_variables)
+    for before, after in zip(model.optimizer.optimizers, loaded.optimizer.optimizers):
+        assert after.name == before.name
+        # (the slots' names follow the paths: "a/a_kernel_momentum" for "seq_a_kernel")
+        assert [tuple(v.shape) for v in after.variables] == \
+            [tuple(v.shape) for v in before.variables]
+        for a, b in zip(after.variables, before.variables):
+            np.testing.assert_array_equal(ops.convert_to_numpy(a), ops.convert_to_numpy(b))
+    assert int(ops.convert_to_numpy(loaded.optimizer.optimizers[0].iterations)) == 3
+    # trained on, both go the same way
+    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
