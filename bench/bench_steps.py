@@ -124,6 +124,8 @@ def variants():
         [lrs.ReduceLROnPlateau(monitor="loss", patience=2, decay_steps=500, decay_type="cosine")])
     out["OneCycle + beta_1 OneCycle.momentum()"] = lambda: (
         lrs.OneCycle(1e-2, TOTAL), [], lambda rate: lrs.optimizers.Adam(rate, rate.momentum()))
+    for name, make in hyperparameter_optimizers().items():
+        out[name] = lambda make=make: (None, [], lambda rate: make())
     out["LRLogger(per batch)"] = lambda: (lrs.OneCycle(1e-2, TOTAL), [lrs.LRLogger(per="batch")])
     out["naive per-batch python callback"] = lambda: (
         1e-3, [NaivePerBatch(lambda s: 1e-3 * 0.99999 ** s)])
@@ -214,8 +216,6 @@ def bench_compiled_step(calls=500, repeats=9):
     rate, called `calls` times per repeat in rotating order; median per call, minus
     the constant rate's. This isolates the schedule's own cost from fit()'s noise.
     """
-    import tensorflow as tf
-
     rates = {"constant": lambda: 1e-3}
     rates.update({f"lrschedule {k}": v for k, v in our_schedules().items()})
     rates["ControlledRate(OneCycle) (ReduceLROnPlateau's)"] = lambda: lrs.ControlledRate(
@@ -231,6 +231,47 @@ def bench_compiled_step(calls=500, repeats=9):
         lambda: lrs.optimizers.Adam(one_cycle, beta_1=one_cycle.momentum()))
     optimizers["constant + beta_1 OneCycle.momentum()"] = (
         lambda: lrs.optimizers.Adam(1e-3, beta_1=one_cycle.momentum()))
+    times = time_compiled_steps(optimizers, calls, repeats)
+    base = statistics.median(times["constant"])
+    return base, {name: statistics.median(t) - base for name, t in times.items()}
+
+
+def hyperparameter_optimizers():
+    """AdamW with a scheduled rate alone, then with one and three hyperparameters
+    scheduled too (weight decay; weight decay, beta_1, beta_2)."""
+    def rate():
+        return lrs.OneCycle(1e-2, TOTAL)
+
+    def weight_decay():
+        return K.CosineDecay(0.05, TOTAL)
+
+    return {
+        "AdamW, OneCycle rate alone": lambda: lrs.optimizers.AdamW(rate(), weight_decay=0.05),
+        "AdamW, + weight_decay CosineDecay": lambda: lrs.optimizers.AdamW(
+            rate(), weight_decay=weight_decay()),
+        "AdamW, + weight_decay, beta_1, beta_2": lambda: lrs.optimizers.AdamW(
+            rate(), weight_decay=weight_decay(), beta_1=rate().momentum(),
+            beta_2=lrs.Linear(0.99, 0.999, TOTAL)),
+    }
+
+
+def bench_hyperparameters(calls=500, repeats=9):
+    """Microseconds per compiled AdamW.apply() with 1 and 3 scheduled hyperparameters
+    beside the scheduled rate alone, and the ratios."""
+    times = time_compiled_steps(hyperparameter_optimizers(), calls, repeats)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    base = medians["AdamW, OneCycle rate alone"]
+    # per-repeat ratios to the rate alone (the same repeat: the drift cancels)
+    alone = times["AdamW, OneCycle rate alone"]
+    ratios = {name: summary([a / b for a, b in zip(t, alone)]) for name, t in times.items()}
+    return base, medians, ratios
+
+
+def time_compiled_steps(optimizers, calls, repeats):
+    """{name: [microseconds per call, per repeat]} of each optimizer's apply() on the
+    tiny model's two variables, in one tf.function each, in rotating order."""
+    import tensorflow as tf
+
     steps = {}
     for name, make in optimizers.items():
         optimizer = make()
@@ -249,8 +290,7 @@ def bench_compiled_step(calls=500, repeats=9):
             for _ in range(calls):
                 steps[name]()
             times[name].append((time.perf_counter() - start) / calls * 1e6)
-    base = statistics.median(times["constant"])
-    return base, {name: statistics.median(t) - base for name, t in times.items()}
+    return times
 
 
 def bench_inspection(n=1_000_000, sample=200):
@@ -303,6 +343,13 @@ def main():
     print(f"{'rate':52s} {'+us/step':>9s} {'% of a tiny-model step':>23s}")
     for name, us in added.items():
         print(f"{name:52s} {us:9.1f} {100 * us / tiny_step_us:22.1f}%")
+    base, medians, ratios = bench_hyperparameters()
+    print(f"\n## Scheduled hyperparameters inside the compiled step: AdamW.apply() "
+          f"(tf.function), against the scheduled rate alone ({base:.0f} us/call)")
+    print(f"{'optimizer':40s} {'us/call':>8s} {'ratio':>7s} {'(min-max)':>13s} {'IQR':>12s}")
+    for name, us in medians.items():
+        med, low, high, q1, q3 = ratios[name]
+        print(f"{name:40s} {us:8.0f} {med:7.3f} ({low:.3f}-{high:.3f}) {q1:.3f}-{q3:.3f}")
     print("\n## Inspection: 1,000,000 steps, lrschedule.values() vs one call per step")
     print(f"{'schedule':42s} {'values() ms':>12s} {'per call ms':>12s} {'loop of 1e6 s':>14s}")
     for name, vec_ms, call_ms, loop_s in bench_inspection():
