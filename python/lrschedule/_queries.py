@@ -2,6 +2,8 @@
 `rate_used()` (the rate of the last one), and what the callbacks log and report
 (`host_rates()`, `log_rates()`), whatever drives the rate."""
 
+from typing import Literal, overload
+
 import keras
 import numpy as np
 from keras import ops
@@ -75,6 +77,16 @@ def _hyperparameter_at(optimizer, name, step):
                          f"{', '.join(numeric)}")
     value = config[name]
     return None if value is None else float(value)
+
+
+@overload
+def current(model: check.KerasModel | check.KerasOptimizer, group: str | None = None,
+            hyperparameter: Literal["learning_rate"] = "learning_rate") -> float: ...
+
+
+@overload
+def current(model: check.KerasModel | check.KerasOptimizer, group: str | None = None, *,
+            hyperparameter: str) -> float | None: ...
 
 
 def current(model: check.KerasModel | check.KerasOptimizer, group: str | None = None,
