@@ -203,6 +203,7 @@ def _varying(value, t):
     return value * (1.0 - 2.0**-(t + 2)) if value > 0 else value * (1.0 + 2.0**-(t + 2))
 
 
+@keras.saving.register_keras_serializable(package="lrschedule_tests")
 class _Listed(K.LearningRateSchedule):
     """A schedule of a list of values (Keras's PiecewiseConstantDecay, by step)."""
 
@@ -610,3 +611,61 @@ def test_an_optimizer_saved_before_any_hyperparameter_could_be_scheduled_loads_a
     model.fit(x[24:], y[24:], batch_size=4, epochs=1, shuffle=False, verbose=0)
     for got, want in zip(model.get_weights(), expected["weights"]):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+# --------------------------------------------------------------------------------------
+# Inside Keras's wrappers
+
+
+def test_inside_a_loss_scale_optimizer_the_schedules_are_kept():
+    # fit() (the compiled step; Keras's LossScaleOptimizer cannot apply() eagerly on
+    # JAX): the loss is scaled by 2^15 and the gradients unscaled, exactly in float32,
+    # so the trajectory is the inner optimizer's alone, which the tests above compare
+    # with Keras's.
+    def adamw():
+        return lro.AdamW(learning_rate=K.CosineDecay(0.05, TRAIN_STEPS),
+                         weight_decay=K.CosineDecay(0.4, TRAIN_STEPS),
+                         beta_2=lrs.Linear(BETA_1, BETA_2, TRAIN_STEPS), use_ema=True,
+                         ema_momentum=lrs.Linear(0.5, 0.75, TRAIN_STEPS))
+
+    wrapped = keras.optimizers.LossScaleOptimizer(adamw())
+    alone = _fit_keras(adamw())
+    for a, b in zip(_fit_keras(wrapped), alone):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    back = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(wrapped))
+    assert set(back.inner_optimizer.hyperparameter_schedules) == {
+        "weight_decay", "beta_2", "ema_momentum"}
+
+
+def test_each_optimizer_of_a_multi_optimizer_keeps_its_schedules():
+    values = {"a": [_varying(0.0625, t) for t in range(STEPS)],
+              "b": [_varying(0.25, t) for t in range(STEPS)]}
+
+    def multi(ours):
+        if ours:
+            default = lro.AdamW(LEARNING_RATE, weight_decay=_Listed(values["a"]), name="rest")
+            kernel = lro.SGD(LEARNING_RATE, weight_decay=_Listed(values["b"]),
+                             momentum=_Listed(values["a"]), name="kernel")
+        else:
+            default = keras.optimizers.AdamW(LEARNING_RATE, weight_decay=0.5, name="rest")
+            kernel = keras.optimizers.SGD(LEARNING_RATE, weight_decay=0.5, momentum=0.5,
+                                          name="kernel")
+        return keras.optimizers.MultiOptimizer(
+            keras.optimizers.OptimizerMap(default, {"kernel": kernel})), default, kernel
+
+    def trajectory(ours):
+        optimizer, default, kernel_optimizer = multi(ours)
+        kernel, bias, grads = data()
+        variables = [keras.Variable(kernel, name="kernel"), keras.Variable(bias, name="bias")]
+        optimizer.build(variables)
+        out = []
+        for t in range(STEPS):
+            if not ours:
+                default.weight_decay = values["a"][t]
+                kernel_optimizer.weight_decay = values["b"][t]
+                kernel_optimizer.momentum = values["a"][t]
+            optimizer.apply([ops.convert_to_tensor(g) for g in grads[t]], variables)
+            out.append([ops.convert_to_numpy(v).copy() for v in variables])
+        return out
+
+    assert_same(trajectory(True), trajectory(False), "MultiOptimizer")
