@@ -17,7 +17,9 @@
 #'   `fit()` returned (Keras's, through reticulate, or keras3's
 #'   `keras_training_history`): the rates used, the planned schedule as a grey line when
 #'   `schedule` is given, plateau reductions and restarts as dashed and dotted
-#'   vertical lines, a log rate axis when the rates span more than two decades.
+#'   vertical lines, a log rate axis when the rates span more than two decades; and
+#'   each hyperparameter given as a schedule and logged (`weight_decay`, `beta_1`,
+#'   ...) in a facet of its own, below the rate's.
 #'
 #' The arguments mean what they mean for [plot()][schedule-methods],
 #' [plot()][lr_find-methods] and [plot()][plot-run]. Base graphics' `plot()` stays
@@ -32,6 +34,9 @@
 #' @param skip_end,suggestions As for `plot()` of a range test: points left out at the
 #'   end (`NULL`: the suggestions' 5), and whether to mark the suggestions.
 #' @param schedule The schedule the run planned, or `NULL`.
+#' @param hyperparameters For a run: `NULL` (the learning rate and every
+#'   hyperparameter the run logged, one facet each), or a character vector of
+#'   names among those (see [plot()][plot-run]).
 #' @param ... Ignored.
 #' @returns A ggplot object.
 #' @usage
@@ -39,11 +44,14 @@
 #'
 #' \method{autoplot}{lrschedule_lr_find}(object, skip_end = NULL, suggestions = TRUE, ...)
 #'
-#' \method{autoplot}{lrschedule.callbacks.LRLogger}(object, schedule = NULL, log = NULL, ...)
+#' \method{autoplot}{lrschedule.callbacks.LRLogger}(object, schedule = NULL, log = NULL,
+#'   hyperparameters = NULL, ...)
 #'
-#' \method{autoplot}{keras.src.callbacks.history.History}(object, schedule = NULL, log = NULL, ...)
+#' \method{autoplot}{keras.src.callbacks.history.History}(object, schedule = NULL, log = NULL,
+#'   hyperparameters = NULL, ...)
 #'
-#' \method{autoplot}{keras_training_history}(object, schedule = NULL, log = NULL, ...)
+#' \method{autoplot}{keras_training_history}(object, schedule = NULL, log = NULL,
+#'   hyperparameters = NULL, ...)
 #' @name autoplot-lrschedule
 #' @examples
 #' if (lrschedule:::python_ready() && requireNamespace("ggplot2", quietly = TRUE)) {
@@ -111,33 +119,50 @@ autoplot.lrschedule_lr_find <- function(object, skip_end = NULL, suggestions = T
 #' @rdname autoplot-lrschedule
 #' @usage NULL
 #' @exportS3Method ggplot2::autoplot
-autoplot.lrschedule.callbacks.LRLogger <- function(object, schedule = NULL, log = NULL, ...) {
-  autoplot_run(object, schedule, log)
+autoplot.lrschedule.callbacks.LRLogger <- function(object, schedule = NULL, log = NULL,
+                                                   hyperparameters = NULL, ...) {
+  autoplot_run(object, schedule, log, hyperparameters)
 }
 
 #' @rdname autoplot-lrschedule
 #' @usage NULL
 #' @exportS3Method ggplot2::autoplot
 autoplot.keras.src.callbacks.history.History <- function(object, schedule = NULL, log = NULL,
-                                                         ...) {
-  autoplot_run(object, schedule, log)
+                                                         hyperparameters = NULL, ...) {
+  autoplot_run(object, schedule, log, hyperparameters)
 }
 
-autoplot_run <- function(object, schedule, log, call = rlang::caller_env()) {
-  run <- run_data(object, schedule, log, NULL, call)
-  series <- function(data, name) if (nrow(data)) cbind(data, series = name) else NULL
-  marks <- rbind(
+# The values drawn are in `value`, by panel (run_data()$panels): a facet each when there
+# are several, the plan and the marks in the rate's.
+autoplot_run <- function(object, schedule, log, hyperparameters = NULL,
+                         call = rlang::caller_env()) {
+  run <- run_data(object, schedule, log, NULL, call, hyperparameters = hyperparameters)
+  panels <- run$panels
+  with_rate <- "learning_rate" %in% panels
+  in_panel <- function(data, panel) {
+    if (is.null(data) || !nrow(data)) return(NULL)
+    cbind(data, panel = factor(panel, levels = panels))
+  }
+  rate_values <- function(data) data.frame(step = data$step, value = data$learning_rate)
+  series <- function(data, name) if (!is.null(data) && nrow(data)) cbind(data, series = name)
+  marks <- if (with_rate) rbind(
     if (length(run$reductions)) data.frame(step = run$reductions, series = "plateau reduction"),
     if (length(run$restarts)) data.frame(step = run$restarts, series = "restart"))
-  shown <- c(if (nrow(run$planned)) "planned", "used", unique(marks$series))
-  plot <- ggplot2::ggplot(mapping = ggplot2::aes(x = .data$step, y = .data$learning_rate,
+  marks <- in_panel(marks, "learning_rate")
+  planned <- if (with_rate) in_panel(rate_values(run$planned), "learning_rate")
+  used <- do.call(rbind, lapply(panels, function(panel) {
+    in_panel(if (panel == "learning_rate") rate_values(run$used)
+             else run$hyperparameters[[panel]], panel)
+  }))
+  shown <- c(if (!is.null(planned)) "planned", "used", unique(marks$series))
+  plot <- ggplot2::ggplot(mapping = ggplot2::aes(x = .data$step, y = .data$value,
                                                  colour = .data$series,
                                                  linetype = .data$series))
-  if (nrow(run$planned)) {
+  if (!is.null(planned)) {
     geom <- if (run$planned_stepwise) ggplot2::geom_step else ggplot2::geom_line
-    plot <- plot + geom(data = series(run$planned, "planned"))
+    plot <- plot + geom(data = series(planned, "planned"))
   }
-  used <- series(run$used, "used")
+  used <- series(used, "used")
   plot <- plot + ggplot2::geom_line(data = used, linewidth = 0.8)
   # the legend's keys are the lines' (a vertical line's key would cross every entry)
   if (!run$per_batch) {
@@ -149,11 +174,15 @@ autoplot_run <- function(object, schedule, log, call = rlang::caller_env()) {
                                                     linetype = .data$series), data = marks,
                                        show.legend = FALSE)
   }
+  ylab <- if (length(panels) > 1) NULL else if (with_rate) "learning rate" else panels[[1]]
   plot <- plot +
     ggplot2::scale_colour_manual(values = run_colours()[shown], breaks = shown, name = NULL) +
     ggplot2::scale_linetype_manual(values = run_linetypes()[shown], breaks = shown,
                                    name = NULL) +
-    ggplot2::labs(title = run$title, x = "step", y = "learning rate")
+    ggplot2::labs(title = run$title, x = "step", y = ylab)
+  if (length(panels) > 1) {
+    plot <- plot + ggplot2::facet_wrap(ggplot2::vars(.data$panel), ncol = 1, scales = "free_y")
+  }
   if (run$log) plot <- plot + ggplot2::scale_y_log10()
   plot
 }

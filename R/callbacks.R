@@ -287,6 +287,14 @@ check_group_names <- function(groups, call) {
 #' Under gradient accumulation a batch is a micro-batch: the rate of a batch is the
 #' one an update made at that batch uses.
 #'
+#' Every hyperparameter given to an `optimizer_*()` as a schedule (a weight decay, a
+#' momentum, a beta...) is logged beside the rate by its Keras name: the epoch logs
+#' get `weight_decay`, `beta_1`, ... (the value the epoch's last update used;
+#' `weight_decay/<name>` for each optimizer of an [optimizer_multi()]), and per batch
+#' the callback's `batch_hyperparameters` holds each one's values (`batch_momenta`:
+#' the `momentum` or `beta_1` among them). [plot()][plot-run] draws each in a panel
+#' of its own; [lr_current()] reads the value the next update uses.
+#'
 #' @param per String, `"epoch"` or `"batch"`. Defaults to `"epoch"`.
 #' @returns The Python callback (`lrschedule.LRLogger`), to pass in `callbacks` of
 #'   `fit()`.

@@ -80,7 +80,7 @@ lr_values <- function(schedule, steps) {
   schedule_rates(schedule, steps, call = call)
 }
 
-#' The learning rate in force now
+#' The learning rate (or another hyperparameter) in force now
 #'
 #' The rate the optimizer's next update will use, as a number: for a constant
 #' rate, any schedule (evaluated at the optimizer's step count), and a rate driven
@@ -89,27 +89,44 @@ lr_values <- function(schedule, steps) {
 #' value Keras's `optimizer$learning_rate` reads, as an R number (which
 #' `as.numeric()` cannot make of a backend tensor through reticulate).
 #'
+#' With `hyperparameter`, any other numeric hyperparameter of the optimizer: one
+#' given as a schedule (e.g. `optimizer_adamw(weight_decay = schedule_cosine_decay(...))`)
+#' is evaluated at the step the next update uses, a number is returned as it is.
+#'
 #' @param model A compiled Keras model, or a Keras optimizer.
 #' @param group `NULL`, or the name of one optimizer of an [optimizer_multi()] or
 #'   [optimizer_per_layer()] (`NULL`: its default optimizer's rate). Defaults to
 #'   `NULL`.
-#' @returns A number.
+#' @param hyperparameter A string: `"learning_rate"`, or the name of another
+#'   numeric argument of the optimizer (`"weight_decay"`, `"beta_1"`, `"momentum"`,
+#'   ...). Defaults to `"learning_rate"`.
+#' @returns A number, or `NULL` for a hyperparameter the optimizer holds as `NULL`
+#'   (e.g. no weight decay).
 #' @family inspection
 #' @seealso [lr_values()] for a schedule's rate at any step; [callback_lr_logger()]
-#'   for the rates used during `fit()`.
+#'   for the rates (and scheduled hyperparameters) used during `fit()`.
 #' @examples
 #' if (lrschedule:::python_ready()) {
 #'   optimizer <- optimizer_sgd(learning_rate = schedule_step_decay(0.1, step_size = 2))
 #'   lr_current(optimizer)
+#'   adamw <- optimizer_adamw(weight_decay = schedule_cosine_decay(0.05, decay_steps = 100))
+#'   lr_current(adamw, hyperparameter = "weight_decay")  # 0.05 before the first update
 #' }
 #' @export
-lr_current <- function(model, group = NULL) {
+lr_current <- function(model, group = NULL, hyperparameter = "learning_rate") {
   call <- rlang::current_env()
   if (!inherits(model, "python.builtin.object")) {
     abort_arg("model", model, "a compiled Keras model or a Keras optimizer", call)
   }
   group <- check_string_or_null(group, call = call)
-  as.double(py_call(lrs()$current, list(model, group = group), call = call))
+  if (!is.character(hyperparameter) || length(hyperparameter) != 1 || is.na(hyperparameter) ||
+      !nzchar(hyperparameter)) {
+    abort_arg("hyperparameter", hyperparameter, paste(
+      'a single string naming a hyperparameter ("learning_rate", "weight_decay", ...)'), call)
+  }
+  value <- py_call(lrs()$current, list(model, group = group, hyperparameter = hyperparameter),
+                   call = call)
+  if (is.null(value)) NULL else as.double(value)
 }
 
 #' The number of steps a schedule is sized for

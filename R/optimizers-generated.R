@@ -8,17 +8,21 @@
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float, or a schedule evaluated at every update (e.g.
-#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
-#'   optimizer is then lrschedule's subclass of `Adam`. See the Keras
-#'   documentation of `Adam`. Defaults to `0.9`.
-#' @param beta_2 A float. See the Keras documentation of `Adam`. Defaults to `0.999`.
-#' @param epsilon A float. See the Keras documentation of `Adam`. Defaults to `1e-07`.
+#' @param beta_1 A float or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the optimizer is
+#'   then lrschedule's subclass of `Adam`. See the Keras documentation of `Adam`.
+#'   Defaults to `0.9`.
+#' @param beta_2 A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Adam`. See the Keras
+#'   documentation of `Adam`. Defaults to `0.999`.
+#' @param epsilon A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Adam`. See the Keras
+#'   documentation of `Adam`. Defaults to `1e-07`.
 #' @param amsgrad Logical. See the Keras documentation of `Adam`. Defaults to `FALSE`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Adam`), or, when
-#'   `beta_1` is a schedule, lrschedule's registered subclass of it
-#'   (`lrschedule.optimizers.Adam`), ready for `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Adam`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.Adam`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/adam/>
 #' @examples
@@ -53,23 +57,38 @@ optimizer_adam <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float, or a schedule evaluated at every update (e.g.
-#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
-#'   optimizer is then lrschedule's subclass of `AdamW`. See the Keras
-#'   documentation of `AdamW`. Defaults to `0.9`.
-#' @param beta_2 A float. See the Keras documentation of `AdamW`. Defaults to `0.999`.
-#' @param epsilon A float. See the Keras documentation of `AdamW`. Defaults to `1e-07`.
+#' @param beta_1 A float or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the optimizer is
+#'   then lrschedule's subclass of `AdamW`. See the Keras documentation of `AdamW`.
+#'   Defaults to `0.9`.
+#' @param beta_2 A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `AdamW`. See the Keras
+#'   documentation of `AdamW`. Defaults to `0.999`.
+#' @param epsilon A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `AdamW`. See the Keras
+#'   documentation of `AdamW`. Defaults to `1e-07`.
 #' @param amsgrad Logical. See the Keras documentation of `AdamW`. Defaults to `FALSE`.
+#' @param weight_decay A float or a schedule evaluated at every update (Keras shrinks
+#'   the weights by `lr(t) * weight_decay(t)` at each update, so a constant weight decay
+#'   already follows the rate; see [schedule_shaped_like()]): the optimizer is then
+#'   lrschedule's subclass of `AdamW`. See the Keras documentation of `AdamW`. Defaults
+#'   to `0.004`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.AdamW`), or, when
-#'   `beta_1` is a schedule, lrschedule's registered subclass of it
-#'   (`lrschedule.optimizers.AdamW`), ready for `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.AdamW`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.AdamW`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/adamw/>
 #' @examples
 #' if (lrschedule:::python_ready()) {
 #'   rate <- schedule_one_cycle(0.01, total_steps = 1000)
 #'   opt <- optimizer_adamw(learning_rate = rate, beta_1 = schedule_momentum(rate))
+#'   # a weight decay on a cosine of its own: 0.05 at step 0, 0 at step 1000
+#'   opt <- optimizer_adamw(learning_rate = rate,
+#'                          weight_decay = schedule_cosine_decay(0.05, decay_steps = 1000))
+#'   # or with the rate's shape: 0.05 where the rate peaks
+#'   opt <- optimizer_adamw(learning_rate = rate,
+#'                          weight_decay = schedule_shaped_like(rate, 0.05))
 #' }
 #' @export
 optimizer_adamw <- function(
@@ -98,15 +117,15 @@ optimizer_adamw <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param momentum A float, or a schedule evaluated at every update (e.g.
-#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
-#'   optimizer is then lrschedule's subclass of `SGD`. See the Keras
-#'   documentation of `SGD`. Defaults to `0.0`.
+#' @param momentum A float or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the optimizer is
+#'   then lrschedule's subclass of `SGD`. See the Keras documentation of `SGD`. Defaults
+#'   to `0.0`.
 #' @param nesterov Logical. See the Keras documentation of `SGD`. Defaults to `FALSE`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.SGD`), or, when
-#'   `momentum` is a schedule, lrschedule's registered subclass of it
-#'   (`lrschedule.optimizers.SGD`), ready for `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.SGD`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.SGD`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/sgd/>
 #' @examples
@@ -139,17 +158,21 @@ optimizer_sgd <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param rho A float. See the Keras documentation of `RMSprop`. Defaults to `0.9`.
-#' @param momentum A float, or a schedule evaluated at every update (e.g.
-#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
-#'   optimizer is then lrschedule's subclass of `RMSprop`. See the Keras
-#'   documentation of `RMSprop`. Defaults to `0.0`.
-#' @param epsilon A float. See the Keras documentation of `RMSprop`. Defaults to `1e-07`.
+#' @param rho A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `RMSprop`. See the Keras
+#'   documentation of `RMSprop`. Defaults to `0.9`.
+#' @param momentum A float or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the optimizer is
+#'   then lrschedule's subclass of `RMSprop`. See the Keras documentation of `RMSprop`.
+#'   Defaults to `0.0`.
+#' @param epsilon A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `RMSprop`. See the Keras
+#'   documentation of `RMSprop`. Defaults to `1e-07`.
 #' @param centered Logical. See the Keras documentation of `RMSprop`. Defaults to `FALSE`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.RMSprop`), or, when
-#'   `momentum` is a schedule, lrschedule's registered subclass of it
-#'   (`lrschedule.optimizers.RMSprop`), ready for `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.RMSprop`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.RMSprop`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/rmsprop/>
 #' @examples
@@ -185,10 +208,13 @@ optimizer_rmsprop <- function(
 #'
 #' @inheritParams optimizer-arguments
 #' @param initial_accumulator_value A float. See the Keras documentation of `Adagrad`. Defaults to `0.1`.
-#' @param epsilon A float. See the Keras documentation of `Adagrad`. Defaults to `1e-07`.
+#' @param epsilon A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Adagrad`. See the Keras
+#'   documentation of `Adagrad`. Defaults to `1e-07`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Adagrad`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Adagrad`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.Adagrad`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/adagrad/>
 #' @examples
@@ -220,11 +246,16 @@ optimizer_adagrad <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param rho A float. See the Keras documentation of `Adadelta`. Defaults to `0.95`.
-#' @param epsilon A float. See the Keras documentation of `Adadelta`. Defaults to `1e-07`.
+#' @param rho A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Adadelta`. See the Keras
+#'   documentation of `Adadelta`. Defaults to `0.95`.
+#' @param epsilon A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Adadelta`. See the Keras
+#'   documentation of `Adadelta`. Defaults to `1e-07`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Adadelta`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Adadelta`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.Adadelta`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/adadelta/>
 #' @examples
@@ -256,16 +287,20 @@ optimizer_adadelta <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float, or a schedule evaluated at every update (e.g.
-#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
-#'   optimizer is then lrschedule's subclass of `Adamax`. See the Keras
-#'   documentation of `Adamax`. Defaults to `0.9`.
-#' @param beta_2 A float. See the Keras documentation of `Adamax`. Defaults to `0.999`.
-#' @param epsilon A float. See the Keras documentation of `Adamax`. Defaults to `1e-07`.
+#' @param beta_1 A float or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the optimizer is
+#'   then lrschedule's subclass of `Adamax`. See the Keras documentation of `Adamax`.
+#'   Defaults to `0.9`.
+#' @param beta_2 A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Adamax`. See the Keras
+#'   documentation of `Adamax`. Defaults to `0.999`.
+#' @param epsilon A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Adamax`. See the Keras
+#'   documentation of `Adamax`. Defaults to `1e-07`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Adamax`), or, when
-#'   `beta_1` is a schedule, lrschedule's registered subclass of it
-#'   (`lrschedule.optimizers.Adamax`), ready for `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Adamax`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.Adamax`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/adamax/>
 #' @examples
@@ -299,16 +334,20 @@ optimizer_adamax <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float, or a schedule evaluated at every update (e.g.
-#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
-#'   optimizer is then lrschedule's subclass of `Nadam`. See the Keras
-#'   documentation of `Nadam`. Defaults to `0.9`.
-#' @param beta_2 A float. See the Keras documentation of `Nadam`. Defaults to `0.999`.
-#' @param epsilon A float. See the Keras documentation of `Nadam`. Defaults to `1e-07`.
+#' @param beta_1 A float or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the optimizer is
+#'   then lrschedule's subclass of `Nadam`. See the Keras documentation of `Nadam`.
+#'   Defaults to `0.9`.
+#' @param beta_2 A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Nadam`. See the Keras
+#'   documentation of `Nadam`. Defaults to `0.999`.
+#' @param epsilon A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Nadam`. See the Keras
+#'   documentation of `Nadam`. Defaults to `1e-07`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Nadam`), or, when
-#'   `beta_1` is a schedule, lrschedule's registered subclass of it
-#'   (`lrschedule.optimizers.Nadam`), ready for `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Nadam`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.Nadam`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/nadam/>
 #' @examples
@@ -342,15 +381,26 @@ optimizer_nadam <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param learning_rate_power A float. See the Keras documentation of `Ftrl`. Defaults to `-0.5`.
+#' @param learning_rate_power A float or a schedule evaluated at every update (any
+#'   `schedule_*()` object): the optimizer is then lrschedule's subclass of `Ftrl`. See
+#'   the Keras documentation of `Ftrl`. Defaults to `-0.5`.
 #' @param initial_accumulator_value A float. See the Keras documentation of `Ftrl`. Defaults to `0.1`.
-#' @param l1_regularization_strength A float. See the Keras documentation of `Ftrl`. Defaults to `0.0`.
-#' @param l2_regularization_strength A float. See the Keras documentation of `Ftrl`. Defaults to `0.0`.
-#' @param l2_shrinkage_regularization_strength A float. See the Keras documentation of `Ftrl`. Defaults to `0.0`.
-#' @param beta A float. See the Keras documentation of `Ftrl`. Defaults to `0.0`.
+#' @param l1_regularization_strength A float or a schedule evaluated at every update
+#'   (any `schedule_*()` object): the optimizer is then lrschedule's subclass of `Ftrl`.
+#'   See the Keras documentation of `Ftrl`. Defaults to `0.0`.
+#' @param l2_regularization_strength A float or a schedule evaluated at every update
+#'   (any `schedule_*()` object): the optimizer is then lrschedule's subclass of `Ftrl`.
+#'   See the Keras documentation of `Ftrl`. Defaults to `0.0`.
+#' @param l2_shrinkage_regularization_strength A float or a schedule evaluated at every
+#'   update (any `schedule_*()` object): the optimizer is then lrschedule's subclass of
+#'   `Ftrl`. See the Keras documentation of `Ftrl`. Defaults to `0.0`.
+#' @param beta A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Ftrl`. See the Keras
+#'   documentation of `Ftrl`. Defaults to `0.0`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Ftrl`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Ftrl`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.Ftrl`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/ftrl/>
 #' @examples
@@ -386,11 +436,16 @@ optimizer_ftrl <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float. See the Keras documentation of `Lion`. Defaults to `0.9`.
-#' @param beta_2 A float. See the Keras documentation of `Lion`. Defaults to `0.99`.
+#' @param beta_1 A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Lion`. See the Keras
+#'   documentation of `Lion`. Defaults to `0.9`.
+#' @param beta_2 A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Lion`. See the Keras
+#'   documentation of `Lion`. Defaults to `0.99`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Lion`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Lion`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.Lion`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/lion/>
 #' @examples
@@ -422,16 +477,20 @@ optimizer_lion <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float, or a schedule evaluated at every update (e.g.
-#'   [schedule_momentum()], cycled against the rate as PyTorch does): the
-#'   optimizer is then lrschedule's subclass of `Lamb`. See the Keras
-#'   documentation of `Lamb`. Defaults to `0.9`.
-#' @param beta_2 A float. See the Keras documentation of `Lamb`. Defaults to `0.999`.
-#' @param epsilon A float. See the Keras documentation of `Lamb`. Defaults to `1e-07`.
+#' @param beta_1 A float or a schedule evaluated at every update (e.g.
+#'   [schedule_momentum()], cycled against the rate as PyTorch does): the optimizer is
+#'   then lrschedule's subclass of `Lamb`. See the Keras documentation of `Lamb`.
+#'   Defaults to `0.9`.
+#' @param beta_2 A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Lamb`. See the Keras
+#'   documentation of `Lamb`. Defaults to `0.999`.
+#' @param epsilon A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Lamb`. See the Keras
+#'   documentation of `Lamb`. Defaults to `1e-07`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Lamb`), or, when
-#'   `beta_1` is a schedule, lrschedule's registered subclass of it
-#'   (`lrschedule.optimizers.Lamb`), ready for `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Lamb`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.Lamb`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/lamb/>
 #' @examples
@@ -465,14 +524,23 @@ optimizer_lamb <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_2_decay A float. See the Keras documentation of `Adafactor`. Defaults to `-0.8`.
-#' @param epsilon_1 A float. See the Keras documentation of `Adafactor`. Defaults to `1e-30`.
-#' @param epsilon_2 A float. See the Keras documentation of `Adafactor`. Defaults to `0.001`.
-#' @param clip_threshold A float. See the Keras documentation of `Adafactor`. Defaults to `1.0`.
+#' @param beta_2_decay A float or a schedule evaluated at every update (any
+#'   `schedule_*()` object): the optimizer is then lrschedule's subclass of `Adafactor`.
+#'   See the Keras documentation of `Adafactor`. Defaults to `-0.8`.
+#' @param epsilon_1 A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Adafactor`. See the Keras
+#'   documentation of `Adafactor`. Defaults to `1e-30`.
+#' @param epsilon_2 A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Adafactor`. See the Keras
+#'   documentation of `Adafactor`. Defaults to `0.001`.
+#' @param clip_threshold A float or a schedule evaluated at every update (any
+#'   `schedule_*()` object): the optimizer is then lrschedule's subclass of `Adafactor`.
+#'   See the Keras documentation of `Adafactor`. Defaults to `1.0`.
 #' @param relative_step Logical. See the Keras documentation of `Adafactor`. Defaults to `TRUE`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Adafactor`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Adafactor`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.Adafactor`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/adafactor/>
 #' @examples
@@ -507,23 +575,43 @@ optimizer_adafactor <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param adam_beta_1 A float. See the Keras documentation of `Muon`. Defaults to `0.9`.
-#' @param adam_beta_2 A float. See the Keras documentation of `Muon`. Defaults to `0.999`.
-#' @param adam_weight_decay A float. See the Keras documentation of `Muon`. Defaults to `0.004`.
-#' @param epsilon A float. See the Keras documentation of `Muon`. Defaults to `1e-07`.
+#' @param adam_beta_1 A float or a schedule evaluated at every update (any
+#'   `schedule_*()` object): the optimizer is then lrschedule's subclass of `Muon`. See
+#'   the Keras documentation of `Muon`. Defaults to `0.9`.
+#' @param adam_beta_2 A float or a schedule evaluated at every update (any
+#'   `schedule_*()` object): the optimizer is then lrschedule's subclass of `Muon`. See
+#'   the Keras documentation of `Muon`. Defaults to `0.999`.
+#' @param adam_weight_decay A float, `NULL`, or a schedule evaluated at every update
+#'   (any `schedule_*()` object): the optimizer is then lrschedule's subclass of `Muon`.
+#'   See the Keras documentation of `Muon`. Defaults to `0.004`.
+#' @param epsilon A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Muon`. See the Keras
+#'   documentation of `Muon`. Defaults to `1e-07`.
 #' @param exclude_layers A character vector or `NULL`. See the Keras documentation of `Muon`. Defaults to `NULL`.
 #' @param exclude_embeddings Logical. See the Keras documentation of `Muon`. Defaults to `TRUE`.
 #' @param muon_a A float. See the Keras documentation of `Muon`. Defaults to `3.4445`.
 #' @param muon_b A float. See the Keras documentation of `Muon`. Defaults to `-4.775`.
 #' @param muon_c A float. See the Keras documentation of `Muon`. Defaults to `2.0315`.
-#' @param adam_lr_ratio A float. See the Keras documentation of `Muon`. Defaults to `1`.
-#' @param momentum A float. See the Keras documentation of `Muon`. Defaults to `0.95`.
+#' @param adam_lr_ratio A float or a schedule evaluated at every update (any
+#'   `schedule_*()` object): the optimizer is then lrschedule's subclass of `Muon`. See
+#'   the Keras documentation of `Muon`. Defaults to `1`.
+#' @param momentum A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `Muon`. See the Keras
+#'   documentation of `Muon`. Defaults to `0.95`.
 #' @param ns_steps Integer. See the Keras documentation of `Muon`. Defaults to `5`.
 #' @param nesterov Logical. See the Keras documentation of `Muon`. Defaults to `TRUE`.
-#' @param rms_rate A float. See the Keras documentation of `Muon`. Defaults to `0.2`.
+#' @param rms_rate A float, `NULL`, or a schedule evaluated at every update (any
+#'   `schedule_*()` object): the optimizer is then lrschedule's subclass of `Muon`. See
+#'   the Keras documentation of `Muon`. Defaults to `0.2`.
+#' @param weight_decay A float or a schedule evaluated at every update (Keras shrinks
+#'   the weights by `lr(t) * weight_decay(t)` at each update, so a constant weight decay
+#'   already follows the rate; see [schedule_shaped_like()]): the optimizer is then
+#'   lrschedule's subclass of `Muon`. See the Keras documentation of `Muon`. Defaults to
+#'   `0.004`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.Muon`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.Muon`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.Muon`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/muon/>
 #' @examples
@@ -567,13 +655,20 @@ optimizer_muon <- function(
 #' object, Keras's own or lrschedule's).
 #'
 #' @inheritParams optimizer-arguments
-#' @param beta_1 A float. See the Keras documentation of `ScheduleFreeAdamW`. Defaults to `0.9`.
-#' @param beta_2 A float. See the Keras documentation of `ScheduleFreeAdamW`. Defaults to `0.999`.
-#' @param epsilon A float. See the Keras documentation of `ScheduleFreeAdamW`. Defaults to `1e-08`.
+#' @param beta_1 A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `ScheduleFreeAdamW`. See
+#'   the Keras documentation of `ScheduleFreeAdamW`. Defaults to `0.9`.
+#' @param beta_2 A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `ScheduleFreeAdamW`. See
+#'   the Keras documentation of `ScheduleFreeAdamW`. Defaults to `0.999`.
+#' @param epsilon A float or a schedule evaluated at every update (any `schedule_*()`
+#'   object): the optimizer is then lrschedule's subclass of `ScheduleFreeAdamW`. See
+#'   the Keras documentation of `ScheduleFreeAdamW`. Defaults to `1e-08`.
 #' @param warmup_steps Integer. See the Keras documentation of `ScheduleFreeAdamW`. Defaults to `0`.
 #' @param name String. The optimizer's name. Defaults to `NULL`.
-#' @returns The Keras optimizer object (`keras.optimizers.ScheduleFreeAdamW`), ready for
-#'   `compile()`.
+#' @returns The Keras optimizer object (`keras.optimizers.ScheduleFreeAdamW`), or, when an
+#'   argument other than `learning_rate` is a schedule, lrschedule's registered
+#'   subclass of it (`lrschedule.optimizers.ScheduleFreeAdamW`), ready for `compile()`.
 #' @family optimizers
 #' @seealso <https://keras.io/api/optimizers/schedulefreeadamw/>
 #' @examples
@@ -613,6 +708,6 @@ optimizer_argument_types <- list(
   Lion = c(beta_1 = "number", beta_2 = "number", weight_decay = "number_or_null", clipnorm = "number_or_null", clipvalue = "number_or_null", global_clipnorm = "number_or_null", use_ema = "flag", ema_momentum = "number", ema_overwrite_frequency = "whole_or_null", loss_scale_factor = "number_or_null", gradient_accumulation_steps = "whole_or_null", name = "string_or_null"),
   Lamb = c(beta_1 = "number", beta_2 = "number", epsilon = "number", weight_decay = "number_or_null", clipnorm = "number_or_null", clipvalue = "number_or_null", global_clipnorm = "number_or_null", use_ema = "flag", ema_momentum = "number", ema_overwrite_frequency = "whole_or_null", loss_scale_factor = "number_or_null", gradient_accumulation_steps = "whole_or_null", name = "string_or_null"),
   Adafactor = c(beta_2_decay = "number", epsilon_1 = "number", epsilon_2 = "number", clip_threshold = "number", relative_step = "flag", weight_decay = "number_or_null", clipnorm = "number_or_null", clipvalue = "number_or_null", global_clipnorm = "number_or_null", use_ema = "flag", ema_momentum = "number", ema_overwrite_frequency = "whole_or_null", loss_scale_factor = "number_or_null", gradient_accumulation_steps = "whole_or_null", name = "string_or_null"),
-  Muon = c(adam_beta_1 = "number", adam_beta_2 = "number", adam_weight_decay = "number", epsilon = "number", weight_decay = "number", clipnorm = "number_or_null", clipvalue = "number_or_null", global_clipnorm = "number_or_null", use_ema = "flag", ema_momentum = "number", ema_overwrite_frequency = "whole_or_null", loss_scale_factor = "number_or_null", gradient_accumulation_steps = "whole_or_null", name = "string_or_null", exclude_layers = "strings_or_null", exclude_embeddings = "flag", muon_a = "number", muon_b = "number", muon_c = "number", adam_lr_ratio = "number", momentum = "number", ns_steps = "whole", nesterov = "flag", rms_rate = "number"),
+  Muon = c(adam_beta_1 = "number", adam_beta_2 = "number", adam_weight_decay = "number_or_null", epsilon = "number", weight_decay = "number", clipnorm = "number_or_null", clipvalue = "number_or_null", global_clipnorm = "number_or_null", use_ema = "flag", ema_momentum = "number", ema_overwrite_frequency = "whole_or_null", loss_scale_factor = "number_or_null", gradient_accumulation_steps = "whole_or_null", name = "string_or_null", exclude_layers = "strings_or_null", exclude_embeddings = "flag", muon_a = "number", muon_b = "number", muon_c = "number", adam_lr_ratio = "number", momentum = "number", ns_steps = "whole", nesterov = "flag", rms_rate = "number_or_null"),
   ScheduleFreeAdamW = c(beta_1 = "number", beta_2 = "number", epsilon = "number", warmup_steps = "whole", weight_decay = "number_or_null", clipnorm = "number_or_null", clipvalue = "number_or_null", global_clipnorm = "number_or_null", use_ema = "flag", ema_momentum = "number", ema_overwrite_frequency = "whole_or_null", loss_scale_factor = "number_or_null", gradient_accumulation_steps = "whole_or_null", name = "string_or_null")
 )

@@ -10,38 +10,57 @@
 #'   cannot rebuild): for a rate that changes, and for saved models, give a schedule,
 #'   e.g. [schedule_function()] (per step) or [callback_schedule_lr()] (per epoch). A
 #'   function of arguments is refused.
-#' @param weight_decay A float >= 0 or `NULL`. Weight decay. Defaults to `NULL`.
+#' @param weight_decay A float >= 0, `NULL`, or a schedule evaluated at every update
+#'   (the optimizer is then lrschedule's subclass of Keras's). Decoupled weight
+#'   decay: Keras shrinks the weights by `lr(t) * weight_decay(t)` at each update, so
+#'   a constant weight decay already follows the rate (as PyTorch's AdamW does). A
+#'   schedule gives the weight decay a course of its own (e.g. a
+#'   [schedule_cosine_decay()]); for a weight decay with the rate's shape, as recipes
+#'   that "schedule the weight decay with the rate" mean, see
+#'   [schedule_shaped_like()]. [callback_lr_logger()] logs a scheduled weight decay
+#'   as `weight_decay` and [lr_current()] reads it. Defaults to `NULL`.
 #' @param clipnorm A float > 0 or `NULL`. Clip each gradient to this norm. Defaults to `NULL`.
 #' @param clipvalue A float > 0 or `NULL`. Clip each gradient to this value. Defaults to `NULL`.
 #' @param global_clipnorm A float > 0 or `NULL`. Clip all gradients to this global norm.
 #'   Defaults to `NULL`.
 #' @param use_ema Logical. Keep an exponential moving average of the weights.
 #'   Defaults to `FALSE`.
-#' @param ema_momentum A float between 0 and 1. Momentum of that average. Defaults to `0.99`.
+#' @param ema_momentum A float between 0 and 1, or a schedule evaluated at every update
+#'   (with `use_ema = TRUE`; the optimizer is then lrschedule's subclass of Keras's).
+#'   Momentum of that average. Defaults to `0.99`.
 #' @param ema_overwrite_frequency Integer >= 1 or `NULL`. Steps between overwrites of the
 #'   weights by their average. Defaults to `NULL`.
 #' @param loss_scale_factor A float > 0 or `NULL`. Loss scaling factor. Defaults to `NULL`.
 #' @param gradient_accumulation_steps Integer >= 2 or `NULL`. Batches over which to
-#'   accumulate gradients before an update. A schedule given as `learning_rate` is
-#'   then counted in updates, as in PyTorch ([schedule_in_updates()]: update `u` uses
-#'   the schedule's rate at step `u`), where Keras alone would count batches; wrap it
-#'   in [schedule_in_micro_batches()] to keep Keras's counting. Defaults to `NULL`.
+#'   accumulate gradients before an update. A schedule given as `learning_rate` (or
+#'   as any other argument) is then counted in updates, as in PyTorch
+#'   ([schedule_in_updates()]: update `u` uses the schedule's value at step `u`),
+#'   where Keras alone would count batches; wrap it in [schedule_in_micro_batches()]
+#'   to keep Keras's counting. Defaults to `NULL`.
 #' @name optimizer-arguments
 #' @keywords internal
 NULL
 
 # The one mechanism behind every optimizer_*(): `env` is the calling wrapper's
-# environment (its formals, as the user set them).
+# environment (its formals, as the user set them). Any argument the core lists as
+# schedulable for this class (lrschedule.optimizers.SCHEDULABLE) may be a schedule:
+# then lrschedule's registered subclass of the Keras class is built, else Keras's own.
 new_optimizer <- function(class_name, env, call = rlang::caller_env()) {
   args <- as.list(env)
   types <- optimizer_argument_types[[class_name]]
   args$learning_rate <- check_learning_rate(args$learning_rate, call = call)
-  # The momentum or beta_1 that lrschedule's subclass of this optimizer can schedule.
-  hyperparameter <- lrs()$optimizers$SCHEDULED[[class_name]]
-  scheduled <- !is.null(hyperparameter) && is_schedule(args[[hyperparameter]])
+  core <- lrs()$optimizers
+  schedulable <- as.character(unlist(core$SCHEDULABLE[[class_name]]))
+  scheduled <- character()
   for (name in names(types)) {
     value <- args[[name]]
-    if (scheduled && identical(name, hyperparameter)) next
+    if (is_schedule(value) && (name %in% schedulable || is_numeric_type(types[[name]]))) {
+      if (!name %in% schedulable) {
+        abort_not_schedulable(class_name, name, value, schedulable, call)
+      }
+      scheduled <- c(scheduled, name)  # its values are checked by the core
+      next
+    }
     checker <- switch(types[[name]],
       flag = check_flag, whole = check_whole, number = check_number, string = check_string,
       whole_or_null = check_whole_or_null, number_or_null = check_number_or_null,
@@ -51,12 +70,55 @@ new_optimizer <- function(class_name, env, call = rlang::caller_env()) {
     check_optimizer_range(coerced, name, call)
     args[name] <- list(coerced)  # keeps NULLs in the list
   }
-  # Keras's class, or lrschedule's registered subclass when momentum/beta_1 is a schedule.
-  classes <- if (scheduled) lrs()$optimizers else keras()$optimizers
+  if ("ema_momentum" %in% scheduled && !isTRUE(args$use_ema)) {
+    cli::cli_abort(c(
+      paste("{.arg ema_momentum} must be a number when {.code use_ema = FALSE}: a schedule",
+            "of the moving average's momentum needs {.code use_ema = TRUE}."),
+      "x" = paste("You supplied a schedule, {.code {schedule_label(args$ema_momentum)}},",
+                  "with {.code use_ema = FALSE}.")
+    ), class = "lrschedule_argument_error", call = call)
+  }
+  # Keras's class, or lrschedule's registered subclass when a hyperparameter is a schedule.
+  classes <- if (length(scheduled)) core else keras()$optimizers
   optimizer <- py_call(classes[[class_name]], args, call = call)
-  # Under gradient accumulation a schedule (rate or momentum) counts updates
-  # (InUpdates), unless it says how it counts; a no-op otherwise.
+  # Under gradient accumulation every schedule (the rate, each scheduled
+  # hyperparameter) counts updates (InUpdates), unless it says how it counts; a
+  # no-op otherwise.
   lrs()$count_updates(optimizer)
+}
+
+is_numeric_type <- function(type) {
+  type %in% c("number", "whole", "number_or_null", "whole_or_null")
+}
+
+# A schedule given for a number that stays a number: why (the core's NOT_SCHEDULABLE),
+# and the arguments of this optimizer that may be schedules.
+abort_not_schedulable <- function(class_name, arg, x, schedulable, call) {
+  why <- lrs()$optimizers$NOT_SCHEDULABLE[[arg]]
+  if (is.null(why)) why <- "not among its hyperparameters that may be schedules"
+  fn <- optimizer_r_name(class_name)
+  may <- c("learning_rate", schedulable)
+  cli::cli_abort(c(
+    "{.arg {arg}} must be a number, not a schedule: {why}.",
+    "x" = "You supplied a schedule, {.code {schedule_label(x)}}.",
+    "i" = "The arguments of {.fn {fn}} that may be schedules: {.arg {may}}."
+  ), class = "lrschedule_argument_error", call = call)
+}
+
+# A schedule as the core's errors show it: lrschedule's schedules as themselves
+# (`Constant(learning_rate=0.1)`), any other by its class (`CosineDecay(...)`, where
+# Python's repr would be `<... object at 0x...>`).
+schedule_label <- function(x) {
+  text <- tryCatch(reticulate::py_repr(x), error = function(e) "<")
+  if (startsWith(text, "<")) text <- paste0(schedule_class_name(x), "(...)")
+  if (nchar(text) > 80) text <- paste0(substr(text, 1, 77), "...")
+  text
+}
+
+# The R function of a Keras optimizer class (as tools/generate_optimizers.py names it).
+optimizer_r_name <- function(class_name) {
+  paste0("optimizer_", if (class_name == "ScheduleFreeAdamW") "schedule_free_adamw"
+                       else tolower(class_name))
 }
 
 # The ranges of arguments that Keras takes as given although they break training are

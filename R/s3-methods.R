@@ -181,14 +181,27 @@ as.data.frame.lrschedule_schedule <- function(x, row.names = NULL, optional = FA
 #' keras3's `fit()` returns its own history object (class `keras_training_history`):
 #' `plot(history, schedule = s)` draws this picture from it too (its
 #' `learning_rate` metric, which lrschedule's callbacks log), while `plot(history)`
-#' without `schedule`, `log` or `main` stays keras3's own plot of the metrics. With
-#' ggplot2, [autoplot()][autoplot-lrschedule] draws the same picture as a ggplot.
+#' without `schedule`, `log`, `main` or `hyperparameters` stays keras3's own plot of
+#' the metrics. With ggplot2, [autoplot()][autoplot-lrschedule] draws the same picture
+#' as a ggplot.
+#'
+#' A hyperparameter given to an `optimizer_*()` as a schedule (a weight decay, a
+#' momentum, a beta...) is logged beside the rate by [callback_lr_logger()], under
+#' its Keras name (`weight_decay`, `beta_1`, ...): each one gets a panel of its
+#' own, below the rate's, with the values used at the same steps. `hyperparameters`
+#' chooses the panels.
 #'
 #' @param x A [callback_lr_logger()] after `fit()`, or the Python history `fit()`
 #'   returned (through reticulate).
 #' @param schedule The schedule planned (any schedule), or `NULL`.
-#' @param log `NULL` (decide from the range), `TRUE` or `FALSE`.
-#' @param main The title, or `NULL` for one naming the schedule.
+#' @param log `NULL` (decide from the range: a log axis when each panel's values
+#'   span more than two decades), `TRUE` or `FALSE`. A log axis leaves out values
+#'   <= 0; it applies to every panel.
+#' @param main The title (of the first panel), or `NULL` for one naming the schedule.
+#' @param hyperparameters `NULL` (the learning rate and every hyperparameter the run
+#'   logged), or a character vector of names among those: `"learning_rate"`,
+#'   `"weight_decay"`, `"beta_1"`, ... One panel each, in that order. Defaults to
+#'   `NULL`.
 #' @param ... Ignored.
 #' @returns `x`, invisibly.
 #' @name plot-run
@@ -205,6 +218,15 @@ as.data.frame.lrschedule_schedule <- function(x, row.names = NULL, optional = FA
 #'                          monitor = "loss", patience = 1, factor = 0.5), logger))
 #'   plot(logger, schedule = schedule)
 #'   plot(history, schedule = schedule)
+#'
+#'   # a weight decay scheduled too: a panel of its own
+#'   model$compile(optimizer = optimizer_adamw(
+#'     learning_rate = schedule,
+#'     weight_decay = schedule_cosine_decay(0.05, decay_steps = 40)), loss = "mse")
+#'   history <- model$fit(matrix(1:16 / 16), matrix(1:16 / 8), batch_size = 4L,
+#'                        epochs = 10L, verbose = 0L, callbacks = list(logger))
+#'   plot(history, schedule = schedule)
+#'   plot(logger, hyperparameters = "weight_decay")
 #' }
 NULL
 
@@ -212,26 +234,41 @@ NULL
 #' @method plot lrschedule.callbacks.LRLogger
 #' @export
 plot.lrschedule.callbacks.LRLogger <- function(x, schedule = NULL, log = NULL, main = NULL,
-                                               ...) {
-  plot_run(x, schedule, log, main)
+                                               hyperparameters = NULL, ...) {
+  plot_run(x, schedule, log, main, hyperparameters)
 }
 
 #' @rdname plot-run
 #' @method plot keras.src.callbacks.history.History
 #' @export
 plot.keras.src.callbacks.history.History <- function(x, schedule = NULL, log = NULL,
-                                                     main = NULL, ...) {
-  plot_run(x, schedule, log, main)
+                                                     main = NULL, hyperparameters = NULL,
+                                                     ...) {
+  plot_run(x, schedule, log, main, hyperparameters)
 }
 
-plot_run <- function(x, schedule, log, main, call = rlang::caller_env()) {
-  run <- run_data(x, schedule, log, main, call)
+# One panel per hyperparameter shown (run_data()$panels), stacked: the rate's with the
+# plan and the marks, every other one with the values used.
+plot_run <- function(x, schedule, log, main, hyperparameters = NULL,
+                     call = rlang::caller_env()) {
+  run <- run_data(x, schedule, log, main, call, hyperparameters = hyperparameters)
+  if (length(run$panels) > 1) {
+    old <- graphics::par(mfrow = c(length(run$panels), 1))
+    on.exit(graphics::par(old), add = TRUE)
+  }
+  for (panel in run$panels) {
+    if (panel == "learning_rate") plot_rate_panel(run) else plot_hyperparameter_panel(run, panel)
+  }
+  invisible(x)
+}
+
+plot_rate_panel <- function(run) {
   used <- run$used
   planned <- run$planned
   shown <- c(used$learning_rate, planned$learning_rate)
   graphics::plot(NA, xlim = range(c(0, used$step)), ylim = range(shown),
                  log = if (run$log) "y" else "", xlab = "step", ylab = "learning rate",
-                 main = run$title)
+                 main = run$titles[["learning_rate"]])
   graphics::grid(col = "grey90")
   colours <- run_colours()
   if (nrow(planned)) {
@@ -251,7 +288,20 @@ plot_run <- function(x, schedule, log, main, call = rlang::caller_env()) {
                     if (length(run$restarts)) "restart")
   graphics::legend("topright", shown_series, col = colours[shown_series],
                    lty = run_linetypes()[shown_series], bty = "n", cex = 0.8)
-  invisible(x)
+}
+
+plot_hyperparameter_panel <- function(run, name) {
+  values <- run$hyperparameters[[name]]
+  if (!nrow(values)) {  # every value <= 0, on a log axis
+    graphics::plot.new()
+    graphics::title(main = run$titles[[name]])
+    return(invisible())
+  }
+  graphics::plot(values$step, values$value, xlim = range(c(0, run$used$step, values$step)),
+                 log = if (run$log) "y" else "", xlab = "step", ylab = name,
+                 main = run$titles[[name]], type = if (run$per_batch) "l" else "o",
+                 pch = 20, col = run_colours()[["used"]], lwd = 1.5)
+  graphics::grid(col = "grey90")
 }
 
 run_colours <- function() {
@@ -263,29 +313,83 @@ run_linetypes <- function() c(planned = 1, used = 1, "plateau reduction" = 2, re
 
 # What plot() and autoplot() of a run draw: the core's run_record() as data frames (the
 # rates used, the plan), the steps of plateau reductions and restarts, the axis and the
-# title. Rates <= 0 are left out on a log axis.
-run_data <- function(x, schedule, log, main, call = rlang::caller_env()) {
+# title; and the panels: "learning_rate" and the other hyperparameters the run logged
+# (or those `hyperparameters` names), each other one's values used at the rate's
+# steps. Values <= 0 are left out on a log axis.
+run_data <- function(x, schedule, log, main, call = rlang::caller_env(),
+                     hyperparameters = NULL) {
   if (!is.null(schedule)) check_schedule(schedule, call = call)
   if (!is.null(log)) log <- check_flag(log, call = call)
   if (!is.null(main)) main <- check_string(main, call = call)
+  logged <- logged_hyperparameters(x)
+  panels <- check_panels(hyperparameters, c("learning_rate", names(logged)), call)
   record <- py_call(lrs()$inspection$run_record, list(x, schedule), call = call)
   as_numbers <- function(name) as.numeric(unlist(record[[name]]))
   used <- data.frame(step = as_numbers("used_steps"), learning_rate = as_numbers("used_rates"))
   planned <- data.frame(step = as_numbers("planned_steps"),
                         learning_rate = as_numbers("planned_rates"))
-  if (is.null(log)) log <- isTRUE(record$log)
+  # each hyperparameter at the rate's steps (the logger records them together; a
+  # History has one of each per epoch)
+  others <- lapply(stats::setNames(nm = setdiff(panels, "learning_rate")), function(name) {
+    values <- logged[[name]]
+    n <- min(length(values), nrow(used))
+    data.frame(step = utils::tail(used$step, n), value = utils::tail(values, n))
+  })
+  if (is.null(log)) {
+    # a log axis when each panel's values span more than two decades (the rate's: the
+    # core's decision, its plan included), so a beta or a momentum keeps a linear one
+    log <- all(vapply(panels, function(panel) {
+      if (panel == "learning_rate") isTRUE(record$log) else spans_decades(others[[panel]]$value)
+    }, logical(1)))
+  }
   if (log) {
     used <- used[used$learning_rate > 0, , drop = FALSE]
     planned <- planned[planned$learning_rate > 0, , drop = FALSE]
+    others <- lapply(others, function(d) d[d$value > 0, , drop = FALSE])
   }
-  if (is.null(main)) {
-    main <- if (is.null(schedule)) "learning rate used"
-            else paste0(schedule_class_name(schedule), ": planned and used")
-  }
-  list(used = used, planned = planned, log = log, title = main,
+  rate_title <- if (is.null(schedule)) "learning rate used"
+                else paste0(schedule_class_name(schedule), ": planned and used")
+  titles <- c(learning_rate = rate_title,
+              stats::setNames(paste(names(others), "used"), names(others)))[panels]
+  if (!is.null(main)) titles[[1]] <- main
+  list(used = used, planned = planned, log = log, title = titles[[1]], titles = titles,
+       panels = panels, hyperparameters = others,
        per_batch = nrow(used) > 1 && used$step[[2]] - used$step[[1]] == 1,
        planned_stepwise = isTRUE(record$planned_stepwise),
        reductions = as_numbers("reductions"), restarts = as_numbers("restarts"))
+}
+
+spans_decades <- function(values) {
+  positive <- values[is.finite(values) & values > 0]
+  length(positive) > 0 && max(positive) / min(positive) > 100
+}
+
+# The hyperparameters besides the rate that lrschedule's logger recorded, by their
+# Keras names ({name: values}): a logger's per batch (`batch_hyperparameters`), a
+# History's per epoch (its entries named as a schedulable hyperparameter: the
+# primary optimizer's; `weight_decay/<group>` are left out).
+logged_hyperparameters <- function(x) {
+  if (reticulate::py_has_attr(x, "batch_hyperparameters")) {
+    record <- reticulate::py_to_r(reticulate::py_get_attr(x, "batch_hyperparameters"))
+  } else if (reticulate::py_has_attr(x, "history")) {
+    record <- reticulate::py_to_r(reticulate::py_get_attr(x, "history"))
+  } else {
+    return(list())
+  }
+  if (!is.list(record) || is.null(names(record))) return(list())
+  known <- unique(as.character(unlist(lrs()$optimizers$SCHEDULABLE)))
+  lapply(record[intersect(names(record), known)], function(v) as.numeric(unlist(v)))
+}
+
+check_panels <- function(hyperparameters, available, call) {
+  if (is.null(hyperparameters)) return(available)
+  if (!is.character(hyperparameters) || !length(hyperparameters) || anyNA(hyperparameters) ||
+      anyDuplicated(hyperparameters) || !all(hyperparameters %in% available)) {
+    abort_arg("hyperparameters", hyperparameters, paste0(
+      "NULL or names of what the run logged, each once: ",
+      paste0('"', available, '"', collapse = ", ")), call)
+  }
+  hyperparameters
 }
 
 # --------------------------------------------------------------------------------------
@@ -309,9 +413,13 @@ keras3_history_for_core <- function(x, call = rlang::caller_env()) {
     cli::cli_abort("This training history does not say its steps per epoch ({.field params$steps}).",
                    class = "lrschedule_argument_error", call = call)
   }
+  # the rates, and the hyperparameters logged beside them (weight_decay, beta_1, ...)
+  known <- unique(as.character(unlist(lrs()$optimizers$SCHEDULABLE)))
+  logged <- lapply(x$metrics[intersect(names(x$metrics), known)],
+                   function(v) as.list(as.numeric(v)))
   types <- reticulate::import("types")
   types$SimpleNamespace(
-    history = reticulate::dict(learning_rate = as.list(as.numeric(rates))),
+    history = reticulate::dict(c(list(learning_rate = as.list(as.numeric(rates))), logged)),
     params = reticulate::dict(steps = as.integer(steps)),
     epoch = as.list(seq_along(rates) - 1L)
   )
@@ -320,19 +428,21 @@ keras3_history_for_core <- function(x, call = rlang::caller_env()) {
 #' @rdname autoplot-lrschedule
 #' @usage NULL
 #' @exportS3Method ggplot2::autoplot
-autoplot.keras_training_history <- function(object, schedule = NULL, log = NULL, ...) {
-  autoplot_run(keras3_history_for_core(object), schedule, log)
+autoplot.keras_training_history <- function(object, schedule = NULL, log = NULL,
+                                            hyperparameters = NULL, ...) {
+  autoplot_run(keras3_history_for_core(object), schedule, log, hyperparameters)
 }
 
-# plot() of keras3's history: with lrschedule's arguments (`schedule`, `log`, `main`),
-# the planned-vs-used picture; otherwise keras3's own method, unchanged. Registered
-# when keras3 is loaded (its own registration of the same method comes first: see
-# register_keras3_methods()).
+# plot() of keras3's history: with lrschedule's arguments (`schedule`, `log`, `main`,
+# `hyperparameters`), the planned-vs-used picture; otherwise keras3's own method,
+# unchanged. Registered when keras3 is loaded (its own registration of the same
+# method comes first: see register_keras3_methods()).
 plot_keras3_history <- function(x, y, ...) {
   args <- list(...)
-  ours <- intersect(names(args), c("schedule", "log", "main"))
+  ours <- intersect(names(args), c("schedule", "log", "main", "hyperparameters"))
   if (length(ours)) {
-    plot_run(keras3_history_for_core(x), args$schedule, args$log, args$main)
+    plot_run(keras3_history_for_core(x), args$schedule, args$log, args$main,
+             args$hyperparameters)
     return(invisible(x))
   }
   keras3_plot <- get0("plot.keras_training_history", envir = asNamespace("keras3"),

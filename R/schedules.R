@@ -573,6 +573,58 @@ schedule_scaled <- function(schedule, factor) {
   ))
 }
 
+#' A hyperparameter schedule with the shape of a rate schedule
+#'
+#' @description
+#' ```r
+#' hyperparameter(step) = value * schedule(step) / reference_rate
+#' ```
+#' `value` where the rate is at its reference, in proportion elsewhere: a weight
+#' decay (or any other hyperparameter) that follows the rate's warmup and decay.
+#' `reference_rate` is the rate's peak (`"peak"`: its largest value over its span,
+#' up to its end for a schedule that ends), its value at step 0 (`"initial"`), or a
+#' rate you give. The result is a [schedule_scaled()] of `schedule` by
+#' `value / reference_rate`, to give an `optimizer_*()` as one of its
+#' hyperparameters (`weight_decay = ...`).
+#'
+#' Keras already multiplies the weight decay by the rate: each update shrinks the
+#' weights by `lr(t) * weight_decay(t)`. A constant `weight_decay` therefore already
+#' decays with the rate (as PyTorch's AdamW does); `schedule_shaped_like(rate, wd)`
+#' makes the shrink `lr(t) * wd * lr(t) / reference_rate`, which is what recipes
+#' mean by a weight decay schedule that follows the rate. Do not shape it by the
+#' rate twice.
+#' @param schedule The rate's schedule (any schedule).
+#' @param value A number > 0: the hyperparameter's value at the reference rate.
+#' @param reference `"peak"`, `"initial"`, or a number > 0 (the rate that `value`
+#'   goes with). Defaults to `"peak"`.
+#' @inherit schedule_exponential_decay return
+#' @family learning rate schedules
+#' @seealso [optimizer_adamw()] and the other `optimizer_*()`, whose numeric
+#'   hyperparameters take schedules.
+#' @examples
+#' if (lrschedule:::python_ready()) {
+#'   rate <- schedule_one_cycle(1e-3, total_steps = 1000)
+#'   weight_decay <- schedule_shaped_like(rate, 0.05)
+#'   lr_values(weight_decay, c(0, 300, 999))  # 0.05 at the rate's peak (step 300)
+#'   opt <- optimizer_adamw(learning_rate = rate, weight_decay = weight_decay)
+#' }
+#' @export
+schedule_shaped_like <- function(schedule, value, reference = "peak") {
+  call <- rlang::current_env()
+  schedule <- check_schedule(schedule, call = call)
+  value <- check_number(value, call = call)
+  # a string or a finite number here; the core checks the number is > 0
+  is_choice <- is.character(reference) && length(reference) == 1 &&
+    reference %in% c("peak", "initial")
+  is_rate <- is.numeric(reference) && length(reference) == 1 && is.finite(reference)
+  if (!is_choice && !is_rate) {
+    abort_arg("reference", reference, '"peak", "initial" or a number > 0', call)
+  }
+  if (is_rate) reference <- as.double(reference)
+  new_schedule(lrs()$shaped_like, list(schedule = schedule, value = value,
+                                       reference = reference), call = call)
+}
+
 #' Momentum cycled inversely to a one-cycle or cyclical rate (PyTorch's `cycle_momentum`)
 #'
 #' @description

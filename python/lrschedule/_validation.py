@@ -64,7 +64,11 @@ def shown(value):
     if type(value) in (list, tuple) and len(value) > _SHOWN_ITEMS:
         head = repr(_plain_scalars(type(value)(value[:_SHOWN_ITEMS])))
         return head[:-1] + ", ...)" if type(value) is tuple else head[:-1] + ", ...]"
-    return repr(_plain_scalars(value))
+    text = repr(_plain_scalars(value))
+    if text.startswith("<") and " object at 0x" in text:
+        # an object without a repr of its own (Keras's schedules): its class, no address
+        return f"{type(value).__name__}(...)"
+    return text
 
 
 def _received(name, value):

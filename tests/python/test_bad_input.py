@@ -339,7 +339,7 @@ FIND_LR = (
              "x", "{'a': array("),
         case("find_lr-x-no-batches", lambda: run_find_lr(x=[], y=None), ValueError, "x", "[]"),
         case("find_lr-x-empty-iterator", lambda: run_find_lr(x=iter([]), y=None), ValueError,
-             "x", "<list_iterator"),
+             "x", "list_iterator(...)"),
         case("find_lr-x-batches-not-pairs", lambda: run_find_lr(x=[X, Y], y=None), ValueError,
              "x", "[array("),
         case("find_lr-x-a-bad-batch-later", lambda: run_find_lr(x=[(X, Y), "oops"], y=None),
@@ -979,7 +979,7 @@ def test_finder_result_accepts_what_find_lr_and_r_give_it():
     (lambda: lrs.optimizers.Adam(ema_momentum=lrs.Constant(0.9)), "ema_momentum",
      "ema_momentum=Constant(learning_rate=0.9)"),
     (lambda: lrs.optimizers.AdamW(weight_decay=keras.optimizers.schedules.PiecewiseConstantDecay(
-        [3], [-0.1, 0.1])), "weight_decay", "weight_decay=<keras.src.optimizers.schedules.learning_rate_schedule.PiecewiseConstantDecay"),
+        [3], [-0.1, 0.1])), "weight_decay", "weight_decay=PiecewiseConstantDecay(...)"),
     (lambda: lrs.optimizers.Adam(beta_2=lrs.Linear(0.9, 1.0, 10)), "beta_2",
      "beta_2=Linear(initial_learning_rate=0.9, end_learning_rate=1.0, total_steps=10)"),
 ])
@@ -989,10 +989,8 @@ def test_optimizer_arguments_out_of_range_are_refused(build, name, shown):
     message = str(info.value)
     assert message.startswith(f"Argument `{name}` must be ")
     received = message[message.index("Received: "):]
-    # a Keras schedule shows as Keras's repr, with its address: compared to its start
-    assert received == f"Received: {shown}" or (shown.endswith("PiecewiseConstantDecay")
-                                                 and received.startswith(f"Received: {shown}")
-                                                 ), message
+    # (a Keras schedule, which has no repr of its own, shows as its class)
+    assert received == f"Received: {shown}", message
 
 
 def test_optimizer_arguments_in_range_pass():

@@ -117,7 +117,8 @@ def test_the_table_is_large_and_covers_every_non_schedule_function(r, rows):
     exported = r.run('getNamespaceExports("lrschedule")')
     wanted = {name for name in exported if not name.startswith("schedule_")}
     wanted -= {"lrschedule_sitrep", "callback_horizon_check"}  # take no argument
-    wanted |= {"schedule_function", "format.lrschedule_schedule", "print.lrschedule_schedule",
+    wanted |= {"schedule_function", "schedule_shaped_like", "format.lrschedule_schedule",
+               "print.lrschedule_schedule",
                "plot.lrschedule_schedule", "as.data.frame.lrschedule_schedule",
                "plot.lrschedule_lr_find"}
     assert {row["fn"] for row in rows} == wanted

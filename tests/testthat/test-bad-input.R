@@ -20,13 +20,14 @@ test_that("the table covers every exported function that is not a schedule_*()",
   # lrschedule_sitrep() and callback_horizon_check() take no argument
   wanted <- c(setdiff(grep("^schedule_", exported, value = TRUE, invert = TRUE),
                       c("lrschedule_sitrep", "callback_horizon_check")),
-              "schedule_function", "format.lrschedule_schedule", "print.lrschedule_schedule",
-              "plot.lrschedule_schedule", "as.data.frame.lrschedule_schedule",
-              "plot.lrschedule_lr_find")
+              "schedule_function", "schedule_shaped_like", "format.lrschedule_schedule",
+              "print.lrschedule_schedule", "plot.lrschedule_schedule",
+              "as.data.frame.lrschedule_schedule", "plot.lrschedule_lr_find")
   expect_setequal(unique(cases$fn), wanted)
   # every argument of these functions (but `...` and graphics' labels) has rows
   for (fn in c("callback_schedule_lr", "callback_reduce_lr_on_plateau", "callback_lr_logger",
-               "lr_find", "lr_values", "lr_current", "schedule_function", "install_lrschedule")) {
+               "lr_find", "lr_values", "lr_current", "schedule_function", "schedule_shaped_like",
+               "install_lrschedule")) {
     expect_setequal(unique(cases$arg[cases$fn == fn]), names(formals(fn)))
   }
 })

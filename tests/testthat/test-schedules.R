@@ -14,9 +14,11 @@ test_that("every schedule built in R gives the reference rates", {
 
 test_that("the reference table covers every schedule function, and no other", {
   exported <- grep("^schedule_", getNamespaceExports("lrschedule"), value = TRUE)
-  # the recipes build those schedules from other libraries' configurations (test-recipes.R)
+  # the recipes build those schedules from other libraries' configurations (test-recipes.R);
+  # schedule_shaped_like() is a helper that makes a schedule_scaled() (Scaled, whose rows
+  # are schedule_scaled()'s) from a rate schedule (test-hyperparameters.R)
   exported <- setdiff(exported, c("schedule_from_transformers", "schedule_from_torch",
-                                  "schedule_from_timm"))
+                                  "schedule_from_timm", "schedule_shaped_like"))
   expect_setequal(unique(reference_table()$r_function), exported)
 })
 
