@@ -86,13 +86,17 @@ x_ones <- matrix(1, nrow = 4, ncol = 1)
 y_far <- matrix(-1000, nrow = 4, ncol = 1)
 
 kernel_model <- function(learning_rate = 0.1) {
+  kernel_model_with(optimizer_sgd(learning_rate = learning_rate))
+}
+
+# The kernel model with any optimizer.
+kernel_model_with <- function(optimizer) {
   keras <- py_keras()
   model <- keras$Sequential(list(
     keras$Input(shape = list(1L)),
     keras$layers$Dense(1L, use_bias = FALSE, kernel_initializer = "zeros")
   ))
-  model$compile(optimizer = optimizer_sgd(learning_rate = learning_rate),
-                loss = "mean_absolute_error")
+  model$compile(optimizer = optimizer, loss = "mean_absolute_error")
   model
 }
 

@@ -9,17 +9,6 @@ cosine <- function(wd0, t, total) wd0 * 0.5 * (1 + cos(pi * pmin(t, total) / tot
 
 core_optimizers <- function() reticulate::import("lrschedule")$optimizers
 
-# The one-kernel model of helper-lrschedule.R (gradient exactly 1 at every step) with
-# any optimizer.
-kernel_model_for <- function(optimizer) {
-  keras <- py_keras()
-  model <- keras$Sequential(list(
-    keras$Input(shape = list(1L)),
-    keras$layers$Dense(1L, use_bias = FALSE, kernel_initializer = "zeros")
-  ))
-  model$compile(optimizer = optimizer, loss = "mean_absolute_error")
-  model
-}
 
 test_that("a scheduled weight decay is applied at every update, at the schedule's value", {
   skip_if_no_lrschedule()
@@ -29,7 +18,7 @@ test_that("a scheduled weight decay is applied at every update, at the schedule'
   wd <- schedule_cosine_decay(0.4, decay_steps = 8)
   opt <- optimizer_sgd(learning_rate = lr, weight_decay = wd)
   expect_identical(class(opt)[[1]], "lrschedule.optimizers.SGD")
-  model <- kernel_model_for(opt)
+  model <- kernel_model_with(opt)
   kernels <- 0
   trace <- py_keras()$callbacks$LambdaCallback(on_train_batch_end = function(batch, logs) {
     kernels <<- c(kernels, model$get_weights()[[1]][1, 1])
@@ -54,7 +43,7 @@ test_that("optimizer_adamw() with a cosine weight decay: logged, saved, loaded i
                          weight_decay = schedule_cosine_decay(wd0, decay_steps = total))
   expect_identical(class(opt)[[1]], "lrschedule.optimizers.AdamW")
   expect_equal(lr_current(opt, hyperparameter = "weight_decay"), wd0, tolerance = 1e-7)
-  model <- kernel_model_for(opt)
+  model <- kernel_model_with(opt)
   logger <- callback_lr_logger(per = "batch")
   # 4 rows in batches of 2: two steps per epoch, epochs ending at steps 1, 3, 5
   history <- model$fit(matrix(1, 4, 1), matrix(-1000, 4, 1), batch_size = 2L, epochs = 3L,
@@ -279,7 +268,7 @@ test_that("plot() and autoplot() of a run show each logged hyperparameter in a p
   skip_if_no_lrschedule()
   rate <- schedule_one_cycle(0.01, total_steps = 12)
   wd <- schedule_cosine_decay(0.05, decay_steps = 12)
-  model <- kernel_model_for(optimizer_adamw(learning_rate = rate, weight_decay = wd,
+  model <- kernel_model_with(optimizer_adamw(learning_rate = rate, weight_decay = wd,
                                             beta_1 = schedule_momentum(rate)))
   logger <- callback_lr_logger(per = "batch")
   history <- model$fit(matrix(1, 4, 1), matrix(-1000, 4, 1), batch_size = 2L, epochs = 6L,
@@ -310,7 +299,7 @@ test_that("plot() and autoplot() of a run show each logged hyperparameter in a p
   expect_refused(plot(history, hyperparameters = NA), "`hyperparameters`", "NA")
 
   # a run with no scheduled hyperparameter: the rate alone, as before
-  plain <- kernel_model_for(optimizer_sgd(learning_rate = rate))
+  plain <- kernel_model_with(optimizer_sgd(learning_rate = rate))
   plain_history <- plain$fit(matrix(1, 4, 1), matrix(-1000, 4, 1), batch_size = 2L,
                              epochs = 2L, verbose = 0L, callbacks = list(callback_lr_logger()))
   expect_identical(lrschedule:::run_data(plain_history, NULL, NULL, NULL)$panels,

@@ -18,15 +18,6 @@ reference_momenta <- function(case) {
 # The table's args column is JSON; reticulate's json module reads it.
 jsonlite_parse <- function(text) reticulate::import("json")$loads(text)
 
-kernel_model_with <- function(optimizer) {
-  keras <- py_keras()
-  model <- keras$Sequential(list(
-    keras$Input(shape = list(1L)),
-    keras$layers$Dense(1L, use_bias = FALSE, kernel_initializer = "zeros")
-  ))
-  model$compile(optimizer = optimizer, loss = "mean_absolute_error")
-  model
-}
 
 # Trains one sample per step for `steps` steps; the kernel before and after each.
 fit_ones <- function(model, steps) {
