@@ -346,10 +346,10 @@ def main():
     base, medians, ratios = bench_hyperparameters()
     print(f"\n## Scheduled hyperparameters inside the compiled step: AdamW.apply() "
           f"(tf.function), against the scheduled rate alone ({base:.0f} us/call)")
-    print(f"{'optimizer':40s} {'us/call':>8s} {'ratio':>7s} {'(min-max)':>13s} {'IQR':>12s}")
+    print(f"{'optimizer':40s} {'us/call':>8s} {'time ratio':>10s} {'(min-max)':>13s} {'IQR':>12s}")
     for name, us in medians.items():
         med, low, high, q1, q3 = ratios[name]
-        print(f"{name:40s} {us:8.0f} {med:7.3f} ({low:.3f}-{high:.3f}) {q1:.3f}-{q3:.3f}")
+        print(f"{name:40s} {us:8.0f} {med:10.3f} ({low:.3f}-{high:.3f}) {q1:.3f}-{q3:.3f}")
     print("\n## Inspection: 1,000,000 steps, lrschedule.values() vs one call per step")
     print(f"{'schedule':42s} {'values() ms':>12s} {'per call ms':>12s} {'loop of 1e6 s':>14s}")
     for name, vec_ms, call_ms, loop_s in bench_inspection():
