@@ -67,8 +67,19 @@ new_optimizer <- function(class_name, env, call = rlang::caller_env()) {
       string_or_null = check_string_or_null, strings_or_null = check_strings_or_null
     )
     coerced <- checker(value, arg = name, call = call)
-    check_optimizer_range(coerced, name, call)
+    check_optimizer_range(coerced, name, call, class_name)
     args[name] <- list(coerced)  # keeps NULLs in the list
+  }
+  # A schedule whose stated values leave the argument's range (a beta_2 reaching 1,
+  # Ftrl's rate starting at 0): the core's schedule_problem(), in R's words.
+  for (name in c(if (is_schedule(args$learning_rate)) "learning_rate", scheduled)) {
+    expected <- core$schedule_problem(name, args[[name]], class_name)
+    if (!is.null(expected)) {
+      cli::cli_abort(c(
+        "{.arg {name}} must be {expected}.",
+        "x" = "You supplied {.code {schedule_label(args[[name]])}}."
+      ), class = "lrschedule_argument_error", call = call)
+    }
   }
   if ("ema_momentum" %in% scheduled && !isTRUE(args$use_ema)) {
     cli::cli_abort(c(
@@ -124,10 +135,10 @@ optimizer_r_name <- function(class_name) {
 # The ranges of arguments that Keras takes as given although they break training are
 # the core's (lrschedule.optimizers.ARGUMENT_RANGES, which Python users get too); the
 # error is R's, naming the R argument and value.
-check_optimizer_range <- function(x, arg, call) {
+check_optimizer_range <- function(x, arg, call, class_name = NULL) {
   if (is.null(x)) return(invisible(x))
   core <- lrs()$optimizers
-  expected <- core$argument_problem(arg, x)
+  expected <- core$argument_problem(arg, x, class_name)
   if (!is.null(expected)) {
     if (arg %in% core$NULLABLE) expected <- paste(expected, "or NULL")
     abort_arg(arg, x, expected, call)

@@ -64,7 +64,7 @@ from lrschedule.schedules import (
 __all__ = ["per_layer", "count_updates", "shaped_like", "SGD", "RMSprop", "Adam", "AdamW",
            "Adamax", "Nadam", "Lamb", "Adagrad", "Adadelta", "Ftrl", "Lion", "Adafactor", "Muon",
            "ScheduleFreeAdamW", "OPTIMIZERS", "SCHEDULABLE", "NOT_SCHEDULABLE", "ARGUMENT_RANGES",
-           "check_arguments", "argument_problem"]
+           "CLASS_RANGES", "check_arguments", "argument_problem", "schedule_problem"]
 
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
@@ -116,6 +116,22 @@ ARGUMENT_RANGES = {
     # Adafactor's: the second moment's decay 1 - t^beta_2_decay is in [0, 1) for t >= 1
     # (PyTorch's Adafactor checks beta2_decay <= 0)
     "beta_2_decay": (None, None, 0.0, True, False, "a number <= 0"),
+    # the numbers that stay numbers, checked all the same: Muon's Newton-Schulz
+    # coefficients and iterations (2**31 of them is a hang), ScheduleFreeAdamW's warmup
+    "muon_a": (None, None, None, None, False, "a finite number"),
+    "muon_b": (None, None, None, None, False, "a finite number"),
+    "muon_c": (None, None, None, None, False, "a finite number"),
+    "ns_steps": (1.0, True, 1000.0, True, True, "a whole number in [1, 1000]"),
+    "warmup_steps": (0.0, True, None, None, True, "a whole number >= 0"),
+}
+# Where one optimizer needs a narrower range than the argument's name gives:
+# ScheduleFreeAdamW and Lion divide by beta_1 or need it above 0 (Keras's Lion checks
+# (0, 1]), Ftrl divides by the learning rate. {(class name, argument): entry}.
+CLASS_RANGES = {
+    ("ScheduleFreeAdamW", "beta_1"): (0.0, False, 1.0, False, False, "a number in (0, 1)"),
+    ("Lion", "beta_1"): (0.0, False, 1.0, True, False, "a number in (0, 1]"),
+    ("Ftrl", "learning_rate"): (0.0, False, None, None, False,
+                                "a number > 0 (Ftrl divides by the rate)"),
 }
 # The arguments for which None is a value Keras accepts ("or None"; R: "or NULL").
 NULLABLE = ("clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor",
@@ -128,18 +144,28 @@ def expected_of(entry: tuple[Any, ...]) -> str:
 
 
 # Flags Keras takes as given whatever they hold ("x" is true to Python).
-BOOLEANS = ("amsgrad", "nesterov", "centered", "use_ema")
+BOOLEANS = ("amsgrad", "nesterov", "centered", "use_ema", "relative_step",
+            "exclude_embeddings")
 
 
-def argument_problem(name: str, value: Any) -> str | None:
+def argument_problem(name: str, value: Any, optimizer: str | None = None) -> str | None:
     """What `value` of the optimizer argument `name` should be, when it is not a value
     of its range (`ARGUMENT_RANGES`: not a finite number, or out of the range), not
     True/False for a flag (`BOOLEANS`), or, for `learning_rate`, not a finite rate >= 0,
     a schedule or a function; None when it is fine (None, where Keras takes it, and
-    a schedule are fine)."""
+    a schedule are fine). `optimizer`: the Keras class name, for the ranges one
+    optimizer narrows (`CLASS_RANGES`)."""
     if name in BOOLEANS:
         return None if isinstance(value, (bool, np.bool_)) else "True or False"
-    if name == "learning_rate":
+    if name == "exclude_layers":  # Muon's: names of layers trained by its AdamW part
+        fine = value is None or (isinstance(value, (list, tuple))
+                                 and all(isinstance(v, str) for v in value))
+        return None if fine else "None or a list of layer names (strings)"
+    narrowed = CLASS_RANGES.get((optimizer, name))
+    if name == "learning_rate" and callable(value) and not isinstance(
+            value, _LearningRateSchedule) and not check._is_real(check._unwrap_scalar(value)):
+        narrowed = None  # a function: Keras calls it for the rate (judged below)
+    if name == "learning_rate" and narrowed is None:
         if isinstance(value, _LearningRateSchedule):
             return None
         if callable(value) and not check._is_real(check._unwrap_scalar(value)):
@@ -153,7 +179,7 @@ def argument_problem(name: str, value: Any) -> str | None:
             return None
         entry = (0.0, True, None, None, False, "a finite number >= 0, a schedule or a function")
     else:
-        entry = ARGUMENT_RANGES.get(name)
+        entry = narrowed or ARGUMENT_RANGES.get(name)
     if value is None:  # Keras's "not set", where it has one
         return None if entry is None or name in NULLABLE else expected_of(entry)
     if entry is None or isinstance(value, _LearningRateSchedule):
@@ -177,13 +203,17 @@ def argument_problem(name: str, value: Any) -> str | None:
     return None if fine else expected
 
 
-def _check_schedule_range(name: str, schedule: check.KerasSchedule) -> None:
-    """Refuses a hyperparameter schedule whose values, as far as it states them, leave
-    the argument's range (`ARGUMENT_RANGES`): a momentum cycle of a OneCycle or Cyclic
-    reaching 1 as Adam's beta_1 divides by 1 - beta_1 ** t = 0 at once. What a schedule
-    states: the bounds of a momentum cycle, a constant's value, and for every other
-    schedule its value at step 0 and, when it has an end (`horizon()`), its value there.
-    Values between are taken as given."""
+def schedule_problem(name: str, schedule: check.KerasSchedule,
+                     optimizer: str | None = None) -> str | None:
+    """What a schedule given for the optimizer argument `name` should be, when its
+    values, as far as it states them, leave the argument's range (`ARGUMENT_RANGES`,
+    `CLASS_RANGES`): a momentum cycle of a OneCycle or Cyclic reaching 1 as Adam's
+    beta_1 divides by 1 - beta_1 ** t = 0 at once. What a schedule states: the bounds
+    of a momentum cycle, a constant's value, and for every other schedule its value at
+    step 0 and, when it has an end (`horizon()`), its value there. Values between are
+    taken as given. None when it is fine (or states nothing that can be evaluated)."""
+    if name == "learning_rate" and (optimizer, name) not in CLASS_RANGES:
+        return None  # any rate schedule: its values are rates
     if isinstance(schedule, CycledMomentum):
         inner = schedule.schedule
         values = [inner.base_momentum, inner.max_momentum]
@@ -197,33 +227,52 @@ def _check_schedule_range(name: str, schedule: check.KerasSchedule) -> None:
         try:
             values = [float(v) for v in _evaluation.rates(schedule, np.asarray(steps))]
         except Exception:  # noqa: BLE001 - a schedule that cannot run eagerly: Keras will tell
-            return
+            return None
+    entry = CLASS_RANGES.get((optimizer, name)) or ARGUMENT_RANGES.get(name)
     for value in values:
-        expected = argument_problem(name, value)
+        expected = argument_problem(name, value, optimizer)
         if expected is not None:
+            expected = expected_of(entry) if entry is not None else expected
             values_are = ("numbers" + expected[len("a number"):]
                           if expected.startswith("a number") else expected)
-            check.fail_value(name, schedule, f"a schedule whose values are {values_are} (this "
-                             f"one reaches {value:g})")
+            return f"a schedule whose values are {values_are} (this one reaches {value:g})"
+    return None
 
 
-def check_arguments(
-        arguments: check.Config | check.KerasOptimizer) -> check.Config | check.KerasOptimizer:
-    """Refuses optimizer arguments out of their range (`ARGUMENT_RANGES`), naming the
-    argument, the value and the range. `arguments`: a dict of them, or a Keras
-    optimizer (its `get_config()`). Returns `arguments`.
+def _check_schedule_range(name: str, schedule: check.KerasSchedule,
+                          optimizer: str | None = None) -> None:
+    """Refuses a schedule whose stated values leave the argument's range
+    (`schedule_problem()`), naming the argument and the schedule."""
+    expected = schedule_problem(name, schedule, optimizer)
+    if expected is not None:
+        check.fail_value(name, schedule, expected)
+
+
+def check_arguments(arguments: check.Config | check.KerasOptimizer,
+                    optimizer: str | None = None) -> check.Config | check.KerasOptimizer:
+    """Refuses optimizer arguments out of their range (`ARGUMENT_RANGES`, and
+    `CLASS_RANGES` for the optimizer named `optimizer`, or the class of a Keras
+    optimizer given), naming the argument, the value and the range. `arguments`: a
+    dict of them, or a Keras optimizer (its `get_config()`). Returns `arguments`.
 
     Example:
         >>> lrschedule.optimizers.check_arguments(keras.optimizers.Adam(epsilon=-1e-7))
         ValueError: Argument `epsilon` must be a number >= 0. Received: epsilon=-1e-07
     """
-    config = arguments.get_config() if isinstance(arguments, keras.optimizers.Optimizer) \
-        else arguments
+    if isinstance(arguments, keras.optimizers.Optimizer):
+        config = arguments.get_config()
+        optimizer = optimizer or next(c.__name__ for c in type(arguments).__mro__
+                                      if c.__module__.startswith(("keras", "lrschedule")))
+    else:
+        config = arguments
     if not isinstance(config, dict):
         check.fail_type("arguments", arguments, "a dict of optimizer arguments or a Keras "
                         "optimizer")
     for name, value in config.items():
-        expected = argument_problem(name, value)
+        if isinstance(value, _LearningRateSchedule):
+            _check_schedule_range(name, value, optimizer)
+            continue
+        expected = argument_problem(name, value, optimizer)
         if expected is not None:
             check.fail_value(name, value, expected + (" or None" if name in NULLABLE else ""))
     return arguments
@@ -358,14 +407,16 @@ class _ScheduledHyperparameters(_keras.UpdateStepHook):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         bound = self._keras_init.bind(self, *args, **kwargs)
         arguments = {k: v for k, v in bound.arguments.items() if k != "self"}
-        check_arguments(arguments)
+        keras_name = self._keras_class.__name__
+        for name, value in arguments.items():
+            if isinstance(value, _LearningRateSchedule) and name != "learning_rate" and (
+                    name not in self.HYPERPARAMETERS):
+                _refuse_schedule(keras_name, name, value)
+        check_arguments(arguments, keras_name)
         scheduled = {}
         for name, value in arguments.items():
             if not isinstance(value, _LearningRateSchedule) or name == "learning_rate":
                 continue
-            if name not in self.HYPERPARAMETERS:
-                _refuse_schedule(self._keras_class.__name__, name, value)
-            _check_schedule_range(name, value)
             scheduled[name] = value
             bound.arguments[name] = self._keras_init.parameters[name].default
         if "ema_momentum" in scheduled and not arguments.get("use_ema"):

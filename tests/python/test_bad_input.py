@@ -969,6 +969,23 @@ def test_finder_result_accepts_what_find_lr_and_r_give_it():
     (lambda: lrs.optimizers.Adafactor(clip_threshold=0.0), "clip_threshold", "clip_threshold=0.0"),
     (lambda: lrs.optimizers.Lion(beta_2=INF), "beta_2", "beta_2=inf"),
     (lambda: lrs.optimizers.Adadelta(rho=1.5), "rho", "rho=1.5"),
+    # the numbers that stay numbers, and the ranges one optimizer narrows
+    (lambda: lrs.optimizers.Muon(muon_a=NAN), "muon_a", "muon_a=nan"),
+    (lambda: lrs.optimizers.Muon(ns_steps=2**31 - 1), "ns_steps", "ns_steps=2147483647"),
+    (lambda: lrs.optimizers.Muon(ns_steps=1.5), "ns_steps", "ns_steps=1.5"),
+    (lambda: lrs.optimizers.Muon(exclude_layers=5), "exclude_layers", "exclude_layers=5"),
+    (lambda: lrs.optimizers.Muon(exclude_embeddings="x"), "exclude_embeddings",
+     "exclude_embeddings='x'"),
+    (lambda: lrs.optimizers.Adafactor(relative_step=1), "relative_step", "relative_step=1"),
+    (lambda: lrs.optimizers.ScheduleFreeAdamW(warmup_steps=-5), "warmup_steps",
+     "warmup_steps=-5"),
+    (lambda: lrs.optimizers.ScheduleFreeAdamW(beta_1=0.0), "beta_1", "beta_1=0.0"),
+    (lambda: lrs.optimizers.Lion(beta_1=0.0), "beta_1", "beta_1=0.0"),
+    (lambda: lrs.optimizers.Ftrl(learning_rate=0.0), "learning_rate", "learning_rate=0.0"),
+    (lambda: lrs.optimizers.Ftrl(learning_rate=lrs.Warmup(lrs.Constant(0.1), 5)),
+     "learning_rate",
+     "learning_rate=Warmup(schedule=Constant(learning_rate=0.1), warmup_steps=5, "
+     "start_learning_rate=0.0)"),
     (lambda: lrs.optimizers.ScheduleFreeAdamW(weight_decay=-0.01), "weight_decay",
      "weight_decay=-0.01"),
     # a schedule where a number is needed, or whose stated values leave the range
@@ -1010,6 +1027,11 @@ def test_optimizer_arguments_in_range_pass():
     lrs.optimizers.AdamW(weight_decay=lrs.Linear(0.1, 0.0, 10), beta_2=lrs.Linear(0.9, 0.999, 9))
     lrs.optimizers.SGD(momentum=lrs.Linear(0.0, 1.0, 10), use_ema=True,
                        ema_momentum=lrs.Constant(1.0))
+    lrs.optimizers.Muon(muon_a=-3.0, ns_steps=1000, exclude_layers=["dense"])
+    lrs.optimizers.Lion(beta_1=1.0)
+    lrs.optimizers.ScheduleFreeAdamW(beta_1=1e-3, warmup_steps=0)
+    lrs.optimizers.Ftrl(learning_rate=lrs.Warmup(lrs.Constant(0.1), 5, start_learning_rate=1e-3))
+    lrs.optimizers.Adam(learning_rate=lrs.Linear(0.0, 0.1, 10))  # a rate of 0 is fine there
 
 
 @pytest.mark.parametrize("build, name, error", [

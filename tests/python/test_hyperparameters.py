@@ -43,9 +43,10 @@ VALUES = {
 }
 # Hyperparameters whose first value may not be 0: Muon's AdamW-part rate ratio and
 # Adafactor's clipping threshold (both > 0: they divide or scale the step to nothing),
-# and ScheduleFreeAdamW's beta_1 (it divides by beta_1 to recover its average).
+# ScheduleFreeAdamW's beta_1 (it divides by beta_1 to recover its average) and Lion's
+# (Keras checks it is in (0, 1]): refused (optimizers.CLASS_RANGES, ARGUMENT_RANGES).
 NEVER_ZERO = {("Muon", "adam_lr_ratio"), ("Adafactor", "clip_threshold"),
-              ("ScheduleFreeAdamW", "beta_1")}
+              ("ScheduleFreeAdamW", "beta_1"), ("Lion", "beta_1")}
 LEARNING_RATE = 0.0625
 STEPS = 6
 
@@ -289,6 +290,8 @@ def test_a_moving_average_momentum_schedule_needs_use_ema():
     ("Ftrl", "learning_rate_power", constant(0.5), "0.5"),
     ("Adafactor", "beta_2_decay", lrs.Constant(0.5), "0.5"),
     ("Muon", "adam_lr_ratio", zero_then(0.1), "0"),
+    ("ScheduleFreeAdamW", "beta_1", zero_then(0.9), "0"),
+    ("Lion", "beta_1", zero_then(0.9), "0"),
     ("Lion", "beta_1", lrs.OneCycle(0.01, 100).momentum(), None),  # OneCycle's 0.85-0.95: fine
 ])
 def test_a_schedule_whose_stated_values_leave_the_range_is_refused(name, argument, schedule,
@@ -300,7 +303,8 @@ def test_a_schedule_whose_stated_values_leave_the_range_is_refused(name, argumen
         getattr(lro, name)(**{argument: schedule})
     message = str(error.value)
     assert f"`{argument}`" in message and f"this one reaches {reaches}" in message
-    assert "values are numbers" + lro.ARGUMENT_RANGES[argument][-1][len("a number"):] in message
+    entry = lro.CLASS_RANGES.get((name, argument)) or lro.ARGUMENT_RANGES[argument]
+    assert "values are numbers" + entry[-1][len("a number"):] in message
 
 
 @pytest.mark.parametrize("argument,value", [
