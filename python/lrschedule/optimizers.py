@@ -334,8 +334,8 @@ _SCHEDULED_DOC = """
 
     lrschedule's subclass of `keras.optimizers.{base}`: the same arguments, and any of
     {names} may also be a schedule (any `LearningRateSchedule`: lrschedule's, Keras's,
-    your own), evaluated once per `apply()` inside the compiled step at the counter the
-    learning rate is evaluated at. With numbers it is Keras's `{base}`. Saved models load
+    your own), evaluated once per update (each call of apply) inside the compiled step,
+    at the counter the learning rate is evaluated at. With numbers it is Keras's `{base}`. Saved models load
     with `safe_mode=True` once lrschedule is imported ("lrschedule>{base}").
 """
 
@@ -356,6 +356,9 @@ class _Scheduled:
 
     def __init__(self, name):
         self.name = name
+        # what the documentation of each optimizer class shows for the attribute
+        self.__doc__ = (f"Keras's `{name}`: a number, or a schedule evaluated once per "
+                        f"update inside the compiled step.")
 
     def __get__(self, optimizer, owner=None):
         if optimizer is None:
