@@ -148,6 +148,17 @@ BOOLEANS = ("amsgrad", "nesterov", "centered", "use_ema", "relative_step",
             "exclude_embeddings")
 
 
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)  # the smallest normal float32
+
+
+def _is_pattern(text):
+    try:
+        re.compile(text)
+    except re.error:
+        return False
+    return True
+
+
 def argument_problem(name: str, value: Any, optimizer: str | None = None) -> str | None:
     """What `value` of the optimizer argument `name` should be, when it is not a value
     of its range (`ARGUMENT_RANGES`: not a finite number, or out of the range), not
@@ -157,10 +168,10 @@ def argument_problem(name: str, value: Any, optimizer: str | None = None) -> str
     optimizer narrows (`CLASS_RANGES`)."""
     if name in BOOLEANS:
         return None if isinstance(value, (bool, np.bool_)) else "True or False"
-    if name == "exclude_layers":  # Muon's: names of layers trained by its AdamW part
+    if name == "exclude_layers":  # Muon's: patterns of variable paths for its AdamW part
         fine = value is None or (isinstance(value, (list, tuple))
-                                 and all(isinstance(v, str) for v in value))
-        return None if fine else "None or a list of layer names (strings)"
+                                 and all(isinstance(v, str) and _is_pattern(v) for v in value))
+        return None if fine else "None or a list of layer names (regular expressions)"
     narrowed = CLASS_RANGES.get((optimizer, name))
     if name == "learning_rate" and callable(value) and not isinstance(
             value, _LearningRateSchedule) and not check._is_real(check._unwrap_scalar(value)):
@@ -194,8 +205,10 @@ def argument_problem(name: str, value: Any, optimizer: str | None = None) -> str
     if not math.isfinite(value) or abs(value) > check.FLOAT32_MAX:
         return expected  # Keras computes in float32: beyond its range is inf there
     fine = low is None or (value >= low if low_inclusive else value > low)
-    if low is not None and not low_inclusive and low == 0.0 and np.float32(value) == 0:
-        fine = False  # > 0, but 0 in the float32 Keras computes with (1e-300)
+    if low is not None and not low_inclusive and low == 0.0 and abs(value) < _FLOAT32_TINY:
+        # > 0, but 0 in the float32 Keras computes with: 1e-300 rounds to 0, and
+        # TensorFlow flushes float32's subnormal numbers (1e-40) to 0
+        fine = False
     if high is not None:
         fine = fine and (value <= high if high_inclusive else value < high)
     if whole:

@@ -10,9 +10,11 @@ Kept apart from the test module so that a failing case can be replayed by hand:
 
 The damages are generic (`REPLACEMENTS`, deleted and unknown keys, headers, tables)
 and, for an optimizer, aimed at its arguments (`hostile_mutation()`): numbers just in
-and out of each range, schedules for each hyperparameter in its range (lrschedule's
-and Keras's), out of it as stated, out of it only between, a schedule where only a
-number goes, use_ema flipped under an ema_momentum schedule.
+and out of each range (the argument's, or its optimizer's where that narrows it:
+ScheduleFreeAdamW's and Lion's beta_1, Ftrl's rate), schedules for each hyperparameter
+(and Ftrl's rate) in its range (lrschedule's and Keras's), out of it as stated, out of
+it only between, a schedule where only a number goes, flags and Muon's names of layers
+of their type and of others, use_ema flipped under an ema_momentum schedule.
 
 A case is the damaged config and what was done to it; `load()` deserializes it as a
 `.keras` file is read (`keras.saving.deserialize_keras_object(config, safe_mode=True)`),
@@ -22,12 +24,12 @@ and `judge()` says whether the outcome is one the issue (#32) accepts:
   inside the range `bounds()` states for its class (written from each class's formula,
   from the config's own numbers); a callback's settings are in their documented
   domains; an optimizer's arguments are in their ranges (the core's `ARGUMENT_RANGES`
-  and the judge's own `OPTIMIZER_DOMAINS`), each hyperparameter schedule is judged as
-  a schedule and its values at `STEPS` lie in its argument's range, and its first
-  update keeps the weights finite (`judge_optimizer`). A hyperparameter schedule
-  whose values leave the range only between the values the core checks (at step 0,
-  at its horizon's end: `stated_values()`) is the documented limitation, accepted
-  with kind "between";
+  and `CLASS_RANGES`, and the judge's own `OPTIMIZER_DOMAINS` and `CLASS_DOMAINS`),
+  each hyperparameter schedule (and Ftrl's rate schedule) is judged as a schedule and
+  its values at `STEPS` lie in its argument's range, and its first update keeps the
+  weights finite (`judge_optimizer`). A hyperparameter schedule whose values leave the
+  range only between the values the core checks (at step 0, at its horizon's end:
+  `stated_values()`) is the documented limitation, accepted with kind "between";
 * or it was refused with a ValueError or TypeError whose message names an argument
   the damage touched (in backticks, as lrschedule's checks write it, or quoted, as
   Python writes a missing or unexpected keyword) or is one of Keras's own clear
@@ -36,7 +38,7 @@ and `judge()` says whether the outcome is one the issue (#32) accepts:
 Anything else (another exception type, a RecursionError anywhere in the chain of
 causes, a message naming nothing, rates out of range or not finite, a schedule that
 does not save and reload to the same rates) is a problem; `known_bug()` tells the
-ones already reported.
+ones already reported and not fixed yet (test_fuzz_configs.KNOWN_BUGS).
 """
 
 import base64
@@ -309,74 +311,107 @@ def deep_nests():
 
 # -- optimizers' arguments: numbers and schedules in and out of their ranges -----------
 #
-# From `ARGUMENT_RANGES` (low, low_inclusive, high, high_inclusive, whole, expected):
-# numbers inside each range and just outside it; for each hyperparameter that may be
-# a schedule (`SCHEDULABLE`), schedules whose values lie in its range, schedules whose
-# stated values (what `optimizers._check_schedule_range` reads: a CycledMomentum's
-# bounds, a Constant's value, else the value at step 0 and at its horizon's end) leave
-# it, which the core refuses, and schedules that leave it only between those, which it
-# takes as given (documented). lrschedule's schedules take no negative rate: a range
-# of numbers <= 0 (Ftrl's learning_rate_power, Adafactor's beta_2_decay) gets Keras's.
+# From the core's ranges (`ARGUMENT_RANGES` by argument name, narrowed for one
+# optimizer by `CLASS_RANGES`; each (low, low_inclusive, high, high_inclusive, whole,
+# expected), low or high None for an open end): numbers inside each range and just
+# outside it; for each hyperparameter that may be a schedule (`SCHEDULABLE`, and the
+# rate where its optimizer narrows its range: Ftrl's), schedules whose values lie in
+# its range, schedules whose stated values (what `optimizers.schedule_problem()` reads:
+# a CycledMomentum's bounds, a Constant's value, else the value at step 0 and at its
+# horizon's end) leave it, which the core refuses, and schedules that leave it only
+# between those, which it takes as given (documented). lrschedule's schedules take no
+# negative rate: a range of numbers <= 0 (Ftrl's learning_rate_power, Adafactor's
+# beta_2_decay) gets Keras's. The flags (`BOOLEANS`) and Muon's `exclude_layers` get
+# values of their own type and others.
+
+# A positive float32 TensorFlow computes with as 0: below float32's smallest normal
+# number (~1.2e-38), it is flushed to zero on the CPU (1e-300 is 0 in float32 already).
+SUBNORMAL = 1e-40
+TINY = float(np.finfo(np.float32).tiny)
 
 
-def _range(name):
-    low, low_inclusive, high, high_inclusive, whole, _ = O.ARGUMENT_RANGES[name]
+def range_entry(name, class_name=None):
+    """The core's range of the argument `name` of an optimizer of `class_name`: its
+    class's (`CLASS_RANGES`) where it narrows the name's (`ARGUMENT_RANGES`); None for
+    an argument with no range."""
+    return O.CLASS_RANGES.get((class_name, name)) or O.ARGUMENT_RANGES.get(name)
+
+
+def _range(name, class_name=None):
+    low, low_inclusive, high, high_inclusive, whole, _ = range_entry(name, class_name)
     return low, low_inclusive, high, high_inclusive, whole
 
 
-def inside(name):
+def ranged_schedulable(class_name):
+    """The arguments of `class_name` that may be schedules and have a range: its
+    hyperparameters (`SCHEDULABLE`), and its rate where its class narrows the rate's
+    range (Ftrl's, > 0)."""
+    rate = ("learning_rate",) if (class_name, "learning_rate") in O.CLASS_RANGES else ()
+    return O.SCHEDULABLE[class_name] + rate
+
+
+def inside(name, class_name=None):
     """Numbers in the range of the optimizer argument `name`: its closed ends and points
-    within it (for an open-ended range, some far from its end)."""
-    low, low_inclusive, high, high_inclusive, whole = _range(name)
+    within it (for an open-ended range, some far from its end; for "a finite number",
+    float32's largest of each sign)."""
+    low, low_inclusive, high, high_inclusive, whole = _range(name, class_name)
     if whole:
-        return [int(low), int(low) + 1, int(low) + 7]
+        return [int(low), int(low) + 1, int(low) + 7] + ([int(high)] if high is not None else [])
     if low is not None and high is not None:
         span = high - low
         return ([low] if low_inclusive else []) + [low + 0.5 * span, low + 0.9 * span] + (
             [high] if high_inclusive else [low + 0.999 * span])
     if low is not None:
         return [low if low_inclusive else low + 1e-6, low + 1e-3, low + 0.5, low + 100.0]
-    return [high if high_inclusive else high - 1e-6, high - 1e-3, high - 0.5, high - 3.0]
+    if high is not None:
+        return [high if high_inclusive else high - 1e-6, high - 1e-3, high - 0.5, high - 3.0]
+    return [-F32_MAX, -3.0, 0.0, 0.5, 3.0, F32_MAX]
 
 
-def outside(name):
+def outside(name, class_name=None):
     """Numbers just outside the range of the optimizer argument `name`: past each end
-    (by a little and by more), an open end itself (a positive number that is 0 in
-    float32 for "> 0"), a fraction for a whole number."""
-    low, low_inclusive, high, high_inclusive, whole = _range(name)
+    (by a little and by more; by one for a whole number), an open end itself (for
+    "> 0", positive numbers that are 0 in float32, 1e-300, or as TensorFlow computes,
+    `SUBNORMAL`), a fraction for a whole number, NaN, infinities and numbers beyond
+    float32 for "a finite number"."""
+    low, low_inclusive, high, high_inclusive, whole = _range(name, class_name)
     out = []
     if low is not None:
         out += [low - 1] if whole else [low - 1e-7, low - 0.25]
         if not low_inclusive:
-            out += [low, 1e-300] if low == 0 else [low]
+            out += [low, 1e-300, SUBNORMAL] if low == 0 else [low]
     if high is not None:
-        out += [high + 1e-7, high + 0.25]
+        out += [high + 1] if whole else [high + 1e-7, high + 0.25]
         if not high_inclusive:
             out.append(high)
     if whole:
         out.append(low + 0.5)
+    if low is None and high is None:
+        out += [NAN, INF, -INF, 1e39, -1e39]
     return out
 
 
-def _pair(name):
+def _pair(name, class_name=None):
     """Two numbers a < b well inside the range of `name` (the values of schedules)."""
-    low, _, high, _, _ = _range(name)
+    low, _, high, _, _ = _range(name, class_name)
     if low is not None and high is not None:
         return low + 0.8 * (high - low), low + 0.95 * (high - low)
     if low is not None:
         return low + 0.01, low + 0.1
-    return high - 0.8, high - 0.5
+    if high is not None:
+        return high - 0.8, high - 0.5
+    return 0.5, 1.0
 
 
-def _momentum_like(name):
-    low, _, high, _, _ = _range(name)
+def _momentum_like(name, class_name=None):
+    low, _, high, _, _ = _range(name, class_name)
     return low is not None and high is not None and 0 <= low and high <= 1
 
 
-def valid_schedules(name):
+def valid_schedules(name, class_name=None):
     """Schedules, lrschedule's and Keras's alternately, whose values at every step lie
     in the range of the hyperparameter `name` (and are never 0 where it must be > 0)."""
-    a, b = _pair(name)
+    a, b = _pair(name, class_name)
     keras_own = [K.PolynomialDecay(b, 40, a), K.PiecewiseConstantDecay([10], [a, b]),
                  K.CosineDecay(b, 40, alpha=a / b)]
     ours = []
@@ -384,7 +419,7 @@ def valid_schedules(name):
         ours = [lrs.Linear(a, b, 20), lrs.Constant(b), lrs.Tabulated([b, a, b]),
                 lrs.Warmup(lrs.Linear(b, a, 20), 5, start_learning_rate=a),
                 lrs.Scaled(lrs.Linear(1.0, a / b, 10), b)]
-    if _momentum_like(name):
+    if _momentum_like(name, class_name):
         ours.insert(1, lrs.OneCycle(0.1, 30, base_momentum=a, max_momentum=b).momentum())
         ours.append(lrs.Cyclic(0.01, 0.1, 3, base_momentum=a, max_momentum=b).momentum())
     mixed = []
@@ -393,33 +428,37 @@ def valid_schedules(name):
     return mixed
 
 
-def out_of_range_schedules(name):
+def out_of_range_schedules(name, class_name=None):
     """Schedules of `name` whose stated values leave its range (at step 0, at the end
     of their horizon, a Constant's value, a CycledMomentum's bounds): refused."""
-    a, _ = _pair(name)
+    a, _ = _pair(name, class_name)
     out = []
-    for o in outside(name):
+    for o in outside(name, class_name):
         out += [K.PolynomialDecay(a, 30, o), K.PiecewiseConstantDecay([5], [o, a])]
         if o >= 0:
             out.append(lrs.Constant(o))
         if o >= 0 and a >= 0:
             out += [lrs.Linear(o, a, 20), lrs.Tabulated([a, a, o])]
-    _, _, high, high_inclusive, _ = _range(name)
-    if _momentum_like(name) and high == 1 and not high_inclusive:
+    low, low_inclusive, high, high_inclusive, _ = _range(name, class_name)
+    if _momentum_like(name, class_name) and high == 1 and not high_inclusive:
         out.append(lrs.OneCycle(0.1, 30, max_momentum=1.0).momentum())  # beta_1 = 1
+    if _momentum_like(name, class_name) and low == 0 and not low_inclusive:
+        out.append(lrs.Warmup(lrs.Constant(a), 5))  # from 0 (Warmup's default start)
+    if name == "learning_rate":
+        out.append(lrs.Warmup(lrs.Constant(0.1), 5))  # from 0: Ftrl divides by the rate
     return out
 
 
-def between_schedules(name):
+def between_schedules(name, class_name=None):
     """Schedules of `name` whose stated values lie in its range, their values at some of
     `STEPS` between them not: the core takes them as given (documented)."""
-    a, _ = _pair(name)
+    a, _ = _pair(name, class_name)
     out = []
-    for o in outside(name)[-2:]:
+    for o in [v for v in outside(name, class_name) if v != SUBNORMAL][-2:]:
         out.append(K.PiecewiseConstantDecay([0, 1], [a, o, a]))  # o at step 1 only
         if o >= 0 and a >= 0:
             out.append(lrs.Tabulated([a, o, a]))
-    low, low_inclusive, high, _, _ = _range(name)
+    low, low_inclusive, high, _, _ = _range(name, class_name)
     if a > 0 and high is not None:
         out.append(lrs.StepDecay(a, 1, gamma=3.0))  # grows past the range (no horizon)
     if a > 0 and low == 0 and not low_inclusive:
@@ -439,32 +478,45 @@ def every_hyperparameter_scheduled(cls):
     """An optimizer of class `cls` whose every hyperparameter is a schedule (in its
     range), the schedules of `valid_schedules()` taken in turn: several at once,
     lrschedule's and Keras's."""
-    arguments = {name: valid_schedules(name)[i % len(valid_schedules(name))]
-                 for i, name in enumerate(cls.HYPERPARAMETERS)}
+    arguments = {}
+    for i, name in enumerate(cls.HYPERPARAMETERS):
+        schedules = valid_schedules(name, cls.__name__)
+        arguments[name] = schedules[i % len(schedules)]
     return cls(lrs.OneCycle(0.01, 100), use_ema=True, **arguments)
 
+
+# Values of the arguments that are neither numbers nor schedules: Muon's names of layers
+# (None, or a list of strings, each a regular expression Keras searches in a variable's
+# path) and the flags (True or False).
+LAYER_NAMES = [None, [], ["dense"], ["dense", "output"], ["dense$", "^out"], ["("], "dense", 5,
+               [5], ["dense", None], [["dense"]], {"a": "dense"}]
+FLAGS = [True, False, "x", 1, 0, None, [True]]
 
 _HOSTILE = {}
 
 
 def hostile_values(class_name, key):
     """The values put in place of the argument `key` of an optimizer of `class_name`
-    (serialized, built once): numbers in and just out of its range, schedules in it,
-    leaving it as stated, or only between; a schedule where only a number goes; both
-    flags of `use_ema` (an ema_momentum schedule needs it)."""
+    (serialized, built once): numbers in and just out of its range (its class's), and
+    for a hyperparameter (or a rate whose range its class narrows) schedules in it,
+    leaving it as stated, or only between; a schedule where only a number goes; flags
+    and names of layers of their type and of others."""
     if (class_name, key) not in _HOSTILE:
         values = []
-        if key in O.ARGUMENT_RANGES:
-            values += inside(key) + outside(key)
-        if key in O.SCHEDULABLE[class_name]:
-            values += [ser(s) for s in valid_schedules(key) + out_of_range_schedules(key)
-                       + between_schedules(key)]
+        if range_entry(key, class_name) is not None:
+            values += inside(key, class_name) + outside(key, class_name)
+        if key in ranged_schedulable(class_name):
+            values += [ser(s) for s in valid_schedules(key, class_name)
+                       + out_of_range_schedules(key, class_name)
+                       + between_schedules(key, class_name)]
         elif key == "learning_rate":  # >= 0 (a warmup starts at 0)
             values += [0.0, 0.5, -1e-7, ser(lrs.Warmup(lrs.Constant(0.1), 5))]
         else:
             values.append(ser(_a_schedule_for(key)))
-        if key == "use_ema":
-            values += [True, False]
+        if key in O.BOOLEANS:
+            values += FLAGS
+        if key == "exclude_layers":
+            values += LAYER_NAMES
         _HOSTILE[class_name, key] = values
     return _HOSTILE[class_name, key]
 
@@ -1095,15 +1147,18 @@ def _callback_saves_again(obj):
 
 # The documented domains of the optimizers' arguments (Keras's documentation, and
 # PyTorch's checks where Keras has none), written here apart from the core's
-# `ARGUMENT_RANGES`: a loaded optimizer's settings, and a scheduled hyperparameter's
-# values at STEPS, must lie in both (`range_problem()`). None is accepted where Keras
-# documents it ("or None").
+# `ARGUMENT_RANGES` and `CLASS_RANGES`: a loaded optimizer's settings, and a scheduled
+# hyperparameter's values at STEPS, must lie in both (`range_problem()`). None is
+# accepted where Keras documents it ("or None").
 def _in(low, high, low_open=False, high_open=False, nullable=False):
     def ok(value):
         if value is None:
             return nullable
-        if low_open and low == 0 and _finite(value) and np.float32(value) == 0:
-            return False  # > 0, but 0 in the float32 Keras computes with (1e-300)
+        if low_open and low == 0 and _finite(value) and abs(value) < 1 and abs(
+                np.float32(value)) < TINY:
+            # > 0, but 0 in the float32 Keras computes with (1e-300), or as TensorFlow
+            # computes with it (a subnormal float32, 1e-40, is flushed to zero)
+            return False
         return _finite(value, low, high, low_open, high_open)
     return ok
 
@@ -1120,8 +1175,19 @@ def _boolean(value):
     return isinstance(value, bool)
 
 
-def _strings(value):
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+def _patterns(value):
+    """None or a list of strings, each a regular expression (Keras's Muon searches each
+    in a variable's path: `re.search(keyword, variable.path)`)."""
+    if value is None:
+        return True
+    if not (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+        return False
+    try:
+        for pattern in value:
+            re.compile(pattern)
+    except re.error:
+        return False
+    return True
 
 
 _UNIT = _in(0.0, 1.0)
@@ -1131,6 +1197,7 @@ _AT_MOST_0 = _in(None, 0.0)
 _ABOVE_0 = _in(0.0, None, low_open=True)
 
 OPTIMIZER_DOMAINS = {
+    "learning_rate": _AT_LEAST_0,  # a number (a schedule's values: see CLASS_DOMAINS)
     "beta_1": _UNIT_OPEN, "beta_2": _UNIT_OPEN, "adam_beta_1": _UNIT_OPEN,
     "adam_beta_2": _UNIT_OPEN,
     "rho": _UNIT, "momentum": _UNIT, "ema_momentum": _UNIT,
@@ -1154,36 +1221,50 @@ OPTIMIZER_DOMAINS = {
     "gradient_accumulation_steps": _whole(2.0, 2.0**31, nullable=True),
     "use_ema": _boolean, "amsgrad": _boolean, "nesterov": _boolean, "centered": _boolean,
     "relative_step": _boolean, "exclude_embeddings": _boolean,
-    # Arguments the core has no range for (NOT_SCHEDULABLE, or not numbers), from
-    # Keras's documentation: Muon's coefficients ("Float"), its Newton-Schulz
-    # iterations ("Integer": at least one, or it is no Muon; at most a thousand, which
-    # a 2x3 weight runs in well under a second), its regular expressions of layer
-    # names ("List of strings"); ScheduleFreeAdamW's warmup ("Number of warmup steps").
+    # The numbers that stay numbers (NOT_SCHEDULABLE) and the names of layers, from
+    # Keras's documentation: Muon's coefficients ("Float": finite, in the float32 it
+    # computes with), its Newton-Schulz iterations ("Integer": at least one, or it is no
+    # Muon; at most a thousand, which a 2x3 weight runs in well under a second), its
+    # "keywords of layer names" (regular expressions: `_patterns`); ScheduleFreeAdamW's
+    # warmup ("Number of warmup steps").
     "muon_a": _in(-F32_MAX, F32_MAX), "muon_b": _in(-F32_MAX, F32_MAX),
     "muon_c": _in(-F32_MAX, F32_MAX), "ns_steps": _whole(1.0, 1000.0),
-    "exclude_layers": _strings, "warmup_steps": _whole(0.0, 2.0**31 - 1),
+    "exclude_layers": _patterns, "warmup_steps": _whole(0.0, 2.0**31 - 1),
+}
+
+# Where one optimizer's formula needs a narrower domain than the argument's name gives
+# (each replaces the name's for that class).
+CLASS_DOMAINS = {
+    # Keras's ScheduleFreeAdamW: x = (y - (1 - beta_1) z) / beta_1
+    ("ScheduleFreeAdamW", "beta_1"): _in(0.0, 1.0, low_open=True, high_open=True),
+    # Keras's Lion: "Argument `beta_1` must be in the [0, 1] range. Otherwise, the
+    # optimizer degenerates to SignSGD", checked as 0 < beta_1 <= 1
+    ("Lion", "beta_1"): _in(0.0, 1.0, low_open=True),
+    # Ftrl: sigma = (n_new ** -p - n ** -p) / learning_rate, at every step
+    ("Ftrl", "learning_rate"): _ABOVE_0,
 }
 
 
-def range_problem(name, value):
-    """None when `value` of the optimizer argument `name` lies in its range: the core's
-    (`optimizers.argument_problem()`: `ARGUMENT_RANGES` and its flags) and this judge's
-    own (`OPTIMIZER_DOMAINS`); else what it should be."""
-    expected = O.argument_problem(name, value)
+def range_problem(name, value, class_name=None):
+    """None when `value` of the optimizer argument `name` of an optimizer of
+    `class_name` lies in its range: the core's (`optimizers.argument_problem()`:
+    `ARGUMENT_RANGES`, `CLASS_RANGES`, its flags and names of layers) and this judge's
+    own (`CLASS_DOMAINS`, else `OPTIMIZER_DOMAINS`); else what it should be."""
+    expected = O.argument_problem(name, value, class_name)
     if expected is not None:
         return expected
-    domain = OPTIMIZER_DOMAINS.get(name)
+    domain = CLASS_DOMAINS.get((class_name, name)) or OPTIMIZER_DOMAINS.get(name)
     if domain is not None and not domain(value):
         return "a value of its documented domain (fuzz_configs.OPTIMIZER_DOMAINS)"
     return None
 
 
 def stated_values(schedule):
-    """The values of a hyperparameter schedule that the core checks against the
-    argument's range when it builds the optimizer (as `_check_schedule_range()`
-    documents): a CycledMomentum's bounds, a Constant's value, else its values at
-    step 0 and at the end of its horizon (`horizon()`). Values between are taken as
-    given."""
+    """The values of a hyperparameter schedule (or of a rate schedule whose range its
+    optimizer narrows) that the core checks against the argument's range when it
+    builds the optimizer (as `optimizers.schedule_problem()` documents): a
+    CycledMomentum's bounds, a Constant's value, else its values at step 0 and at the
+    end of its horizon (`horizon()`). Values between are taken as given."""
     if isinstance(schedule, S.CycledMomentum):
         inner = schedule.schedule
         return [float(inner.base_momentum), float(inner.max_momentum)]
@@ -1245,10 +1326,12 @@ def _overflow_expected(obj, rate_high):
 
 
 def _scheduled_problem(obj, hyper, schedule, config):
-    """(problem, kind) of a loaded hyperparameter schedule: judged as a schedule (finite
-    rates within its class's bounds, saved again to the same), then its values at STEPS
-    in the argument's range. Values out of it between the stated ones (at step 0, the
+    """(problem, kind) of a loaded hyperparameter schedule (or a rate schedule whose
+    range its class narrows: Ftrl's): judged as a schedule (finite rates within its
+    class's bounds, saved again to the same), then its values at STEPS in the
+    argument's range. Values out of it between the stated ones (at step 0, the
     horizon's end...) are the documented limitation: kind "between", no problem."""
+    name = type(obj).__name__
     values = []
     found, kind = judge_schedule(schedule, config, what=hyper, seen=values)
     if found:
@@ -1257,11 +1340,11 @@ def _scheduled_problem(obj, hyper, schedule, config):
         return None, None  # its first update raises the documented "not known yet"
     if not values:  # bounds beyond float32: judge_schedule did not evaluate it
         values = [float(v) for v in lrs.values(schedule, STEPS)]
-    expected = next((range_problem(hyper, v) for v in values if range_problem(hyper, v)), None)
+    expected = next(filter(None, (range_problem(hyper, v, name) for v in values)), None)
     if expected is None:
         return None, None
     stated = stated_values(schedule)
-    if any(range_problem(hyper, v) for v in stated):
+    if any(range_problem(hyper, v, name) for v in stated):
         return (f"its {hyper} schedule gives {values} at {STEPS}, and states {stated}: "
                 f"outside {expected}"), "setting"
     return None, "between"
@@ -1269,30 +1352,37 @@ def _scheduled_problem(obj, hyper, schedule, config):
 
 def judge_optimizer(obj, config):
     """(problem, kind) of a loaded optimizer: its class, its rate (a schedule judged as
-    one, a number finite and >= 0), each scheduled hyperparameter (`_scheduled_problem`:
-    kind "between", no problem, when its values leave the range only between those the
-    core checks), each other argument in its range (`range_problem`), no schedule where
-    only a number goes, an ema_momentum schedule only with use_ema=True, and the first
-    update of a vector and a matrix keeping them finite."""
+    one, a number in its range: finite and >= 0, > 0 for Ftrl), each scheduled
+    hyperparameter (`_scheduled_problem`, and so the rate where its class narrows its
+    range: kind "between", no problem, when its values leave the range only between
+    those the core checks), each other argument in its range (`range_problem`, its
+    class's), no schedule where only a number goes, an ema_momentum schedule only with
+    use_ema=True, and the first update of a vector and a matrix keeping them finite."""
     c = config["config"] or {}
     name = type(obj).__name__
     if not isinstance(obj, getattr(O, resolved_name(config), type(None))):
         return f"loaded as {name}", "type"
+    between = []
     rate = obj._learning_rate
     if isinstance(rate, K.LearningRateSchedule):
-        found, kind = judge_schedule(rate, c["learning_rate"])
+        if "learning_rate" in ranged_schedulable(name):
+            found, kind = _scheduled_problem(obj, "learning_rate", rate, c["learning_rate"])
+            if kind == "between":
+                between.append("learning_rate")
+        else:
+            found, kind = judge_schedule(rate, c["learning_rate"])
+            found = found and f"its learning_rate schedule: {found}"
         if found:
-            return f"its learning_rate schedule: {found}", kind
+            return found, kind
     elif callable(rate):
         pass  # Keras calls it with no argument at each update: judged by the update
     else:
         value = float(keras.ops.convert_to_numpy(rate))
-        if not (math.isfinite(value) and value >= 0):
+        if range_problem("learning_rate", value, name) is not None:
             return f"loaded with learning_rate {value!r}", "setting"
     schedules = obj.hyperparameter_schedules
     if set(schedules) - set(O.SCHEDULABLE[resolved_name(config)]):
         return f"loaded with schedules for {sorted(schedules)}", "setting"
-    between = []
     for hyper, schedule in schedules.items():
         found, kind = _scheduled_problem(obj, hyper, schedule, c[hyper])
         if found:
@@ -1308,7 +1398,7 @@ def judge_optimizer(obj, config):
         value = getattr(obj, key, None)
         if isinstance(value, K.LearningRateSchedule):
             bad.append(f"{key}={type(value).__name__}(...), a schedule where only a number goes")
-        elif range_problem(key, value) is not None:
+        elif range_problem(key, value, name) is not None:
             bad.append(f"{key}={value!r}")
     if bad:
         return f"loaded with {', '.join(bad)}", "setting"
@@ -1394,13 +1484,10 @@ def draw_case(class_name, choose):
 # Problems already reported, each with its reproducer in test_fuzz_configs.py (an
 # xfail(strict=True) test named test_bug_<id>): `known_bug()` recognizes a problem as
 # one of them, so the fuzz fails only on new ones. Remove an id once its bug is fixed
-# (its reproducer then passes, and strict xfail fails, saying so).
-
-# The arguments of optimizers whose range or flag the core does not check
-# (`ARGUMENT_RANGES`, `BOOLEANS`).
-UNCHECKED = {"Muon": ("muon_a", "muon_b", "muon_c", "ns_steps", "exclude_layers",
-                      "exclude_embeddings"),
-             "Adafactor": ("relative_step",), "ScheduleFreeAdamW": ("warmup_steps",)}
+# (its reproducer then passes, and strict xfail fails, saying so), with its branch
+# below. A branch tells its bug by the kind of problem and the arguments it is about,
+# and makes sure that the problem goes away when those are as in the valid config the
+# case was damaged from (`goes_away()`).
 
 
 def _restored(case, keys):
@@ -1425,36 +1512,21 @@ def _same(a, b):
                                                                       default=repr)
 
 
-def _rate_at_0(obj):
-    rate = obj._learning_rate
-    if isinstance(rate, K.LearningRateSchedule):
-        return float(lrs.values(rate, 0)) if not S.takes_length(rate) else None
-    return None if callable(rate) else float(keras.ops.convert_to_numpy(rate))
+def goes_away(case, keys):
+    """Whether the problem of `case` goes away (or leaves only another known bug) when
+    the arguments `keys` of its optimizer are as in its valid config."""
+    restored = _restored(case, keys)
+    if restored is None or _same(restored["config"], case["config"]):
+        return False  # nothing to restore (True == 1 in Python, not in JSON)
+    outcome = load(restored)
+    problem, kind = judge(restored, outcome)
+    return problem is None or known_bug(restored, problem, kind, outcome) is not None
 
 
 def known_bug(case, problem, kind, outcome=None):
     """The id of the reported bug `problem` is an instance of, or None: a problem of
     the kind the bug gives, which goes away (or leaves only another known bug) when the
     arguments it is about are as in the valid config."""
-    name = case["class"]
-    obj = outcome.obj if outcome is not None else None
-
-    def goes_away(keys):
-        restored = _restored(case, keys)
-        if restored is None or _same(restored["config"], case["config"]):
-            return False  # nothing to restore (True == 1 in Python, not in JSON)
-        outcome = load(restored)
-        problem, kind = judge(restored, outcome)
-        return problem is None or known_bug(restored, problem, kind, outcome) is not None
-
-    if kind in ("setting", "update") and name in UNCHECKED and goes_away(UNCHECKED[name]):
-        return "unchecked-arguments"
-    if kind == "update" and isinstance(obj, O.ScheduleFreeAdamW) and np.float32(
-            _first(obj, "beta_1", 1.0)) == 0 and goes_away(["beta_1"]):
-        return "schedule-free-beta-1-zero"  # 0 in the float32 Keras computes with
-    if kind == "update" and isinstance(obj, O.Ftrl) and _rate_at_0(obj) == 0 and goes_away(
-            ["learning_rate"]):
-        return "ftrl-zero-rate"
     return None
 
 
