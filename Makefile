@@ -77,7 +77,7 @@ export XLA_FLAGS              := --xla_cpu_multi_thread_eigen=false intra_op_par
 endif
 
 # Everything, on TensorFlow (the R stack's backend).
-test-python: $(STAMPS)/venv
+test-python: $(STAMPS)/venv $(STAMPS)/r-package
 	$(LEG_START)
 	$(PY) $(PYTEST) tests/python
 	$(LEG_END)

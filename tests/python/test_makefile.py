@@ -67,6 +67,9 @@ def needs(line, places):
         found.add("venv")
     if f"{places['NP2_VENV']}/bin/python" in line and " -m pip install" not in line:
         found.add("venv-np2")
+    if " -m pytest" in line and "tests/python" in line and not re.search(r"\bnot r\b", line):
+        # the tests marked `r` drive the installed R package (rpy2, Rscript)
+        found |= {"system", "r-package"}
     if re.search(r"\bRscript\b", line):
         # every Rscript of the Makefile loads the installed package, with reticulate
         # pointed at the virtualenv
