@@ -9,12 +9,11 @@ before the framework starts.
 import json
 import os
 import pathlib
-import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
+from probes import run_worker_process
 
 pytestmark = [pytest.mark.distributed, pytest.mark.subprocess]
 
@@ -25,18 +24,7 @@ def run_worker(backend, tmp_path):
     pytest.importorskip(backend)
     out = tmp_path / f"{backend}.json"
     env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "XLA_FLAGS")}
-    proc = subprocess.run([sys.executable, str(WORKER), backend, str(out)], env=env,
-                          capture_output=True, text=True, timeout=600)
-    if proc.returncode < 0:
-        # Killed by a signal inside the framework: TensorFlow's MirroredStrategy over
-        # two logical CPUs segfaulted once in about a hundred runs on a loaded machine
-        # (CI, 2026-12-06; not reproduced in 40 runs since). The stack faulthandler
-        # printed is kept as a warning, and the run is repeated once: a second crash,
-        # or any failure of lrschedule's, fails the test.
-        warnings.warn(f"the {backend} worker died with signal {-proc.returncode}; "
-                      f"repeating it once. Its stderr ends:\n{proc.stderr[-3000:]}")
-        proc = subprocess.run([sys.executable, str(WORKER), backend, str(out)], env=env,
-                              capture_output=True, text=True, timeout=600)
+    proc = run_worker_process([sys.executable, str(WORKER), backend, str(out)], env)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(out.read_text())
 

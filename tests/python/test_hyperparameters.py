@@ -15,7 +15,6 @@ import inspect
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import textwrap
 
@@ -26,6 +25,7 @@ from keras import ops
 
 import lrschedule as lrs
 from lrschedule import optimizers as lro
+from probes import run_worker_process
 
 K = keras.optimizers.schedules
 BACKEND = keras.backend.backend()
@@ -577,8 +577,7 @@ def test_under_mirrored_strategy_the_scheduled_hyperparameters_train_as_on_one_d
     out = tmp_path / "out.json"
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     env["KERAS_BACKEND"] = "tensorflow"
-    proc = subprocess.run([sys.executable, "-c", MIRRORED, str(out)], env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = run_worker_process([sys.executable, "-c", MIRRORED, str(out)], env)
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = json.loads(out.read_text())
     assert result["replicas"] == 2
