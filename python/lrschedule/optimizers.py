@@ -496,6 +496,13 @@ class _ScheduledHyperparameters(_keras.UpdateStepHook):
             if isinstance(value, (dict, list)) and check._too_deep(value, limit=4 * MAX_DEPTH + 8):
                 check.fail_value(name, value, "a value of the optimizer's argument (this one "
                                  "nests plain dicts or lists deeper than any does)")
+        for name, value in config.items():
+            if (name not in ("learning_rate",) + cls.HYPERPARAMETERS and isinstance(value, dict)
+                    and "class_name" in value and "config" in value):
+                # a serialized schedule (or other object) where a number goes: said as the
+                # constructor says it, without building it
+                _refuse_schedule(cls._keras_class.__name__, name,
+                                 _Shown(f"{value.get('class_name')}(...)"))
         for name in ("learning_rate",) + cls.HYPERPARAMETERS:
             if isinstance(config.get(name), (dict, list)):
                 config[name] = deserialize_schedule(name, config[name], custom_objects)
@@ -505,6 +512,16 @@ class _ScheduledHyperparameters(_keras.UpdateStepHook):
                     check.fail_value(name, type(config[name]).__name__, "a number or the "
                                      "serialized config of a LearningRateSchedule")
         return super().from_config(config, custom_objects=custom_objects)
+
+
+class _Shown:
+    """A value as a message shows it (a saved object's class, not built)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
 
 
 def _refuse_schedule(optimizer_name, name, value):

@@ -672,3 +672,14 @@ def test_each_optimizer_of_a_multi_optimizer_keeps_its_schedules():
         return out
 
     assert_same(trajectory(True), trajectory(False), "MultiOptimizer")
+
+
+def test_a_saved_schedule_where_a_number_goes_is_refused_saying_why():
+    config = keras.saving.serialize_keras_object(lro.SGD())
+    config["config"]["clipnorm"] = keras.saving.serialize_keras_object(lrs.Constant(1.0))
+    with pytest.raises(ValueError) as error:
+        keras.saving.deserialize_keras_object(config, safe_mode=True)
+    message = str(error.value)
+    assert message.startswith("Argument `clipnorm` must be a number, not a schedule: ")
+    assert lro.NOT_SCHEDULABLE["clipnorm"] in message
+    assert message.endswith("Received: clipnorm=Constant(...)")
