@@ -177,7 +177,8 @@ def check_axes(name, ax):
     return ax
 
 
-def run_record(history: Any = None, schedule: check.KerasSchedule = None) -> dict[str, Any]:
+def run_record(history: Any = None, schedule: check.KerasSchedule = None,
+               hyperparameter: str = "learning_rate") -> dict[str, Any]:
     """What a training run used beside what its schedule planned: the data of the
     planned-vs-used picture (`plot(schedule, history=...)`, R's `plot()` of a history).
 
@@ -187,6 +188,10 @@ def run_record(history: Any = None, schedule: check.KerasSchedule = None) -> dic
             returned (or its `.history` dict) with `learning_rate` in it (the rate of
             each epoch's last batch: any of lrschedule's callbacks logs it).
         schedule: the schedule planned (any schedule), or None.
+        hyperparameter: "learning_rate", or another hyperparameter the run logged
+            (a scheduled one of an `lrschedule.optimizers` optimizer: "weight_decay",
+            "beta_1", ...; `LRLogger` logs them), whose values the record is then of
+            (`used_rates` holds them; no reductions or restarts are looked for).
 
     Returns:
         A dict: `used_steps`, `used_rates` (the optimizer steps and the rates used
@@ -199,7 +204,10 @@ def run_record(history: Any = None, schedule: check.KerasSchedule = None) -> dic
         restarts, a rate set back up) and `log` (True when the
         rates span more than two decades, so a log axis shows them).
     """
-    steps, used = _used_rates(history)
+    if not isinstance(hyperparameter, str):
+        check.fail_type("hyperparameter", hyperparameter, "a string naming a logged "
+                        "hyperparameter (\"learning_rate\", \"weight_decay\", ...)")
+    steps, used = _used_rates(history, hyperparameter)
     out = {"used_steps": steps.tolist(), "used_rates": used.tolist(), "planned_steps": [],
            "planned_rates": [], "planned_stepwise": False, "reductions": [], "restarts": []}
     planned_at_used = None
@@ -210,6 +218,9 @@ def run_record(history: Any = None, schedule: check.KerasSchedule = None) -> dic
         out["planned_steps"], out["planned_rates"] = planned_steps.tolist(), planned.tolist()
         out["planned_stepwise"] = is_stepwise(schedule, planned)
         planned_at_used = planned[steps]
+        if hyperparameter != "learning_rate":  # no plateaus or restarts of those
+            planned_at_used = None
+    if planned_at_used is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(planned_at_used > 0, used / planned_at_used, np.nan)
         falls = np.flatnonzero(ratio[1:] < ratio[:-1] * 0.99) + 1
@@ -217,6 +228,8 @@ def run_record(history: Any = None, schedule: check.KerasSchedule = None) -> dic
     if planned_at_used is not None:
         # the used rate jumps above the plan's course (a rate set back up)
         rises = np.flatnonzero(ratio[1:] > ratio[:-1] * 1.2) + 1
+    elif hyperparameter != "learning_rate":
+        rises = np.zeros(0, dtype=np.int64)
     else:
         # without a plan: a jump up after a fall (a warm restart), not a warmup's climb
         change = np.diff(used)
@@ -229,21 +242,34 @@ def run_record(history: Any = None, schedule: check.KerasSchedule = None) -> dic
     return out
 
 
-def _used_rates(history):
-    """(steps, rates used) from an LRLogger, a History or a History's dict."""
+def _used_rates(history, name="learning_rate"):
+    """(steps, values used) of the rate, or of the hyperparameter `name`, from an
+    LRLogger, a History or a History's dict."""
     expected = ("an LRLogger that ran with per='batch', or the History fit() returned (or "
-                "its .history dict) with a learning_rate entry")
+                f"its .history dict) with a {name} entry")
     batch_steps = getattr(history, "batch_steps", None)
     if batch_steps is not None:
         if not batch_steps:
             check.fail_value("history", history, expected + " (this logger recorded no batch: "
                              "per='epoch', or fit() has not run)")
-        return (np.asarray(batch_steps, dtype=np.int64),
-                np.asarray(history.batch_rates, dtype=np.float64))
+        if name == "learning_rate":
+            used = history.batch_rates
+        else:
+            logged = getattr(history, "batch_hyperparameters", {})
+            if name not in logged:
+                check.fail_value("hyperparameter", name, "\"learning_rate\" or a "
+                                 "hyperparameter this logger recorded (scheduled ones: "
+                                 f"{', '.join(sorted(logged)) or 'none'})")
+            used = logged[name]
+        return (np.asarray(batch_steps, dtype=np.int64), np.asarray(used, dtype=np.float64))
     record = getattr(history, "history", history)
     if not isinstance(record, dict) or "learning_rate" not in record:
         check.fail_value("history", history, expected)
-    rates = np.asarray(record["learning_rate"], dtype=np.float64)
+    if name not in record:
+        check.fail_value("hyperparameter", name, "\"learning_rate\" or a hyperparameter "
+                         "the run logged (its entries: "
+                         f"{', '.join(sorted(record))})")
+    rates = np.asarray(record[name], dtype=np.float64)
     params = getattr(history, "params", None) or {}
     per_epoch = params.get("steps")
     if not per_epoch:
@@ -255,7 +281,7 @@ def _used_rates(history):
 
 def plot(schedule: check.KerasSchedule = None, steps: check.IntegerList | None = None,
          ax: check.Axes | None = None, log: bool | None = None, history: Any = None,
-         **kwargs: Any) -> check.Axes:
+         hyperparameter: str = "learning_rate", **kwargs: Any) -> check.Axes:
     """Draws the learning rate against the step with matplotlib: a schedule's plan, or
     with `history` the rates a run used beside the plan.
 
@@ -272,6 +298,11 @@ def plot(schedule: check.KerasSchedule = None, steps: check.IntegerList | None =
             `LRLogger(per="batch")`, or the `History` fit() returned. The planned rate
             is a line, the rates used are points, plateau reductions and restarts are
             marked by vertical lines.
+        hyperparameter: "learning_rate", or the name of another hyperparameter
+            (`schedule` is then its schedule, e.g. an optimizer's
+            `hyperparameter_schedules["weight_decay"]`, and `history` draws the values
+            the run used, which `LRLogger` logs): the axis is labelled with it.
+            Defaults to "learning_rate".
         **kwargs: passed to `Axes.plot` for the planned line. A schedule whose rate
             holds still between jumps (`is_stepwise()`: a step decay, a per-epoch
             schedule...) is drawn as steps (`drawstyle="steps-post"`).
@@ -284,8 +315,12 @@ def plot(schedule: check.KerasSchedule = None, steps: check.IntegerList | None =
         >>> model.fit(x, y, epochs=10, callbacks=[lrschedule.ReduceLROnPlateau("loss"), logger])
         >>> lrschedule.plot(schedule, history=logger)
     """
+    if not isinstance(hyperparameter, str):
+        check.fail_type("hyperparameter", hyperparameter, "a string naming a hyperparameter "
+                        "(\"learning_rate\", \"weight_decay\", ...)")
+    label = hyperparameter.replace("_", " ")
     if history is not None:
-        return _plot_run(schedule, history, ax, log, **kwargs)
+        return _plot_run(schedule, history, ax, log, hyperparameter, **kwargs)
     if schedule is None:
         check.fail_type("schedule", schedule, "a Keras LearningRateSchedule or a number "
                         "(or give `history`)")
@@ -309,7 +344,7 @@ def plot(schedule: check.KerasSchedule = None, steps: check.IntegerList | None =
         kwargs.setdefault("drawstyle", "steps-post")
     ax.plot(step_array, rates, **kwargs)
     ax.set_xlabel("step")
-    ax.set_ylabel("learning rate")
+    ax.set_ylabel(label)
     name = getattr(schedule, "name", None) or type(schedule).__name__
     ax.set_title(str(name))
     if log:
@@ -318,10 +353,11 @@ def plot(schedule: check.KerasSchedule = None, steps: check.IntegerList | None =
     return ax
 
 
-def _plot_run(schedule, history, ax, log, **kwargs):
+def _plot_run(schedule, history, ax, log, hyperparameter="learning_rate", **kwargs):
     plt = require_pyplot("lrschedule.plot()")
     check_axes("ax", ax)
-    record = run_record(history, schedule)
+    record = run_record(history, schedule, hyperparameter)
+    label = hyperparameter.replace("_", " ")
     log = record["log"] if log is None else check.boolean("log", log)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
@@ -341,9 +377,9 @@ def _plot_run(schedule, history, ax, log, **kwargs):
         ax.axvline(step, color="C2", linestyle=":", linewidth=0.8,
                    label="restart" if i == 0 else None)
     ax.set_xlabel("step")
-    ax.set_ylabel("learning rate")
+    ax.set_ylabel(label)
     name = getattr(schedule, "name", None) or type(schedule).__name__ if schedule is not None \
-        else "learning rate used"
+        else f"{label} used"
     ax.set_title(f"{name}: planned and used" if schedule is not None else name)
     if log:
         ax.set_yscale("log")

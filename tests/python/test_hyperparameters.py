@@ -683,3 +683,33 @@ def test_a_saved_schedule_where_a_number_goes_is_refused_saying_why():
     assert message.startswith("Argument `clipnorm` must be a number, not a schedule: ")
     assert lro.NOT_SCHEDULABLE["clipnorm"] in message
     assert message.endswith("Received: clipnorm=Constant(...)")
+
+
+def test_a_runs_hyperparameter_is_drawn_beside_its_schedule():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    wd = lrs.Linear(0.1, 0.0, 12)  # 0.1 * (1 - t / 12)
+    model.compile(lro.AdamW(1e-2, weight_decay=wd), "mse")
+    logger = lrs.LRLogger(per="batch")
+    x = np.ones((8, 3), "float32")
+    history = model.fit(x, x[:, :1], batch_size=2, epochs=2, verbose=0, callbacks=[logger])
+    record = lrs.inspection.run_record(logger, wd, hyperparameter="weight_decay")
+    assert record["used_steps"] == list(range(8))
+    np.testing.assert_allclose(record["used_rates"], [0.1 * (1 - t / 12) for t in range(8)],
+                               rtol=1e-6)
+    np.testing.assert_allclose(record["planned_rates"], record["used_rates"], rtol=1e-6)
+    assert record["reductions"] == [] and record["restarts"] == []
+    by_epoch = lrs.inspection.run_record(history, hyperparameter="weight_decay")
+    assert by_epoch["used_steps"] == [3, 7]
+    ax = lrs.plot(wd, history=logger, hyperparameter="weight_decay")
+    assert ax.get_ylabel() == "weight decay"
+    assert lrs.plot(wd, hyperparameter="weight_decay").get_ylabel() == "weight decay"
+    with pytest.raises(ValueError, match="`hyperparameter`.*recorded \\(scheduled ones: "
+                                         "weight_decay\\)"):
+        lrs.plot(history=logger, hyperparameter="beta_2")
+    with pytest.raises(ValueError, match="`hyperparameter`.*the run logged"):
+        lrs.inspection.run_record(history, hyperparameter="beta_2")
+    with pytest.raises(TypeError, match="`hyperparameter`"):
+        lrs.plot(wd, hyperparameter=None)
