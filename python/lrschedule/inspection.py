@@ -218,28 +218,30 @@ def run_record(history: Any = None, schedule: check.KerasSchedule = None,
         out["planned_steps"], out["planned_rates"] = planned_steps.tolist(), planned.tolist()
         out["planned_stepwise"] = is_stepwise(schedule, planned)
         planned_at_used = planned[steps]
-        if hyperparameter != "learning_rate":  # no plateaus or restarts of those
-            planned_at_used = None
-    if planned_at_used is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(planned_at_used > 0, used / planned_at_used, np.nan)
-        falls = np.flatnonzero(ratio[1:] < ratio[:-1] * 0.99) + 1
-        out["reductions"] = steps[falls].tolist()
-    if planned_at_used is not None:
-        # the used rate jumps above the plan's course (a rate set back up)
-        rises = np.flatnonzero(ratio[1:] > ratio[:-1] * 1.2) + 1
-    elif hyperparameter != "learning_rate":
-        rises = np.zeros(0, dtype=np.int64)
-    else:
-        # without a plan: a jump up after a fall (a warm restart), not a warmup's climb
-        change = np.diff(used)
-        rises = np.flatnonzero((used[1:] > used[:-1] * 1.5)
-                               & (np.concatenate([[np.inf], change[:-1]]) <= 0)) + 1
-    out["restarts"] = steps[rises].tolist()
+    if hyperparameter == "learning_rate":  # plateaus and restarts are the rate's
+        out["reductions"], out["restarts"] = _reductions_and_restarts(steps, used,
+                                                                      planned_at_used)
     positive = np.concatenate([used, np.asarray(out["planned_rates"])])
     positive = positive[positive > 0]
     out["log"] = bool(positive.size and positive.max() / positive.min() > 100)
     return out
+
+
+def _reductions_and_restarts(steps, used, planned_at_used):
+    """The steps where the used rate fell below the plan (a plateau's reductions) and
+    where it rose above it, or without a plan jumped up after a fall (restarts)."""
+    if planned_at_used is None:
+        # without a plan: a jump up after a fall (a warm restart), not a warmup's climb
+        change = np.diff(used)
+        rises = np.flatnonzero((used[1:] > used[:-1] * 1.5)
+                               & (np.concatenate([[np.inf], change[:-1]]) <= 0)) + 1
+        return [], steps[rises].tolist()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(planned_at_used > 0, used / planned_at_used, np.nan)
+    falls = np.flatnonzero(ratio[1:] < ratio[:-1] * 0.99) + 1
+    # the used rate jumps above the plan's course (a rate set back up)
+    rises = np.flatnonzero(ratio[1:] > ratio[:-1] * 1.2) + 1
+    return steps[falls].tolist(), steps[rises].tolist()
 
 
 def _used_rates(history, name="learning_rate"):

@@ -100,7 +100,7 @@ ARGUMENT_RANGES = {
     "ema_momentum": (0.0, True, 1.0, True, False, "a number in [0, 1]"),
     "ema_overwrite_frequency": (1.0, True, None, None, True, "a whole number >= 1"),
     "gradient_accumulation_steps": (2.0, True, None, None, True, "a whole number >= 2"),
-    # Ftrl's (Keras checks these itself, with a TypeError-free ValueError of its own)
+    # Ftrl's (as Keras's Ftrl checks them)
     "learning_rate_power": (None, None, 0.0, True, False, "a number <= 0"),
     "l1_regularization_strength": (0.0, True, None, None, False, "a number >= 0"),
     "l2_regularization_strength": (0.0, True, None, None, False, "a number >= 0"),
@@ -241,11 +241,9 @@ def schedule_problem(name: str, schedule: check.KerasSchedule,
             values = [float(v) for v in _evaluation.rates(schedule, np.asarray(steps))]
         except Exception:  # noqa: BLE001 - a schedule that cannot run eagerly: Keras will tell
             return None
-    entry = CLASS_RANGES.get((optimizer, name)) or ARGUMENT_RANGES.get(name)
     for value in values:
         expected = argument_problem(name, value, optimizer)
         if expected is not None:
-            expected = expected_of(entry) if entry is not None else expected
             values_are = ("numbers" + expected[len("a number"):]
                           if expected.startswith("a number") else expected)
             return f"a schedule whose values are {values_are} (this one reaches {value:g})"
@@ -348,8 +346,9 @@ _SCHEDULED_DOC = """
     lrschedule's subclass of `keras.optimizers.{base}`: the same arguments, and any of
     {names} may also be a schedule (any `LearningRateSchedule`: lrschedule's, Keras's,
     your own), evaluated once per update (each call of apply) inside the compiled step,
-    at the counter the learning rate is evaluated at. With numbers it is Keras's `{base}`. Saved models load
-    with `safe_mode=True` once lrschedule is imported ("lrschedule>{base}").
+    at the counter the learning rate is evaluated at. With numbers it is Keras's
+    `{base}`. Saved models load with `safe_mode=True` once lrschedule is imported
+    ("lrschedule>{base}").
 """
 
 
@@ -424,16 +423,13 @@ class _ScheduledHyperparameters(_keras.UpdateStepHook):
         bound = self._keras_init.bind(self, *args, **kwargs)
         arguments = {k: v for k, v in bound.arguments.items() if k != "self"}
         keras_name = self._keras_class.__name__
-        for name, value in arguments.items():
-            if isinstance(value, _LearningRateSchedule) and name != "learning_rate" and (
-                    name not in self.HYPERPARAMETERS):
+        scheduled = {name: value for name, value in arguments.items()
+                     if isinstance(value, _LearningRateSchedule) and name != "learning_rate"}
+        for name, value in scheduled.items():
+            if name not in self.HYPERPARAMETERS:
                 _refuse_schedule(keras_name, name, value)
         check_arguments(arguments, keras_name)
-        scheduled = {}
-        for name, value in arguments.items():
-            if not isinstance(value, _LearningRateSchedule) or name == "learning_rate":
-                continue
-            scheduled[name] = value
+        for name in scheduled:  # Keras's constructor gets its default (a number)
             bound.arguments[name] = self._keras_init.parameters[name].default
         if "ema_momentum" in scheduled and not arguments.get("use_ema"):
             check.fail_value("ema_momentum", scheduled["ema_momentum"],
