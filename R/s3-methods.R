@@ -314,32 +314,33 @@ run_linetypes <- function() c(planned = 1, used = 1, "plateau reduction" = 2, re
 # What plot() and autoplot() of a run draw: the core's run_record() as data frames (the
 # rates used, the plan), the steps of plateau reductions and restarts, the axis and the
 # title; and the panels: "learning_rate" and the other hyperparameters the run logged
-# (or those `hyperparameters` names), each other one's values used at the rate's
-# steps. Values <= 0 are left out on a log axis.
+# (or those `hyperparameters` names), each other one's values used (the core's
+# run_record() of it). Values <= 0 are left out on a log axis.
 run_data <- function(x, schedule, log, main, call = rlang::caller_env(),
                      hyperparameters = NULL) {
   if (!is.null(schedule)) check_schedule(schedule, call = call)
   if (!is.null(log)) log <- check_flag(log, call = call)
   if (!is.null(main)) main <- check_string(main, call = call)
-  logged <- logged_hyperparameters(x)
-  panels <- check_panels(hyperparameters, c("learning_rate", names(logged)), call)
+  logged <- logged_hyperparameter_names(x)
+  panels <- check_panels(hyperparameters, c("learning_rate", logged), call)
   record <- py_call(lrs()$inspection$run_record, list(x, schedule), call = call)
-  as_numbers <- function(name) as.numeric(unlist(record[[name]]))
+  as_numbers <- function(name, of = record) as.numeric(unlist(of[[name]]))
   used <- data.frame(step = as_numbers("used_steps"), learning_rate = as_numbers("used_rates"))
   planned <- data.frame(step = as_numbers("planned_steps"),
                         learning_rate = as_numbers("planned_rates"))
-  # each hyperparameter at the rate's steps (the logger records them together; a
-  # History has one of each per epoch)
-  others <- lapply(stats::setNames(nm = setdiff(panels, "learning_rate")), function(name) {
-    values <- logged[[name]]
-    n <- min(length(values), nrow(used))
-    data.frame(step = utils::tail(used$step, n), value = utils::tail(values, n))
+  # each other hyperparameter: the core's record of its values used (with the steps
+  # and whether they span more than two decades)
+  records <- lapply(stats::setNames(nm = setdiff(panels, "learning_rate")), function(name) {
+    py_call(lrs()$inspection$run_record, list(x, hyperparameter = name), call = call)
+  })
+  others <- lapply(records, function(r) {
+    data.frame(step = as_numbers("used_steps", r), value = as_numbers("used_rates", r))
   })
   if (is.null(log)) {
-    # a log axis when each panel's values span more than two decades (the rate's: the
-    # core's decision, its plan included), so a beta or a momentum keeps a linear one
+    # a log axis when each panel's values span more than two decades (the rate's plan
+    # included), so a beta or a momentum keeps a linear one
     log <- all(vapply(panels, function(panel) {
-      if (panel == "learning_rate") isTRUE(record$log) else spans_decades(others[[panel]]$value)
+      isTRUE(if (panel == "learning_rate") record$log else records[[panel]]$log)
     }, logical(1)))
   }
   if (log) {
@@ -359,27 +360,24 @@ run_data <- function(x, schedule, log, main, call = rlang::caller_env(),
        reductions = as_numbers("reductions"), restarts = as_numbers("restarts"))
 }
 
-spans_decades <- function(values) {
-  positive <- values[is.finite(values) & values > 0]
-  length(positive) > 0 && max(positive) / min(positive) > 100
-}
-
 # The hyperparameters besides the rate that lrschedule's logger recorded, by their
-# Keras names ({name: values}): a logger's per batch (`batch_hyperparameters`), a
-# History's per epoch (its entries named as a schedulable hyperparameter: the
-# primary optimizer's; `weight_decay/<group>` are left out).
-logged_hyperparameters <- function(x) {
+# Keras names: a logger's per batch (`batch_hyperparameters`), a History's per epoch
+# (its entries named as a schedulable hyperparameter: the primary optimizer's;
+# `weight_decay/<group>` are left out).
+logged_hyperparameter_names <- function(x) {
   if (reticulate::py_has_attr(x, "batch_hyperparameters")) {
     record <- reticulate::py_to_r(reticulate::py_get_attr(x, "batch_hyperparameters"))
   } else if (reticulate::py_has_attr(x, "history")) {
     record <- reticulate::py_to_r(reticulate::py_get_attr(x, "history"))
   } else {
-    return(list())
+    return(character())
   }
-  if (!is.list(record) || is.null(names(record))) return(list())
-  known <- unique(as.character(unlist(lrs()$optimizers$SCHEDULABLE)))
-  lapply(record[intersect(names(record), known)], function(v) as.numeric(unlist(v)))
+  if (!is.list(record) || is.null(names(record))) return(character())
+  intersect(names(record), schedulable_names())
 }
+
+# Every hyperparameter name an optimizer may take as a schedule (the core's SCHEDULABLE).
+schedulable_names <- function() unique(as.character(unlist(lrs()$optimizers$SCHEDULABLE)))
 
 check_panels <- function(hyperparameters, available, call) {
   if (is.null(hyperparameters)) return(available)
@@ -414,8 +412,7 @@ keras3_history_for_core <- function(x, call = rlang::caller_env()) {
                    class = "lrschedule_argument_error", call = call)
   }
   # the rates, and the hyperparameters logged beside them (weight_decay, beta_1, ...)
-  known <- unique(as.character(unlist(lrs()$optimizers$SCHEDULABLE)))
-  logged <- lapply(x$metrics[intersect(names(x$metrics), known)],
+  logged <- lapply(x$metrics[intersect(names(x$metrics), schedulable_names())],
                    function(v) as.list(as.numeric(v)))
   types <- reticulate::import("types")
   types$SimpleNamespace(
